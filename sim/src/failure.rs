@@ -1,0 +1,260 @@
+//! [`Failure`]: the bugs a run can find, each with the report a person reads.
+//!
+//! Every report says what happened, which tasks, where in user code, at which step and
+//! virtual time, shows the last trace events before it, and ends with the command that
+//! reproduces the run.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::sched::{Schedule, Strategy};
+use crate::task::TaskId;
+use crate::trace::{TaskInfo, fmt_time};
+
+/// A task as a report names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskRef {
+    /// Its id.
+    pub id: TaskId,
+    /// Its name, if it was given one.
+    pub name: Option<String>,
+    /// Where it was spawned (`file:line:column`; `block_on` for main).
+    pub spawned_at: String,
+}
+
+impl TaskRef {
+    pub(crate) fn from_info(info: &TaskInfo) -> Self {
+        TaskRef {
+            id: info.id,
+            name: info.name.as_deref().map(str::to_string),
+            spawned_at: info.spawned_at.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for TaskRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.name {
+            Some(n) => write!(f, "`{n}` (task {})", self.id),
+            None => write!(f, "task {}", self.id),
+        }
+    }
+}
+
+/// Where and when a run stopped, and how to get it back.
+#[derive(Clone, Debug)]
+pub struct RunInfo {
+    /// The run's seed.
+    pub seed: u64,
+    /// The strategy it ran under.
+    pub strategy: Strategy,
+    /// The step the failure happened at (number of polls so far).
+    pub step: u64,
+    /// The virtual time of the failure.
+    pub time: Duration,
+    /// The last trace events before the failure, rendered as trace lines.
+    pub recent_events: Vec<String>,
+    /// The decisions of the run up to the failure; replaying it reproduces the failure.
+    pub schedule: Schedule,
+    /// The shell command that reproduces the run.
+    pub reproduce: String,
+}
+
+/// The kind of a [`Failure`], for matching without the details.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FailureKind {
+    /// [`Failure::Panic`].
+    Panic,
+    /// [`Failure::Deadlock`].
+    Deadlock,
+    /// [`Failure::StepLimit`].
+    StepLimit,
+    /// [`Failure::TimeLimit`].
+    TimeLimit,
+    /// [`Failure::NonDeterminism`].
+    NonDeterminism,
+}
+
+impl fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FailureKind::Panic => "panic",
+            FailureKind::Deadlock => "deadlock",
+            FailureKind::StepLimit => "step limit",
+            FailureKind::TimeLimit => "time limit",
+            FailureKind::NonDeterminism => "non-determinism",
+        })
+    }
+}
+
+/// A task panicked.
+#[derive(Clone, Debug)]
+pub struct PanicFailure {
+    /// The task (task 0 is the main future).
+    pub task: TaskRef,
+    /// The panic message.
+    pub message: String,
+    /// Where it panicked (`file:line:column`), when known.
+    pub location: Option<String>,
+    /// When, and how to reproduce.
+    pub run: RunInfo,
+}
+
+/// Nothing can run, no timer is pending, and the main future has not finished.
+#[derive(Clone, Debug)]
+pub struct DeadlockFailure {
+    /// Every task still alive (all blocked), in id order.
+    pub blocked: Vec<TaskRef>,
+    /// When, and how to reproduce.
+    pub run: RunInfo,
+}
+
+/// The run took more than [`Builder::max_steps`](crate::Builder::max_steps) polls.
+#[derive(Clone, Debug)]
+pub struct StepLimitFailure {
+    /// The bound that was reached.
+    pub max_steps: u64,
+    /// When, and how to reproduce.
+    pub run: RunInfo,
+}
+
+/// The clock would pass [`Builder::max_time`](crate::Builder::max_time).
+#[derive(Clone, Debug)]
+pub struct TimeLimitFailure {
+    /// The bound.
+    pub max_time: Duration,
+    /// The deadline of the timer that would have passed it.
+    pub next_timer: Duration,
+    /// When, and how to reproduce.
+    pub run: RunInfo,
+}
+
+/// The run depended on something outside the simulation.
+#[derive(Clone, Debug)]
+pub struct NonDeterminismFailure {
+    /// What diverged.
+    pub reason: String,
+    /// When, and how to reproduce.
+    pub run: RunInfo,
+}
+
+/// A bug found by a run. `Display` is the full report.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Failure {
+    /// A task panicked (by default a panic in any task fails the run; see
+    /// [`Builder::unhandled_panic`](crate::Builder::unhandled_panic)).
+    Panic(Box<PanicFailure>),
+    /// Every task is blocked and no timer can wake one.
+    Deadlock(Box<DeadlockFailure>),
+    /// The step bound was reached (a livelock, or a bound set too low).
+    StepLimit(Box<StepLimitFailure>),
+    /// The virtual-time bound was reached.
+    TimeLimit(Box<TimeLimitFailure>),
+    /// Replay diverged from its schedule, or a task was woken from outside the run.
+    NonDeterminism(Box<NonDeterminismFailure>),
+}
+
+impl Failure {
+    /// Its kind.
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            Failure::Panic(_) => FailureKind::Panic,
+            Failure::Deadlock(_) => FailureKind::Deadlock,
+            Failure::StepLimit(_) => FailureKind::StepLimit,
+            Failure::TimeLimit(_) => FailureKind::TimeLimit,
+            Failure::NonDeterminism(_) => FailureKind::NonDeterminism,
+        }
+    }
+
+    /// Where and when it happened, and how to reproduce it.
+    pub fn run(&self) -> &RunInfo {
+        match self {
+            Failure::Panic(f) => &f.run,
+            Failure::Deadlock(f) => &f.run,
+            Failure::StepLimit(f) => &f.run,
+            Failure::TimeLimit(f) => &f.run,
+            Failure::NonDeterminism(f) => &f.run,
+        }
+    }
+
+    /// Mutable access to the run information (to set a better reproduce command).
+    pub fn run_mut(&mut self) -> &mut RunInfo {
+        match self {
+            Failure::Panic(f) => &mut f.run,
+            Failure::Deadlock(f) => &mut f.run,
+            Failure::StepLimit(f) => &mut f.run,
+            Failure::TimeLimit(f) => &mut f.run,
+            Failure::NonDeterminism(f) => &mut f.run,
+        }
+    }
+
+    /// The schedule that reproduces it.
+    pub fn schedule(&self) -> &Schedule {
+        &self.run().schedule
+    }
+
+    fn headline(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Panic(p) => {
+                writeln!(f, "corosim: {} panicked: {}", p.task, p.message)?;
+                if let Some(loc) = &p.location {
+                    writeln!(f, "  panicked at {loc}")?;
+                }
+                writeln!(f, "  {} spawned at {}", p.task, p.task.spawned_at)
+            }
+            Failure::Deadlock(d) => {
+                writeln!(
+                    f,
+                    "corosim: deadlock: no task can run and no timer is pending; {} task(s) blocked forever:",
+                    d.blocked.len()
+                )?;
+                for t in &d.blocked {
+                    writeln!(f, "  - {t}, spawned at {}", t.spawned_at)?;
+                }
+                Ok(())
+            }
+            Failure::StepLimit(s) => writeln!(
+                f,
+                "corosim: step limit: the run took {} steps without finishing (a livelock, \
+                 or a long run: raise it with Builder::max_steps or SIM_MAX_STEPS)",
+                s.max_steps
+            ),
+            Failure::TimeLimit(t) => writeln!(
+                f,
+                "corosim: time limit: the next timer is due at {}, past max_time {} (a task \
+                 waits forever on timers, or a long run: raise it with Builder::max_time or \
+                 SIM_MAX_TIME)",
+                fmt_time(t.next_timer),
+                fmt_time(t.max_time)
+            ),
+            Failure::NonDeterminism(n) => writeln!(f, "corosim: non-determinism: {}", n.reason),
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.headline(f)?;
+        let run = self.run();
+        writeln!(
+            f,
+            "\n  seed {}, strategy {}, step {}, virtual time {}, schedule of {} steps with {} context switches",
+            run.seed,
+            run.strategy.env_value(),
+            run.step,
+            fmt_time(run.time),
+            run.schedule.len(),
+            run.schedule.context_switches()
+        )?;
+        if !run.recent_events.is_empty() {
+            writeln!(f, "\n  last events:")?;
+            for line in &run.recent_events {
+                writeln!(f, "    {line}")?;
+            }
+        }
+        write!(f, "\n  reproduce: {}", run.reproduce)
+    }
+}
+
+impl std::error::Error for Failure {}

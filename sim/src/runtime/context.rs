@@ -1,0 +1,149 @@
+//! The thread-local handle to the run in progress, and the narrow API through which
+//! tasks, timers and primitives reach it.
+//!
+//! Architecture invariant: the core is borrowed only for short, non-reentrant
+//! sections. No user code runs, no waker is called and no user value is dropped while
+//! it is borrowed; such work is returned to the caller and done after the borrow ends.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use super::core::Core;
+use crate::task::TaskId;
+
+/// Everything a run shares with the code it runs.
+pub(crate) struct Shared {
+    pub(crate) run_id: u64,
+    pub(crate) core: RefCell<Core>,
+    /// Tasks woken since the executor last looked, in wake order. Kept apart from the
+    /// core so a waker can fire while the core is borrowed.
+    pub(crate) woken: RefCell<Vec<TaskId>>,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<Shared>>> = const { RefCell::new(None) };
+    static IN_RUN: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Makes `shared` the current run on this thread until dropped.
+pub(crate) struct EnterGuard(());
+
+pub(crate) fn enter(shared: Rc<Shared>) -> EnterGuard {
+    CURRENT.with(|c| {
+        let mut c = c.borrow_mut();
+        assert!(
+            c.is_none(),
+            "sim: Runtime::block_on called inside a simulated run; runs cannot nest \
+             (spawn a task or await the future instead)"
+        );
+        *c = Some(shared);
+    });
+    IN_RUN.with(|f| f.set(true));
+    EnterGuard(())
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        IN_RUN.with(|f| f.set(false));
+        let _ = CURRENT.try_with(|c| c.borrow_mut().take());
+    }
+}
+
+/// Whether this thread is inside `block_on` (read by the panic hook).
+pub(crate) fn in_run() -> bool {
+    IN_RUN.try_with(Cell::get).unwrap_or(false)
+}
+
+fn outside(what: &str) -> ! {
+    panic!(
+        "{what} was used outside a sim runtime: call it from code running inside \
+         `sim::Runtime::block_on`, `sim::check` or a `#[sim::test]`"
+    )
+}
+
+/// Runs `f` on the current run's core. `what` names the API for the error message.
+///
+/// # Panics
+/// Outside a run, or when the core is already borrowed (an internal bug).
+pub(crate) fn with_core<R>(what: &str, f: impl FnOnce(&mut Core) -> R) -> R {
+    CURRENT.with(|c| {
+        let c = c.borrow();
+        let Some(shared) = c.as_ref() else { outside(what) };
+        let mut core = shared
+            .core
+            .try_borrow_mut()
+            .unwrap_or_else(|_| panic!("sim internal error: the core was re-entered by {what}"));
+        f(&mut core)
+    })
+}
+
+/// Like [`with_core`] but for run `run_id` only: `None` outside a run, in another run,
+/// or while the thread-local is being torn down.
+pub(crate) fn with_run<R>(run_id: u64, f: impl FnOnce(&mut Core) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|c| {
+            let c = c.borrow();
+            let shared = c.as_ref().filter(|s| s.run_id == run_id)?;
+            let mut core = shared.core.try_borrow_mut().ok()?;
+            Some(f(&mut core))
+        })
+        .ok()
+        .flatten()
+}
+
+/// The current run's id, checking that `run_id` (of a handle) belongs to it.
+///
+/// # Panics
+/// Outside a run, or in a different run than the one that made the handle.
+pub(crate) fn check_run(what: &str, run_id: u64) {
+    CURRENT.with(|c| match c.borrow().as_ref() {
+        None => outside(what),
+        Some(s) if s.run_id != run_id => panic!(
+            "{what} belongs to another simulated run: handles cannot cross from one run \
+             (seed) to the next"
+        ),
+        Some(_) => {}
+    })
+}
+
+/// Outcome of a wake attempt for run `run_id`.
+pub(crate) enum Wake {
+    /// Queued for the executor.
+    Queued,
+    /// The run is over (a stale waker): nothing to do.
+    Stale,
+    /// Not on the run's thread.
+    Foreign,
+}
+
+pub(crate) fn wake(run_id: u64, task: TaskId, thread: std::thread::ThreadId) -> Wake {
+    let queued = CURRENT
+        .try_with(|c| match c.borrow().as_ref() {
+            Some(s) if s.run_id == run_id => {
+                s.woken.borrow_mut().push(task);
+                true
+            }
+            _ => false,
+        })
+        .unwrap_or(false);
+    if queued {
+        Wake::Queued
+    } else if std::thread::current().id() != thread {
+        Wake::Foreign
+    } else {
+        Wake::Stale
+    }
+}
+
+/// The task being polled, if inside a run.
+pub(crate) fn try_current_task() -> Option<TaskId> {
+    CURRENT
+        .try_with(|c| {
+            let c = c.borrow();
+            let core = c.as_ref()?.core.try_borrow().ok()?;
+            core.current
+        })
+        .ok()
+        .flatten()
+}
+

@@ -1,0 +1,365 @@
+//! `Core`: all state of one run, in one struct. The executor drives it; tasks, timers
+//! and primitives reach it through [`context`](super::context).
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::panic::Location;
+use std::sync::Arc;
+use std::task::Waker;
+use std::time::Duration;
+
+use super::{Config, Stop};
+use crate::rand::{DetRng, Stream};
+use crate::sched::{self, Divergence, ReadySet, Schedule, Scheduler};
+use crate::task::TaskId;
+use crate::task::raw::BoxTask;
+use crate::task::waker::{RunSync, TaskWaker};
+use crate::time::timer::Timers;
+use crate::trace::{EventKind, Recorder, TaskInfo};
+
+/// How a task ended.
+pub(crate) enum Outcome {
+    Returned,
+    Cancelled,
+    Panicked(Box<dyn Any + Send>),
+    /// Dropped unfinished at the end of the run.
+    Dropped,
+}
+
+pub(crate) enum TaskState {
+    Live,
+    Done(Outcome),
+}
+
+pub(crate) struct TaskSlot {
+    // Invariant: `Some` while live and not being polled, and after returning while the
+    // output waits for its JoinHandle; `None` otherwise. Always `None` for main.
+    pub(crate) future: Option<BoxTask>,
+    pub(crate) waker: Waker,
+    pub(crate) state: TaskState,
+    pub(crate) name: Option<Arc<str>>,
+    pub(crate) location: &'static Location<'static>,
+    pub(crate) join_waker: Option<Waker>,
+    pub(crate) detached: bool,
+    pub(crate) abort: bool,
+    pub(crate) span: Option<Box<tracing::Span>>,
+}
+
+impl TaskSlot {
+    pub(crate) fn is_live(&self) -> bool {
+        matches!(self.state, TaskState::Live)
+    }
+}
+
+/// What the executor does next.
+pub(crate) enum Next {
+    Poll(TaskId),
+    /// The clock advanced; wake these (outside the core borrow).
+    Fire(Vec<Waker>),
+}
+
+/// What a JoinHandle poll found.
+pub(crate) enum JoinPoll {
+    Pending,
+    /// The finished cell: take the output from it outside the borrow.
+    Output(BoxTask),
+    Cancelled,
+    Panicked(Box<dyn Any + Send>),
+}
+
+/// Work to finish outside the core borrow.
+#[derive(Default)]
+#[must_use]
+pub(crate) struct Leftovers {
+    pub(crate) drop: Option<BoxTask>,
+    pub(crate) wake: Option<Waker>,
+}
+
+impl Leftovers {
+    pub(crate) fn finish(self) {
+        drop(self.drop);
+        if let Some(w) = self.wake {
+            w.wake();
+        }
+    }
+}
+
+pub(crate) struct Core {
+    pub(crate) config: Config,
+    pub(crate) sync: Arc<RunSync>,
+    /// Steps (polls) taken so far. Invariant: equals `schedule.len()`.
+    pub(crate) step: u64,
+    /// Virtual time since the start. Invariant: never decreases.
+    pub(crate) now: Duration,
+    /// The task being polled, if any.
+    pub(crate) current: Option<TaskId>,
+    /// The task polled at the last step; `None` after a clock advance. Wakes drained
+    /// at the next step are attributed to it.
+    last_actor: Option<TaskId>,
+    last_polled: Option<TaskId>,
+    /// Invariant: indexed by TaskId; tasks are never removed during a run.
+    pub(crate) tasks: Vec<TaskSlot>,
+    /// Invariant: holds exactly the live tasks that are runnable and not being polled.
+    pub(crate) ready: ReadySet,
+    scheduler: Box<dyn Scheduler>,
+    pub(crate) timers: Timers,
+    pub(crate) trace: Recorder,
+    pub(crate) schedule: Schedule,
+    pub(crate) user_rng: DetRng,
+    spare: Vec<TaskId>,
+    pub(crate) tearing_down: bool,
+}
+
+impl Core {
+    pub(crate) fn new(config: Config, sync: Arc<RunSync>) -> Self {
+        let seed = config.effective_seed();
+        let scheduler = sched::build(&config.strategy, seed, config.pct_steps);
+        Core {
+            sync,
+            step: 0,
+            now: Duration::ZERO,
+            current: None,
+            last_actor: None,
+            last_polled: None,
+            tasks: Vec::new(),
+            ready: ReadySet::default(),
+            scheduler,
+            timers: Timers::default(),
+            trace: Recorder::default(),
+            schedule: Schedule::new(seed, Vec::new()),
+            user_rng: DetRng::new(seed, Stream::User),
+            spare: Vec::new(),
+            tearing_down: false,
+            config,
+        }
+    }
+
+    pub(crate) fn record(&mut self, task: Option<TaskId>, kind: EventKind) {
+        self.trace.record(self.step, self.now, task, kind);
+    }
+
+    /// Adds a task (the main future has `future == None`) and makes it runnable.
+    pub(crate) fn spawn(
+        &mut self,
+        future: Option<BoxTask>,
+        name: Option<Arc<str>>,
+        location: &'static Location<'static>,
+    ) -> TaskId {
+        let id = TaskId(u32::try_from(self.tasks.len()).expect("more than 2^32 tasks in one run"));
+        let waker = Waker::from(Arc::new(TaskWaker { task: id, run: self.sync.clone() }));
+        let span = tracing::info_span!("task", id = id.0, name = name.as_deref().unwrap_or(""));
+        let span = (!span.is_disabled()).then(|| Box::new(span));
+        self.tasks.push(TaskSlot {
+            future,
+            waker,
+            state: TaskState::Live,
+            name,
+            location,
+            join_waker: None,
+            detached: false,
+            abort: false,
+            span,
+        });
+        if id != TaskId::MAIN {
+            self.record(self.current, EventKind::Spawn { child: id });
+        }
+        self.scheduler.spawned(id);
+        self.make_ready(id);
+        id
+    }
+
+    fn make_ready(&mut self, id: TaskId) -> bool {
+        let runnable = self.tasks[id.index()].is_live() && self.current != Some(id);
+        if runnable && self.ready.insert(id) {
+            self.scheduler.readied(id);
+            return true;
+        }
+        false
+    }
+
+    fn drain_wakes(&mut self, woken: &RefCell<Vec<TaskId>>) {
+        std::mem::swap(&mut *woken.borrow_mut(), &mut self.spare);
+        let mut ids = std::mem::take(&mut self.spare);
+        for &id in &ids {
+            if self.make_ready(id) {
+                self.record(self.last_actor, EventKind::Wake { target: id });
+            }
+        }
+        ids.clear();
+        self.spare = ids;
+    }
+
+    /// Decides what happens next: poll a task, advance the clock, or stop.
+    pub(crate) fn next(&mut self, woken: &RefCell<Vec<TaskId>>) -> Result<Next, Stop> {
+        self.drain_wakes(woken);
+        if let Some(reason) = self.sync.take_foreign() {
+            return Err(Stop::NonDeterminism { reason });
+        }
+        if self.ready.is_empty() {
+            return match self.timers.next_deadline() {
+                None => Err(Stop::Deadlock),
+                Some(t) if t > self.config.max_time => Err(Stop::TimeLimit { next_timer: t }),
+                Some(t) => Ok(Next::Fire(self.advance_to(t))),
+            };
+        }
+        if self.step >= self.config.max_steps {
+            return Err(Stop::StepLimit);
+        }
+        let id = self
+            .scheduler
+            .choose(&mut self.ready, self.step + 1, self.last_polled)
+            .map_err(|d| self.divergence(d))?;
+        self.ready.remove(id);
+        self.step += 1;
+        self.schedule.push(id);
+        self.current = Some(id);
+        self.last_actor = Some(id);
+        self.last_polled = Some(id);
+        self.record(Some(id), EventKind::Poll);
+        Ok(Next::Poll(id))
+    }
+
+    fn advance_to(&mut self, t: Duration) -> Vec<Waker> {
+        self.now = t;
+        self.last_actor = None;
+        let mut fired = Vec::new();
+        self.timers.fire_due(t, &mut fired);
+        fired
+            .into_iter()
+            .map(|(owner, waker)| {
+                self.record(owner, EventKind::TimerFired);
+                waker
+            })
+            .collect()
+    }
+
+    fn divergence(&self, d: Divergence) -> Stop {
+        let step = self.step + 1;
+        let reason = match d {
+            Divergence::NotRunnable { expected, runnable } => format!(
+                "the replayed schedule runs task {expected} at step {step}, but it is not \
+                 runnable (runnable: {runnable:?}); the program no longer behaves as when \
+                 the schedule was recorded"
+            ),
+            Divergence::Exhausted { recorded } => format!(
+                "the replayed schedule has {recorded} steps, but the program wants step \
+                 {step}; it no longer behaves as when the schedule was recorded"
+            ),
+        };
+        Stop::NonDeterminism { reason }
+    }
+
+    /// Takes a task's future out for polling, with what polling needs.
+    pub(crate) fn begin_poll(&mut self, id: TaskId) -> (Option<BoxTask>, Waker, bool) {
+        let slot = &mut self.tasks[id.index()];
+        (slot.future.take(), slot.waker.clone(), slot.abort)
+    }
+
+    pub(crate) fn end_poll(&mut self, id: TaskId, future: Option<BoxTask>) {
+        self.tasks[id.index()].future = future;
+        self.current = None;
+        if self.tasks[id.index()].abort {
+            self.make_ready(id); // It aborted itself: cancel it at its next turn.
+        }
+    }
+
+    /// Marks a task done. The returned leftovers (the cell to drop unless a JoinHandle
+    /// will take its output, the joiner to wake) are handled outside the borrow.
+    pub(crate) fn finish(&mut self, id: TaskId, outcome: Outcome, cell: Option<BoxTask>) -> Leftovers {
+        if self.current == Some(id) {
+            self.current = None;
+        }
+        let kind = match outcome {
+            Outcome::Returned => EventKind::Exit,
+            Outcome::Cancelled => EventKind::Cancelled,
+            Outcome::Panicked(_) => EventKind::Panicked,
+            Outcome::Dropped => EventKind::Dropped,
+        };
+        self.record(Some(id), kind);
+        let slot = &mut self.tasks[id.index()];
+        let keep = matches!(outcome, Outcome::Returned) && !slot.detached;
+        slot.state = TaskState::Done(outcome);
+        slot.span = None;
+        if keep {
+            slot.future = cell;
+            Leftovers { drop: None, wake: slot.join_waker.take() }
+        } else {
+            Leftovers { drop: cell, wake: slot.join_waker.take() }
+        }
+    }
+
+    pub(crate) fn poll_join(&mut self, id: TaskId, waker: &Waker) -> JoinPoll {
+        let slot = &mut self.tasks[id.index()];
+        match &mut slot.state {
+            TaskState::Live => {
+                if !slot.join_waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
+                    slot.join_waker = Some(waker.clone());
+                }
+                JoinPoll::Pending
+            }
+            TaskState::Done(Outcome::Returned) => match slot.future.take() {
+                Some(cell) => JoinPoll::Output(cell),
+                None => panic!("JoinHandle for task {id} polled after it completed"),
+            },
+            TaskState::Done(Outcome::Cancelled | Outcome::Dropped) => JoinPoll::Cancelled,
+            TaskState::Done(Outcome::Panicked(payload)) => {
+                JoinPoll::Panicked(std::mem::replace(payload, Box::new(())))
+            }
+        }
+    }
+
+    /// A JoinHandle was dropped: the task runs on detached; returns its finished cell.
+    pub(crate) fn detach(&mut self, id: TaskId) -> Option<BoxTask> {
+        let slot = &mut self.tasks[id.index()];
+        slot.detached = true;
+        slot.join_waker = None;
+        if slot.is_live() { None } else { slot.future.take() }
+    }
+
+    /// Requests cancellation: the task is dropped when next scheduled.
+    pub(crate) fn abort(&mut self, id: TaskId) {
+        if !self.tasks[id.index()].is_live() || self.tasks[id.index()].abort {
+            return;
+        }
+        self.tasks[id.index()].abort = true;
+        self.record(self.current, EventKind::Abort { target: id });
+        self.make_ready(id);
+    }
+
+    /// End of run: marks every live task dropped and hands back what to drop: first
+    /// the live tasks' futures, then finished cells and timers.
+    pub(crate) fn teardown(&mut self) -> (Vec<BoxTask>, Vec<Waker>) {
+        self.tearing_down = true;
+        self.current = None;
+        let mut futures = Vec::new();
+        for i in 0..self.tasks.len() {
+            let id = TaskId(i as u32);
+            if self.tasks[i].is_live() {
+                let cell = self.tasks[i].future.take();
+                let left = self.finish(id, Outcome::Dropped, cell);
+                futures.extend(left.drop);
+                drop(left.wake); // The joiner is being dropped too.
+            } else if let Some(cell) = self.tasks[i].future.take() {
+                futures.push(cell);
+            }
+        }
+        (futures, self.timers.clear())
+    }
+
+    /// Every task's identity, for the trace and reports.
+    pub(crate) fn task_infos(&self) -> Vec<TaskInfo> {
+        self.tasks
+            .iter()
+            .enumerate()
+            .map(|(i, s)| TaskInfo { id: TaskId(i as u32), name: s.name.clone(), spawned_at: s.location })
+            .collect()
+    }
+
+    /// Live tasks, in id order.
+    pub(crate) fn live_tasks(&self) -> Vec<TaskId> {
+        (0..self.tasks.len())
+            .filter(|&i| self.tasks[i].is_live())
+            .map(|i| TaskId(i as u32))
+            .collect()
+    }
+}

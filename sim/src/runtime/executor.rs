@@ -1,0 +1,95 @@
+//! The run loop: poll what the scheduler picks, advance the clock when nothing is
+//! runnable, stop when main returns or a bound, a panic or a deadlock ends the run.
+
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use super::Stop;
+use super::context::Shared;
+use super::core::{Next, Outcome};
+use super::panic;
+use crate::UnhandledPanic;
+use crate::task::TaskId;
+
+/// Runs `main` to completion or failure. Every other task lives in the core.
+pub(crate) fn run<F: Future>(shared: &Shared, mut main: Pin<&mut F>) -> Result<F::Output, Stop> {
+    loop {
+        let next = shared.core.borrow_mut().next(&shared.woken)?;
+        match next {
+            Next::Fire(wakers) => wakers.into_iter().for_each(Waker::wake),
+            Next::Poll(TaskId::MAIN) => {
+                if let Poll::Ready(out) = poll_main(shared, main.as_mut())? {
+                    return Ok(out);
+                }
+            }
+            Next::Poll(id) => poll_task(shared, id)?,
+        }
+    }
+}
+
+fn poll_main<F: Future>(shared: &Shared, main: Pin<&mut F>) -> Result<Poll<F::Output>, Stop> {
+    let (_, waker, _) = shared.core.borrow_mut().begin_poll(TaskId::MAIN);
+    let span = shared.core.borrow().tasks[0].span.as_deref().cloned();
+    let _entered = span.as_ref().map(tracing::Span::enter);
+    let polled = catch_unwind(AssertUnwindSafe(|| main.poll(&mut Context::from_waker(&waker))));
+    let mut core = shared.core.borrow_mut();
+    core.end_poll(TaskId::MAIN, None);
+    match polled {
+        Ok(poll) => Ok(poll),
+        Err(payload) => {
+            let left = core.finish(TaskId::MAIN, Outcome::Cancelled, None);
+            drop(core);
+            left.finish();
+            Err(panic::stop(TaskId::MAIN, payload))
+        }
+    }
+}
+
+fn poll_task(shared: &Shared, id: TaskId) -> Result<(), Stop> {
+    let (future, waker, abort) = shared.core.borrow_mut().begin_poll(id);
+    let mut future = future.expect("sim internal error: a live task has no future");
+    if abort {
+        let dropped = catch_unwind(AssertUnwindSafe(|| drop(future)));
+        let left = shared.core.borrow_mut().finish(id, Outcome::Cancelled, None);
+        left.finish();
+        return dropped.map_err(|payload| panic::stop(id, payload));
+    }
+    let span = shared.core.borrow().tasks[id.index()].span.as_deref().cloned();
+    let entered = span.as_ref().map(tracing::Span::enter);
+    let polled = catch_unwind(AssertUnwindSafe(|| {
+        future.as_mut().poll(&mut Context::from_waker(&waker))
+    }));
+    drop(entered);
+    let mut core = shared.core.borrow_mut();
+    match polled {
+        Ok(Poll::Pending) => core.end_poll(id, Some(future)),
+        Ok(Poll::Ready(())) => {
+            let left = core.finish(id, Outcome::Returned, Some(future));
+            drop(core);
+            left.finish();
+        }
+        Err(payload) => {
+            let policy = core.config.unhandled_panic;
+            if policy == UnhandledPanic::ShutdownRuntime {
+                core.end_poll(id, None);
+                drop(core);
+                drop_quietly(future);
+                return Err(panic::stop(id, payload));
+            }
+            panic::take_report(&*payload); // Delivered to the JoinHandle instead.
+            let left = core.finish(id, Outcome::Panicked(payload), None);
+            drop(core);
+            drop_quietly(future);
+            left.finish();
+        }
+    }
+    Ok(())
+}
+
+/// Drops a future whose poll panicked; a second panic in its destructor is swallowed
+/// (the first one is what gets reported).
+pub(crate) fn drop_quietly<T>(value: T) {
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(value)));
+}

@@ -1,0 +1,293 @@
+//! The deterministic runtime: [`Builder`], [`Runtime`] and the run loop.
+//!
+//! Owns the engine (`core`, `executor`, `context`); everything in it is crate-private
+//! except the builder and the runtime handle. Architecture invariants: no wall clock,
+//! no OS threads, no hash-ordered iteration in any decision; one run is one call of
+//! [`Runtime::block_on`], a pure function of (configuration, code).
+
+pub(crate) mod context;
+pub(crate) mod core;
+mod executor;
+mod panic;
+
+use std::future::Future;
+use std::panic::Location;
+use std::pin::pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use self::context::Shared;
+use self::core::Core;
+use crate::failure::*;
+use crate::sched::{Schedule, Strategy};
+use crate::task::TaskId;
+use crate::task::waker::RunSync;
+use crate::trace::Trace;
+use crate::{ConfigError, env};
+
+/// Default [`Builder::max_steps`]: one million polls.
+pub const DEFAULT_MAX_STEPS: u64 = 1_000_000;
+/// Default [`Builder::max_time`]: one hour of virtual time.
+pub const DEFAULT_MAX_TIME: Duration = Duration::from_secs(3600);
+/// Default [`Builder::pct_steps`]: PCT draws change points from the first 1,000 steps.
+pub const DEFAULT_PCT_STEPS: u64 = 1_000;
+
+/// What happens when a spawned task panics (mirrors tokio's `UnhandledPanic`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum UnhandledPanic {
+    /// The run stops with [`Failure::Panic`] (the default: a panic is a bug found).
+    #[default]
+    ShutdownRuntime,
+    /// The panic is delivered to the task's `JoinHandle` as a [`JoinError`](crate::task::JoinError)
+    /// and the run goes on (for tests that panic on purpose). A panic in the main
+    /// future always fails the run.
+    Ignore,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    pub(crate) seed: u64,
+    pub(crate) strategy: Strategy,
+    pub(crate) max_steps: u64,
+    pub(crate) max_time: Duration,
+    pub(crate) pct_steps: u64,
+    pub(crate) unhandled_panic: UnhandledPanic,
+}
+
+impl Config {
+    /// The seed the run uses: a replayed schedule brings its own.
+    pub(crate) fn effective_seed(&self) -> u64 {
+        match &self.strategy {
+            Strategy::Replay(s) => s.seed(),
+            _ => self.seed,
+        }
+    }
+}
+
+/// Configures a [`Runtime`].
+///
+/// ```
+/// use std::time::Duration;
+/// let rt = sim::Builder::new()
+///     .seed(42)
+///     .strategy(sim::Strategy::Pct { depth: 3 })
+///     .max_steps(100_000)
+///     .max_time(Duration::from_secs(60))
+///     .build();
+/// assert_eq!(rt.seed(), 42);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Builder {
+    config: Config,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Builder {
+    /// Seed 0, [`Strategy::Random`], [`DEFAULT_MAX_STEPS`], [`DEFAULT_MAX_TIME`], panics
+    /// fail the run.
+    pub fn new() -> Self {
+        Builder {
+            config: Config {
+                seed: 0,
+                strategy: Strategy::Random,
+                max_steps: DEFAULT_MAX_STEPS,
+                max_time: DEFAULT_MAX_TIME,
+                pct_steps: DEFAULT_PCT_STEPS,
+                unhandled_panic: UnhandledPanic::ShutdownRuntime,
+            },
+        }
+    }
+
+    /// [`Builder::new`], then every `SIM_` variable that is set (see [`crate::env`]).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        env::apply(Self::new())
+    }
+
+    /// The seed: with the code, it decides the whole run.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.config.seed = seed;
+        self
+    }
+
+    /// How the next task is chosen.
+    ///
+    /// # Panics
+    /// On `Strategy::Pct { depth: 0 }` (the depth must be at least 1).
+    pub fn strategy(mut self, strategy: Strategy) -> Self {
+        if let Strategy::Pct { depth } = strategy {
+            assert!(depth >= 1, "Strategy::Pct {{ depth: 0 }} is invalid: the depth must be at least 1");
+        }
+        self.config.strategy = strategy;
+        self
+    }
+
+    /// The most polls a run may take; reaching it is [`Failure::StepLimit`].
+    ///
+    /// # Panics
+    /// On `0`.
+    pub fn max_steps(mut self, max_steps: u64) -> Self {
+        assert!(max_steps >= 1, "Builder::max_steps(0) is invalid: a run needs at least one step");
+        self.config.max_steps = max_steps;
+        self
+    }
+
+    /// The furthest the virtual clock may go; a timer beyond it is
+    /// [`Failure::TimeLimit`].
+    pub fn max_time(mut self, max_time: Duration) -> Self {
+        self.config.max_time = max_time;
+        self
+    }
+
+    /// PCT's estimate of a run's length in steps: change points are drawn from steps
+    /// `1..=k`. Set it near the length of the runs under test.
+    ///
+    /// # Panics
+    /// On `0`.
+    pub fn pct_steps(mut self, k: u64) -> Self {
+        assert!(k >= 1, "Builder::pct_steps(0) is invalid: the estimate must be at least 1");
+        self.config.pct_steps = k;
+        self
+    }
+
+    /// What a panic in a spawned task does (default: fail the run).
+    pub fn unhandled_panic(mut self, policy: UnhandledPanic) -> Self {
+        self.config.unhandled_panic = policy;
+        self
+    }
+
+    /// The runtime.
+    pub fn build(self) -> Runtime {
+        Runtime { config: self.config, trace: Trace::default(), schedule: Schedule::default() }
+    }
+}
+
+/// Why the executor stopped short of main's output (a [`Failure`] without context).
+pub(crate) enum Stop {
+    Panic { task: TaskId, message: String, location: Option<String> },
+    Deadlock,
+    StepLimit,
+    TimeLimit { next_timer: Duration },
+    NonDeterminism { reason: String },
+}
+
+/// A deterministic, single-threaded runtime with a virtual clock.
+///
+/// Each [`block_on`](Runtime::block_on) is a fresh run from the configured seed: same
+/// seed and code, same schedule, same trace, same result.
+pub struct Runtime {
+    config: Config,
+    trace: Trace,
+    schedule: Schedule,
+}
+
+static NEXT_RUN_ID: AtomicU64 = AtomicU64::new(1);
+
+impl Runtime {
+    /// The seed of the runs (for a replay, the schedule's seed).
+    pub fn seed(&self) -> u64 {
+        self.config.effective_seed()
+    }
+
+    /// The strategy of the runs.
+    pub fn strategy(&self) -> &Strategy {
+        &self.config.strategy
+    }
+
+    /// The trace of the last run.
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+
+    /// The scheduling decisions of the last run.
+    pub fn schedule(&self) -> &Schedule {
+        &self.schedule
+    }
+
+    /// Runs `future` as the main task until it returns, then drops every task still
+    /// alive (tokio semantics). Returns its output, or the [`Failure`] that ended the
+    /// run.
+    ///
+    /// # Panics
+    /// When called from inside a simulated run.
+    #[track_caller]
+    pub fn block_on<F: Future>(&mut self, future: F) -> Result<F::Output, Failure> {
+        panic::install_hook();
+        let run_id = NEXT_RUN_ID.fetch_add(1, Ordering::Relaxed);
+        let shared = Rc::new(Shared {
+            run_id,
+            core: std::cell::RefCell::new(Core::new(self.config.clone(), RunSync::new(run_id))),
+            woken: Default::default(),
+        });
+        let guard = context::enter(shared.clone());
+        shared.core.borrow_mut().spawn(None, Some("main".into()), Location::caller());
+        let result = {
+            let main = pin!(future);
+            executor::run(&shared, main)
+        };
+        let (step, time, blocked) = {
+            let core = shared.core.borrow();
+            (core.step, core.now, core.live_tasks())
+        };
+        teardown(&shared);
+        drop(guard);
+        let core = shared.core.replace(Core::new(self.config.clone(), RunSync::new(0)));
+        let infos = core.task_infos();
+        let (bytes, len) = core.trace.finish();
+        self.trace = Trace::new(bytes, len, infos);
+        self.schedule = core.schedule;
+        result.map_err(|stop| self.failure(stop, step, time, blocked))
+    }
+
+    fn failure(&self, stop: Stop, step: u64, time: Duration, blocked: Vec<TaskId>) -> Failure {
+        let task = |id: TaskId| TaskRef::from_info(&self.trace.tasks()[id.index()]);
+        let run = RunInfo {
+            seed: self.seed(),
+            strategy: self.config.strategy.clone(),
+            step,
+            time,
+            recent_events: self.trace.tail(12),
+            schedule: self.schedule.clone(),
+            reproduce: env::reproduce_command(&self.config),
+        };
+        match stop {
+            Stop::Panic { task: id, message, location } => {
+                Failure::Panic(Box::new(PanicFailure { task: task(id), message, location, run }))
+            }
+            Stop::Deadlock => Failure::Deadlock(Box::new(DeadlockFailure {
+                blocked: blocked.into_iter().map(task).collect(),
+                run,
+            })),
+            Stop::StepLimit => Failure::StepLimit(Box::new(StepLimitFailure { max_steps: self.config.max_steps, run })),
+            Stop::TimeLimit { next_timer } => Failure::TimeLimit(Box::new(TimeLimitFailure {
+                max_time: self.config.max_time,
+                next_timer,
+                run,
+            })),
+            Stop::NonDeterminism { reason } => {
+                Failure::NonDeterminism(Box::new(NonDeterminismFailure { reason, run }))
+            }
+        }
+    }
+}
+
+/// Drops every task still alive, in id order, inside the run's context (their
+/// destructors may use primitives). Destructors that spawn are dropped in later rounds.
+fn teardown(shared: &Shared) {
+    for _round in 0..1_000 {
+        let (futures, wakers) = shared.core.borrow_mut().teardown();
+        if futures.is_empty() && wakers.is_empty() {
+            break;
+        }
+        for f in futures {
+            executor::drop_quietly(f);
+        }
+        drop(wakers);
+    }
+    shared.woken.borrow_mut().clear();
+}

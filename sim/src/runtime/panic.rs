@@ -1,0 +1,47 @@
+//! Panics inside a run: a process-wide hook (installed once, delegating to the previous
+//! hook outside runs) records where a simulated task panicked and keeps the default
+//! message off stderr, since the failure report carries it.
+
+use std::cell::RefCell;
+use std::sync::Once;
+
+use super::Stop;
+use super::context;
+use crate::task::TaskId;
+
+thread_local! {
+    static LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+pub(crate) fn install_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if context::in_run() {
+                let loc = info.location().map(|l| l.to_string());
+                let _ = LOCATION.try_with(|c| *c.borrow_mut() = loc);
+            } else {
+                previous(info)
+            }
+        }));
+    });
+}
+
+/// The message of a panic payload and the location the hook saw; clears the latter.
+pub(crate) fn take_report(payload: &(dyn std::any::Any + Send)) -> (String, Option<String>) {
+    let message = if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "<non-string panic payload>".to_string()
+    };
+    let location = LOCATION.try_with(|c| c.borrow_mut().take()).ok().flatten();
+    (message, location)
+}
+
+pub(crate) fn stop(task: TaskId, payload: Box<dyn std::any::Any + Send>) -> Stop {
+    let (message, location) = take_report(&*payload);
+    Stop::Panic { task, message, location }
+}

@@ -1,0 +1,42 @@
+//! `Strategy::Bytes(data)`: every decision drawn from the given bytes, for fuzzers.
+//!
+//! A forced choice (one runnable task) consumes nothing. Otherwise the next `w` bytes,
+//! little-endian, pick index `value % n` of the ready set, where `n` is the number of
+//! runnable tasks and `w` is 1 when `n <= 256`, 2 when `n <= 65536`, else 4. When fewer
+//! than `w` bytes remain, every later decision is the deterministic
+//! [`fallback`](super::fallback): the last task again if runnable, else the oldest.
+
+use super::{Divergence, ReadySet, Scheduler, fallback};
+use crate::task::TaskId;
+
+pub(crate) struct BytesScheduler {
+    data: Vec<u8>,
+    pos: usize,
+}
+
+impl BytesScheduler {
+    pub(crate) fn new(data: Vec<u8>) -> Self {
+        BytesScheduler { data, pos: 0 }
+    }
+}
+
+impl Scheduler for BytesScheduler {
+    fn choose(&mut self, ready: &mut ReadySet, _: u64, last: Option<TaskId>) -> Result<TaskId, Divergence> {
+        let n = ready.len();
+        if n == 1 {
+            return Ok(ready.get(0));
+        }
+        let width = match n {
+            0..=256 => 1,
+            257..=65_536 => 2,
+            _ => 4,
+        };
+        let Some(chunk) = self.data.get(self.pos..self.pos + width) else {
+            self.pos = self.data.len();
+            return Ok(fallback(ready, last));
+        };
+        self.pos += width;
+        let value = chunk.iter().rev().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+        Ok(ready.get(value % n))
+    }
+}

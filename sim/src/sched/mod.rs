@@ -1,0 +1,81 @@
+//! Scheduling decisions: which runnable task runs next.
+//!
+//! The executor owns the *fact* of who is runnable (the [`ReadySet`]); a [`Scheduler`]
+//! owns the *decision* of which one runs. Each strategy lives in its own file behind
+//! the same three-method trait, and replay is just another scheduler fed a recorded
+//! [`Schedule`]. New decision sources (bounded DFS, coverage-guided fuzzing) slot in as
+//! further implementations without touching the run loop.
+//!
+//! Architecture invariant: a scheduler draws randomness only from the [`DetRng`] it was
+//! built with (the scheduler stream of the run's seed) and never inspects task state
+//! beyond the ready set, so a decision is a pure function of (seed, history).
+
+mod bytes;
+mod pct;
+mod ready;
+mod replay;
+mod round_robin;
+mod random;
+mod schedule;
+mod strategy;
+
+use crate::rand::{DetRng, Stream};
+use crate::task::TaskId;
+
+pub(crate) use ready::ReadySet;
+pub use schedule::{ParseScheduleError, Schedule};
+pub use strategy::{ParseStrategyError, Strategy};
+
+/// Why a scheduler could not make a decision: the program diverged from the schedule
+/// being replayed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Divergence {
+    /// The schedule says `expected` runs at this step, but it is not runnable.
+    NotRunnable { expected: TaskId, runnable: Vec<TaskId> },
+    /// The schedule ended while the program still had runnable tasks.
+    Exhausted { recorded: usize },
+}
+
+/// A source of scheduling decisions.
+pub(crate) trait Scheduler {
+    /// A task was created; called before it first becomes ready.
+    fn spawned(&mut self, _task: TaskId) {}
+    /// A task joined the ready set.
+    fn readied(&mut self, _task: TaskId) {}
+    /// Chooses the task to poll at `step` (1-based). `ready` is never empty; `last` is
+    /// the task polled at the previous step. The executor removes the chosen task.
+    fn choose(
+        &mut self,
+        ready: &mut ReadySet,
+        step: u64,
+        last: Option<TaskId>,
+    ) -> Result<TaskId, Divergence>;
+}
+
+/// The deterministic default used when a decision source runs dry (`Bytes` past its
+/// end, lenient replay): keep running the task that ran last if it is runnable again
+/// (no preemption), else the task that has been runnable longest (FIFO).
+pub(crate) fn fallback(ready: &mut ReadySet, last: Option<TaskId>) -> TaskId {
+    match last {
+        Some(t) if ready.contains(t) => t,
+        _ => ready.oldest(),
+    }
+}
+
+/// Builds the scheduler for one run.
+pub(crate) fn build(strategy: &Strategy, seed: u64, pct_steps: u64) -> Box<dyn Scheduler> {
+    let rng = DetRng::new(seed, Stream::Scheduler);
+    match strategy {
+        Strategy::Random => Box::new(random::RandomScheduler::new(rng)),
+        Strategy::Pct { depth } => Box::new(pct::PctScheduler::new(rng, *depth, pct_steps)),
+        Strategy::RoundRobin => Box::new(round_robin::RoundRobin),
+        Strategy::Replay(s) => Box::new(replay::ReplayScheduler::new(s.steps().to_vec(), false)),
+        Strategy::Bytes(b) => Box::new(bytes::BytesScheduler::new(b.clone())),
+    }
+}
+
+/// Builds a replay scheduler that falls back instead of failing (for shrinking).
+#[allow(dead_code)] // used by the shrinker.
+pub(crate) fn lenient_replay(steps: Vec<TaskId>) -> Box<dyn Scheduler> {
+    Box::new(replay::ReplayScheduler::new(steps, true))
+}

@@ -1,0 +1,167 @@
+//! Tasks: [`spawn`], [`JoinHandle`], [`JoinSet`], [`yield_now`], named tasks through
+//! [`Builder`]. Mirrors `tokio::task`.
+//!
+//! Spawned futures need not be `Send` (the run is single-threaded), so anything written
+//! for `tokio::spawn` compiles here. A task records its `#[track_caller]` spawn
+//! location, and gets one `tracing` span (`task{id, name}`) entered around each poll,
+//! so user logs inside it carry its id and name.
+
+mod id;
+mod join;
+mod join_set;
+pub(crate) mod raw;
+pub(crate) mod waker;
+
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+pub use id::TaskId;
+pub use join::{AbortHandle, JoinError, JoinHandle};
+pub use join_set::JoinSet;
+
+use crate::runtime::context;
+use crate::trace::EventKind;
+
+fn spawn_inner<F>(future: F, name: Option<Arc<str>>, location: &'static Location<'static>) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let cell: raw::BoxTask = Box::pin(raw::TaskCell::new(future));
+    let (id, run_id) = context::with_core("sim::spawn", |core| {
+        let run_id = core.sync.run_id;
+        (core.spawn(Some(cell), name, location), run_id)
+    });
+    JoinHandle::new(id, run_id)
+}
+
+/// Spawns a task on the current run. It starts runnable; the scheduler decides when
+/// it first runs. Like `tokio::spawn`, but the future need not be `Send`.
+///
+/// ```
+/// let mut rt = sim::Builder::new().seed(1).build();
+/// let out = rt.block_on(async {
+///     let h = sim::spawn(async { 40 + 2 });
+///     h.await.unwrap()
+/// });
+/// assert_eq!(out.unwrap(), 42);
+/// ```
+///
+/// # Panics
+/// Outside a simulated run.
+#[track_caller]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    spawn_inner(future, None, Location::caller())
+}
+
+/// Same as [`spawn`] (every task of a run is local to its thread); mirrors
+/// `tokio::task::spawn_local`.
+#[track_caller]
+pub fn spawn_local<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    spawn_inner(future, None, Location::caller())
+}
+
+/// Configures a task before spawning it (mirrors `tokio::task::Builder`).
+///
+/// ```
+/// let mut rt = sim::Builder::new().build();
+/// rt.block_on(async {
+///     sim::task::Builder::new().name("producer-1").spawn(async {}).unwrap().await.unwrap();
+/// }).unwrap();
+/// assert!(rt.trace().tasks().iter().any(|t| t.name.as_deref() == Some("producer-1")));
+/// ```
+#[derive(Default, Debug, Clone)]
+pub struct Builder<'a> {
+    name: Option<&'a str>,
+}
+
+impl<'a> Builder<'a> {
+    /// A builder for an unnamed task.
+    pub fn new() -> Self {
+        Builder { name: None }
+    }
+
+    /// Names the task; the name appears in traces, reports and its tracing span.
+    pub fn name(self, name: &'a str) -> Self {
+        Builder { name: Some(name) }
+    }
+
+    /// Spawns the task. Returns `io::Result` like tokio's builder; it does not fail.
+    ///
+    /// # Panics
+    /// Outside a simulated run.
+    #[track_caller]
+    pub fn spawn<F>(self, future: F) -> std::io::Result<JoinHandle<F::Output>>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        Ok(spawn_inner(future, self.name.map(Arc::from), Location::caller()))
+    }
+
+    /// Same as [`Builder::spawn`].
+    #[track_caller]
+    pub fn spawn_local<F>(self, future: F) -> std::io::Result<JoinHandle<F::Output>>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        Ok(spawn_inner(future, self.name.map(Arc::from), Location::caller()))
+    }
+}
+
+/// The id of the task being polled.
+///
+/// # Panics
+/// Outside a task of a simulated run.
+pub fn id() -> TaskId {
+    try_id().expect("sim::task::id called outside a task of a simulated run")
+}
+
+/// The id of the task being polled, or `None` outside one.
+pub fn try_id() -> Option<TaskId> {
+    context::try_current_task()
+}
+
+/// Yields once: the task stays runnable and the scheduler may run another task first.
+///
+/// ```
+/// # let mut rt = sim::Builder::new().build();
+/// # rt.block_on(async {
+/// sim::task::yield_now().await;
+/// # }).unwrap();
+/// ```
+pub async fn yield_now() {
+    YieldNow { yielded: false }.await
+}
+
+struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        context::with_core("sim::task::yield_now", |core| {
+            core.record(core.current, EventKind::Yield)
+        });
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}

@@ -1,0 +1,168 @@
+//! The timer queue of the virtual clock: a min-heap of deadlines over a slab of timer
+//! slots, with lazy deletion of cancelled entries.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::task::Waker;
+use std::time::Duration;
+
+use crate::task::TaskId;
+
+/// Names one registration; stale once the timer fired or was cancelled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TimerKey {
+    slot: u32,
+    seq: u64,
+}
+
+struct Slot {
+    // Invariant: `seq` of the live registration, or of the last one if free.
+    seq: u64,
+    live: bool,
+    waker: Option<Waker>,
+    owner: Option<TaskId>,
+}
+
+#[derive(Default)]
+pub(crate) struct Timers {
+    // Min-heap of (deadline, seq, slot); an entry is live iff its slot is live with seq.
+    // Ties on deadline fire in registration order; which woken task runs first is the
+    // scheduler's choice.
+    heap: BinaryHeap<Reverse<(Duration, u64, u32)>>,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    next_seq: u64,
+    live: usize,
+}
+
+impl Timers {
+    pub(crate) fn register(&mut self, deadline: Duration, waker: Waker, owner: Option<TaskId>) -> TimerKey {
+        self.next_seq += 1;
+        let seq = self.next_seq;
+        let slot = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.slots.push(Slot { seq: 0, live: false, waker: None, owner: None });
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.slots[slot as usize] = Slot { seq, live: true, waker: Some(waker), owner };
+        self.heap.push(Reverse((deadline, seq, slot)));
+        self.live += 1;
+        TimerKey { slot, seq }
+    }
+
+    fn slot_mut(&mut self, key: TimerKey) -> Option<&mut Slot> {
+        self.slots
+            .get_mut(key.slot as usize)
+            .filter(|s| s.live && s.seq == key.seq)
+    }
+
+    /// Updates the waker of a live registration; false if the key is stale.
+    pub(crate) fn set_waker(&mut self, key: TimerKey, waker: &Waker) -> bool {
+        match self.slot_mut(key) {
+            Some(slot) => {
+                if !slot.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
+                    slot.waker = Some(waker.clone());
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Cancels a registration; returns its waker for the caller to drop. A stale key is
+    /// a no-op.
+    pub(crate) fn cancel(&mut self, key: TimerKey) -> Option<Waker> {
+        let slot = self.slot_mut(key)?;
+        slot.live = false;
+        let waker = slot.waker.take();
+        self.free.push(key.slot);
+        self.live -= 1;
+        waker
+    }
+
+    /// The earliest pending deadline.
+    pub(crate) fn next_deadline(&mut self) -> Option<Duration> {
+        while let Some(&Reverse((deadline, seq, slot))) = self.heap.peek() {
+            let s = &self.slots[slot as usize];
+            if s.live && s.seq == seq {
+                return Some(deadline);
+            }
+            self.heap.pop();
+        }
+        None
+    }
+
+    /// Removes every timer due at or before `now`, appending (owner, waker) in firing
+    /// order.
+    pub(crate) fn fire_due(&mut self, now: Duration, out: &mut Vec<(Option<TaskId>, Waker)>) {
+        while let Some(&Reverse((deadline, seq, slot))) = self.heap.peek() {
+            if deadline > now {
+                break;
+            }
+            self.heap.pop();
+            let s = &mut self.slots[slot as usize];
+            if s.live && s.seq == seq {
+                s.live = false;
+                self.live -= 1;
+                self.free.push(slot);
+                if let Some(w) = s.waker.take() {
+                    out.push((s.owner, w));
+                }
+            }
+        }
+    }
+
+    /// Drops every registration (end of run), returning the wakers to drop outside.
+    pub(crate) fn clear(&mut self) -> Vec<Waker> {
+        self.heap.clear();
+        self.free.clear();
+        self.live = 0;
+        self.slots.drain(..).filter_map(|s| s.waker).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::task::Waker;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn fires_in_deadline_then_registration_order() {
+        let mut t = Timers::default();
+        let w = Waker::noop().clone();
+        t.register(ms(5), w.clone(), Some(TaskId(1)));
+        let k2 = t.register(ms(3), w.clone(), Some(TaskId(2)));
+        t.register(ms(3), w.clone(), Some(TaskId(3)));
+        t.register(ms(9), w.clone(), Some(TaskId(4)));
+        assert!(t.cancel(k2).is_some());
+        assert!(t.cancel(k2).is_none(), "second cancel is a no-op");
+        assert_eq!(t.next_deadline(), Some(ms(3)));
+        let mut out = Vec::new();
+        t.fire_due(ms(5), &mut out);
+        let owners: Vec<_> = out.iter().map(|(o, _)| o.unwrap().0).collect();
+        assert_eq!(owners, vec![3, 1]);
+        assert_eq!(t.live, 1);
+        assert_eq!(t.next_deadline(), Some(ms(9)));
+    }
+
+    #[test]
+    fn slots_are_reused_and_stale_keys_stay_stale() {
+        let mut t = Timers::default();
+        let w = Waker::noop().clone();
+        let a = t.register(ms(1), w.clone(), None);
+        let mut out = Vec::new();
+        t.fire_due(ms(1), &mut out);
+        let b = t.register(ms(2), w.clone(), None);
+        assert_eq!(a.slot, b.slot);
+        assert!(!t.set_waker(a, &w));
+        assert!(t.set_waker(b, &w));
+        assert!(t.cancel(a).is_none());
+        assert_eq!(t.live, 1);
+    }
+}
