@@ -111,10 +111,12 @@ pub mod trace;
 
 pub use env::ConfigError;
 pub use failure::{
-    DeadlockFailure, Failure, FailureKind, NonDeterminismFailure, PanicFailure, RunInfo, StepLimitFailure,
-    TaskRef, TimeLimitFailure,
+    DeadlockFailure, Failure, FailureKind, NonDeterminismFailure, PanicFailure, RunInfo,
+    StepLimitFailure, TaskRef, TimeLimitFailure,
 };
-pub use runtime::{Builder, DEFAULT_MAX_STEPS, DEFAULT_MAX_TIME, DEFAULT_PCT_STEPS, Runtime, UnhandledPanic};
+pub use runtime::{
+    Builder, DEFAULT_MAX_STEPS, DEFAULT_MAX_TIME, DEFAULT_PCT_STEPS, Runtime, UnhandledPanic,
+};
 pub use sched::{Schedule, Strategy};
 pub use task::spawn;
 pub use trace::Trace;

@@ -68,7 +68,9 @@ fn outside(what: &str) -> ! {
 pub(crate) fn with_core<R>(what: &str, f: impl FnOnce(&mut Core) -> R) -> R {
     CURRENT.with(|c| {
         let c = c.borrow();
-        let Some(shared) = c.as_ref() else { outside(what) };
+        let Some(shared) = c.as_ref() else {
+            outside(what)
+        };
         let mut core = shared
             .core
             .try_borrow_mut()
@@ -146,4 +148,3 @@ pub(crate) fn try_current_task() -> Option<TaskId> {
         .ok()
         .flatten()
 }
-

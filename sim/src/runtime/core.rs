@@ -15,7 +15,7 @@ use crate::task::TaskId;
 use crate::task::raw::BoxTask;
 use crate::task::waker::{RunSync, TaskWaker};
 use crate::time::timer::Timers;
-use crate::trace::{EventKind, Recorder, TaskInfo};
+use crate::trace::{EventKind, Recorder, ResourceId, ResourceInfo, ResourceOp, TaskInfo};
 
 /// How a task ended.
 pub(crate) enum Outcome {
@@ -106,6 +106,8 @@ pub(crate) struct Core {
     pub(crate) trace: Recorder,
     pub(crate) schedule: Schedule,
     pub(crate) user_rng: DetRng,
+    /// Invariant: indexed by ResourceId; resources are never removed during a run.
+    pub(crate) resources: Vec<ResourceInfo>,
     spare: Vec<TaskId>,
     pub(crate) tearing_down: bool,
 }
@@ -128,6 +130,7 @@ impl Core {
             trace: Recorder::default(),
             schedule: Schedule::new(seed, Vec::new()),
             user_rng: DetRng::new(seed, Stream::User),
+            resources: Vec::new(),
             spare: Vec::new(),
             tearing_down: false,
             config,
@@ -138,6 +141,37 @@ impl Core {
         self.trace.record(self.step, self.now, task, kind);
     }
 
+    /// Registers a synchronisation resource for traces and reports.
+    pub(crate) fn register_resource(
+        &mut self,
+        kind: &'static str,
+        name: Option<Arc<str>>,
+        created_at: &'static Location<'static>,
+    ) -> ResourceId {
+        let id = ResourceId(
+            u32::try_from(self.resources.len()).expect("more than 2^32 resources in one run"),
+        );
+        self.resources.push(ResourceInfo {
+            id,
+            kind,
+            name,
+            created_at,
+        });
+        id
+    }
+
+    /// Records an operation of the current task on a resource.
+    pub(crate) fn resource_event(&mut self, resource: ResourceId, op: ResourceOp, value: u64) {
+        self.record(
+            self.current,
+            EventKind::Resource {
+                resource,
+                op,
+                value,
+            },
+        );
+    }
+
     /// Adds a task (the main future has `future == None`) and makes it runnable.
     pub(crate) fn spawn(
         &mut self,
@@ -146,7 +180,10 @@ impl Core {
         location: &'static Location<'static>,
     ) -> TaskId {
         let id = TaskId(u32::try_from(self.tasks.len()).expect("more than 2^32 tasks in one run"));
-        let waker = Waker::from(Arc::new(TaskWaker { task: id, run: self.sync.clone() }));
+        let waker = Waker::from(Arc::new(TaskWaker {
+            task: id,
+            run: self.sync.clone(),
+        }));
         let span = tracing::info_span!("task", id = id.0, name = name.as_deref().unwrap_or(""));
         let span = (!span.is_disabled()).then(|| Box::new(span));
         self.tasks.push(TaskSlot {
@@ -265,7 +302,12 @@ impl Core {
 
     /// Marks a task done. The returned leftovers (the cell to drop unless a JoinHandle
     /// will take its output, the joiner to wake) are handled outside the borrow.
-    pub(crate) fn finish(&mut self, id: TaskId, outcome: Outcome, cell: Option<BoxTask>) -> Leftovers {
+    pub(crate) fn finish(
+        &mut self,
+        id: TaskId,
+        outcome: Outcome,
+        cell: Option<BoxTask>,
+    ) -> Leftovers {
         if self.current == Some(id) {
             self.current = None;
         }
@@ -282,9 +324,15 @@ impl Core {
         slot.span = None;
         if keep {
             slot.future = cell;
-            Leftovers { drop: None, wake: slot.join_waker.take() }
+            Leftovers {
+                drop: None,
+                wake: slot.join_waker.take(),
+            }
         } else {
-            Leftovers { drop: cell, wake: slot.join_waker.take() }
+            Leftovers {
+                drop: cell,
+                wake: slot.join_waker.take(),
+            }
         }
     }
 
@@ -313,7 +361,11 @@ impl Core {
         let slot = &mut self.tasks[id.index()];
         slot.detached = true;
         slot.join_waker = None;
-        if slot.is_live() { None } else { slot.future.take() }
+        if slot.is_live() {
+            None
+        } else {
+            slot.future.take()
+        }
     }
 
     /// Requests cancellation: the task is dropped when next scheduled.
@@ -351,7 +403,11 @@ impl Core {
         self.tasks
             .iter()
             .enumerate()
-            .map(|(i, s)| TaskInfo { id: TaskId(i as u32), name: s.name.clone(), spawned_at: s.location })
+            .map(|(i, s)| TaskInfo {
+                id: TaskId(i as u32),
+                name: s.name.clone(),
+                spawned_at: s.location,
+            })
             .collect()
     }
 

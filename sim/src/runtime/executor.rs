@@ -33,11 +33,17 @@ fn poll_main<F: Future>(shared: &Shared, main: Pin<&mut F>) -> Result<Poll<F::Ou
     let (_, waker, _) = shared.core.borrow_mut().begin_poll(TaskId::MAIN);
     let span = shared.core.borrow().tasks[0].span.as_deref().cloned();
     let _entered = span.as_ref().map(tracing::Span::enter);
-    let polled = catch_unwind(AssertUnwindSafe(|| main.poll(&mut Context::from_waker(&waker))));
+    let polled = catch_unwind(AssertUnwindSafe(|| {
+        main.poll(&mut Context::from_waker(&waker))
+    }));
     let mut core = shared.core.borrow_mut();
     core.end_poll(TaskId::MAIN, None);
     match polled {
-        Ok(poll) => Ok(poll),
+        Ok(Poll::Ready(out)) => {
+            core.finish(TaskId::MAIN, Outcome::Returned, None).finish();
+            Ok(Poll::Ready(out))
+        }
+        Ok(Poll::Pending) => Ok(Poll::Pending),
         Err(payload) => {
             let left = core.finish(TaskId::MAIN, Outcome::Cancelled, None);
             drop(core);
@@ -52,11 +58,17 @@ fn poll_task(shared: &Shared, id: TaskId) -> Result<(), Stop> {
     let mut future = future.expect("sim internal error: a live task has no future");
     if abort {
         let dropped = catch_unwind(AssertUnwindSafe(|| drop(future)));
-        let left = shared.core.borrow_mut().finish(id, Outcome::Cancelled, None);
+        let left = shared
+            .core
+            .borrow_mut()
+            .finish(id, Outcome::Cancelled, None);
         left.finish();
         return dropped.map_err(|payload| panic::stop(id, payload));
     }
-    let span = shared.core.borrow().tasks[id.index()].span.as_deref().cloned();
+    let span = shared.core.borrow().tasks[id.index()]
+        .span
+        .as_deref()
+        .cloned();
     let entered = span.as_ref().map(tracing::Span::enter);
     let polled = catch_unwind(AssertUnwindSafe(|| {
         future.as_mut().poll(&mut Context::from_waker(&waker))

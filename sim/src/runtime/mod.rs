@@ -121,7 +121,10 @@ impl Builder {
     /// On `Strategy::Pct { depth: 0 }` (the depth must be at least 1).
     pub fn strategy(mut self, strategy: Strategy) -> Self {
         if let Strategy::Pct { depth } = strategy {
-            assert!(depth >= 1, "Strategy::Pct {{ depth: 0 }} is invalid: the depth must be at least 1");
+            assert!(
+                depth >= 1,
+                "Strategy::Pct {{ depth: 0 }} is invalid: the depth must be at least 1"
+            );
         }
         self.config.strategy = strategy;
         self
@@ -132,7 +135,10 @@ impl Builder {
     /// # Panics
     /// On `0`.
     pub fn max_steps(mut self, max_steps: u64) -> Self {
-        assert!(max_steps >= 1, "Builder::max_steps(0) is invalid: a run needs at least one step");
+        assert!(
+            max_steps >= 1,
+            "Builder::max_steps(0) is invalid: a run needs at least one step"
+        );
         self.config.max_steps = max_steps;
         self
     }
@@ -150,7 +156,10 @@ impl Builder {
     /// # Panics
     /// On `0`.
     pub fn pct_steps(mut self, k: u64) -> Self {
-        assert!(k >= 1, "Builder::pct_steps(0) is invalid: the estimate must be at least 1");
+        assert!(
+            k >= 1,
+            "Builder::pct_steps(0) is invalid: the estimate must be at least 1"
+        );
         self.config.pct_steps = k;
         self
     }
@@ -163,17 +172,29 @@ impl Builder {
 
     /// The runtime.
     pub fn build(self) -> Runtime {
-        Runtime { config: self.config, trace: Trace::default(), schedule: Schedule::default() }
+        Runtime {
+            config: self.config,
+            trace: Trace::default(),
+            schedule: Schedule::default(),
+        }
     }
 }
 
 /// Why the executor stopped short of main's output (a [`Failure`] without context).
 pub(crate) enum Stop {
-    Panic { task: TaskId, message: String, location: Option<String> },
+    Panic {
+        task: TaskId,
+        message: String,
+        location: Option<String>,
+    },
     Deadlock,
     StepLimit,
-    TimeLimit { next_timer: Duration },
-    NonDeterminism { reason: String },
+    TimeLimit {
+        next_timer: Duration,
+    },
+    NonDeterminism {
+        reason: String,
+    },
 }
 
 /// A deterministic, single-threaded runtime with a virtual clock.
@@ -225,7 +246,10 @@ impl Runtime {
             woken: Default::default(),
         });
         let guard = context::enter(shared.clone());
-        shared.core.borrow_mut().spawn(None, Some("main".into()), Location::caller());
+        shared
+            .core
+            .borrow_mut()
+            .spawn(None, Some("main".into()), Location::caller());
         let result = {
             let main = pin!(future);
             executor::run(&shared, main)
@@ -236,10 +260,12 @@ impl Runtime {
         };
         teardown(&shared);
         drop(guard);
-        let core = shared.core.replace(Core::new(self.config.clone(), RunSync::new(0)));
+        let core = shared
+            .core
+            .replace(Core::new(self.config.clone(), RunSync::new(0)));
         let infos = core.task_infos();
         let (bytes, len) = core.trace.finish();
-        self.trace = Trace::new(bytes, len, infos);
+        self.trace = Trace::new(bytes, len, infos, core.resources);
         self.schedule = core.schedule;
         result.map_err(|stop| self.failure(stop, step, time, blocked))
     }
@@ -256,14 +282,24 @@ impl Runtime {
             reproduce: env::reproduce_command(&self.config),
         };
         match stop {
-            Stop::Panic { task: id, message, location } => {
-                Failure::Panic(Box::new(PanicFailure { task: task(id), message, location, run }))
-            }
+            Stop::Panic {
+                task: id,
+                message,
+                location,
+            } => Failure::Panic(Box::new(PanicFailure {
+                task: task(id),
+                message,
+                location,
+                run,
+            })),
             Stop::Deadlock => Failure::Deadlock(Box::new(DeadlockFailure {
                 blocked: blocked.into_iter().map(task).collect(),
                 run,
             })),
-            Stop::StepLimit => Failure::StepLimit(Box::new(StepLimitFailure { max_steps: self.config.max_steps, run })),
+            Stop::StepLimit => Failure::StepLimit(Box::new(StepLimitFailure {
+                max_steps: self.config.max_steps,
+                run,
+            })),
             Stop::TimeLimit { next_timer } => Failure::TimeLimit(Box::new(TimeLimitFailure {
                 max_time: self.config.max_time,
                 next_timer,

@@ -43,5 +43,9 @@ pub(crate) fn take_report(payload: &(dyn std::any::Any + Send)) -> (String, Opti
 
 pub(crate) fn stop(task: TaskId, payload: Box<dyn std::any::Any + Send>) -> Stop {
     let (message, location) = take_report(&*payload);
-    Stop::Panic { task, message, location }
+    Stop::Panic {
+        task,
+        message,
+        location,
+    }
 }

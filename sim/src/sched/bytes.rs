@@ -21,7 +21,12 @@ impl BytesScheduler {
 }
 
 impl Scheduler for BytesScheduler {
-    fn choose(&mut self, ready: &mut ReadySet, _: u64, last: Option<TaskId>) -> Result<TaskId, Divergence> {
+    fn choose(
+        &mut self,
+        ready: &mut ReadySet,
+        _: u64,
+        last: Option<TaskId>,
+    ) -> Result<TaskId, Divergence> {
         let n = ready.len();
         if n == 1 {
             return Ok(ready.get(0));
@@ -36,7 +41,10 @@ impl Scheduler for BytesScheduler {
             return Ok(fallback(ready, last));
         };
         self.pos += width;
-        let value = chunk.iter().rev().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+        let value = chunk
+            .iter()
+            .rev()
+            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
         Ok(ready.get(value % n))
     }
 }

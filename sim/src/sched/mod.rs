@@ -12,10 +12,10 @@
 
 mod bytes;
 mod pct;
+mod random;
 mod ready;
 mod replay;
 mod round_robin;
-mod random;
 mod schedule;
 mod strategy;
 
@@ -31,7 +31,10 @@ pub use strategy::{ParseStrategyError, Strategy};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Divergence {
     /// The schedule says `expected` runs at this step, but it is not runnable.
-    NotRunnable { expected: TaskId, runnable: Vec<TaskId> },
+    NotRunnable {
+        expected: TaskId,
+        runnable: Vec<TaskId>,
+    },
     /// The schedule ended while the program still had runnable tasks.
     Exhausted { recorded: usize },
 }

@@ -32,12 +32,18 @@ impl PctScheduler {
     pub(crate) fn new(mut rng: DetRng, depth: usize, k: u64) -> Self {
         let depth = depth as u64;
         let k = k.max(1);
-        let mut change_points: Vec<(u64, u64)> = (1..depth)
-            .map(|i| (1 + rng.below(k), depth - i))
-            .collect();
+        let mut change_points: Vec<(u64, u64)> =
+            (1..depth).map(|i| (1 + rng.below(k), depth - i)).collect();
         change_points.sort_by_key(|&(step, _)| step);
         change_points.dedup_by_key(|&mut (step, _)| step);
-        PctScheduler { rng, depth, prio: Vec::new(), heap: BinaryHeap::new(), change_points, next_change: 0 }
+        PctScheduler {
+            rng,
+            depth,
+            prio: Vec::new(),
+            heap: BinaryHeap::new(),
+            change_points,
+            next_change: 0,
+        }
     }
 }
 
@@ -54,7 +60,12 @@ impl Scheduler for PctScheduler {
         self.heap.push((self.prio[task.index()], Reverse(task)));
     }
 
-    fn choose(&mut self, ready: &mut ReadySet, step: u64, _: Option<TaskId>) -> Result<TaskId, Divergence> {
+    fn choose(
+        &mut self,
+        ready: &mut ReadySet,
+        step: u64,
+        _: Option<TaskId>,
+    ) -> Result<TaskId, Divergence> {
         loop {
             let &(p, Reverse(t)) = self.heap.peek().expect("PCT heap holds every ready task");
             if !ready.contains(t) || self.prio[t.index()] != p {

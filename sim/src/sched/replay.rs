@@ -15,19 +15,33 @@ pub(crate) struct ReplayScheduler {
 
 impl ReplayScheduler {
     pub(crate) fn new(steps: Vec<TaskId>, lenient: bool) -> Self {
-        ReplayScheduler { steps, next: 0, lenient }
+        ReplayScheduler {
+            steps,
+            next: 0,
+            lenient,
+        }
     }
 }
 
 impl Scheduler for ReplayScheduler {
-    fn choose(&mut self, ready: &mut ReadySet, _: u64, last: Option<TaskId>) -> Result<TaskId, Divergence> {
+    fn choose(
+        &mut self,
+        ready: &mut ReadySet,
+        _: u64,
+        last: Option<TaskId>,
+    ) -> Result<TaskId, Divergence> {
         let recorded = self.steps.get(self.next).copied();
         self.next += 1;
         match recorded {
             Some(t) if ready.contains(t) => Ok(t),
             _ if self.lenient => Ok(fallback(ready, last)),
-            Some(t) => Err(Divergence::NotRunnable { expected: t, runnable: ready.sorted() }),
-            None => Err(Divergence::Exhausted { recorded: self.steps.len() }),
+            Some(t) => Err(Divergence::NotRunnable {
+                expected: t,
+                runnable: ready.sorted(),
+            }),
+            None => Err(Divergence::Exhausted {
+                recorded: self.steps.len(),
+            }),
         }
     }
 }

@@ -6,7 +6,12 @@ use crate::task::TaskId;
 pub(crate) struct RoundRobin;
 
 impl Scheduler for RoundRobin {
-    fn choose(&mut self, ready: &mut ReadySet, _: u64, _: Option<TaskId>) -> Result<TaskId, Divergence> {
+    fn choose(
+        &mut self,
+        ready: &mut ReadySet,
+        _: u64,
+        _: Option<TaskId>,
+    ) -> Result<TaskId, Divergence> {
         Ok(ready.oldest())
     }
 }

@@ -134,13 +134,22 @@ impl FromStr for Schedule {
                     Some((id, count)) => (id, Some(count)),
                     None => (token, None),
                 };
-                let id: u32 = parse_dec(id_str)
-                    .ok_or_else(|| err(offset, token, "a task id (decimal), optionally followed by x<count>"))?;
+                let id: u32 = parse_dec(id_str).ok_or_else(|| {
+                    err(
+                        offset,
+                        token,
+                        "a task id (decimal), optionally followed by x<count>",
+                    )
+                })?;
                 let count = match count_str {
                     None => 1,
-                    Some(c) => parse_dec(c)
-                        .filter(|&n: &u32| n >= 2)
-                        .ok_or_else(|| err(offset + id_str.len() + 1, c, "a repeat count of at least 2 after `x`"))?,
+                    Some(c) => parse_dec(c).filter(|&n: &u32| n >= 2).ok_or_else(|| {
+                        err(
+                            offset + id_str.len() + 1,
+                            c,
+                            "a repeat count of at least 2 after `x`",
+                        )
+                    })?,
                 };
                 steps.extend(std::iter::repeat_n(TaskId(id), count as usize));
                 offset += token.len() + 1;
@@ -176,7 +185,10 @@ mod tests {
             let text = s.to_string();
             assert_eq!(text.parse::<Schedule>().unwrap(), s, "{text}");
         }
-        assert_eq!(sched(42, &[0, 1, 1, 1, 2, 0]).to_string(), "v1:2a:0.1x3.2.0");
+        assert_eq!(
+            sched(42, &[0, 1, 1, 1, 2, 0]).to_string(),
+            "v1:2a:0.1x3.2.0"
+        );
     }
 
     #[test]

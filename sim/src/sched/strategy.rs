@@ -94,7 +94,10 @@ impl FromStr for Strategy {
     /// Parses `random`, `pct` (depth 3), `pct:<depth>`, `round-robin` or `rr`,
     /// `bytes:<hex>`, `replay:<schedule string>`; case-insensitive names.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = |reason: String| ParseStrategyError { value: s.to_string(), reason };
+        let err = |reason: String| ParseStrategyError {
+            value: s.to_string(),
+            reason,
+        };
         let (name, arg) = match s.split_once(':') {
             Some((n, a)) => (n, Some(a)),
             None => (s, None),
@@ -105,7 +108,9 @@ impl FromStr for Strategy {
             ("pct", None) => Ok(Strategy::Pct { depth: 3 }),
             ("pct", Some(d)) => match d.trim().parse::<usize>() {
                 Ok(depth) if depth >= 1 => Ok(Strategy::Pct { depth }),
-                _ => Err(err(format!("the PCT depth {d:?} is not a whole number >= 1"))),
+                _ => Err(err(format!(
+                    "the PCT depth {d:?} is not a whole number >= 1"
+                ))),
             },
             ("bytes", Some(hex)) => parse_hex(hex).map(Strategy::Bytes).map_err(err),
             ("replay", Some(sched)) => sched
@@ -119,7 +124,10 @@ impl FromStr for Strategy {
 
 fn parse_hex(hex: &str) -> Result<Vec<u8>, String> {
     if hex.len() % 2 != 0 {
-        return Err(format!("bytes need an even number of hex digits, got {}", hex.len()));
+        return Err(format!(
+            "bytes need an even number of hex digits, got {}",
+            hex.len()
+        ));
     }
     (0..hex.len())
         .step_by(2)
@@ -136,17 +144,33 @@ mod tests {
 
     #[test]
     fn parses_and_displays() {
-        for s in ["random", "pct:3", "round-robin", "bytes:00ff10", "replay:v1:2a:0.1x2"] {
+        for s in [
+            "random",
+            "pct:3",
+            "round-robin",
+            "bytes:00ff10",
+            "replay:v1:2a:0.1x2",
+        ] {
             let st: Strategy = s.parse().unwrap();
             assert_eq!(st.to_string(), s);
         }
         assert_eq!("rr".parse::<Strategy>().unwrap(), Strategy::RoundRobin);
-        assert_eq!("pct".parse::<Strategy>().unwrap(), Strategy::Pct { depth: 3 });
+        assert_eq!(
+            "pct".parse::<Strategy>().unwrap(),
+            Strategy::Pct { depth: 3 }
+        );
     }
 
     #[test]
     fn rejects_with_reason() {
-        for bad in ["rand", "pct:0", "pct:x", "bytes:abc", "bytes:zz", "replay:v9"] {
+        for bad in [
+            "rand",
+            "pct:0",
+            "pct:x",
+            "bytes:abc",
+            "bytes:zz",
+            "replay:v9",
+        ] {
             let e = bad.parse::<Strategy>().unwrap_err();
             assert!(e.to_string().contains("accepted forms"), "{e}");
         }

@@ -25,7 +25,11 @@ pub struct JoinHandle<T> {
 
 impl<T> JoinHandle<T> {
     pub(crate) fn new(id: TaskId, run_id: u64) -> Self {
-        JoinHandle { id, run_id, _output: PhantomData }
+        JoinHandle {
+            id,
+            run_id,
+            _output: PhantomData,
+        }
     }
 
     /// The task's id.
@@ -42,7 +46,8 @@ impl<T> JoinHandle<T> {
 
     /// Whether the task has finished (returned, been cancelled, or panicked).
     pub fn is_finished(&self) -> bool {
-        context::with_run(self.run_id, |core| !core.tasks[self.id.index()].is_live()).unwrap_or(true)
+        context::with_run(self.run_id, |core| !core.tasks[self.id.index()].is_live())
+            .unwrap_or(true)
     }
 
     /// Aborts the task if this run is still current (no panic otherwise; for drops).
@@ -53,7 +58,10 @@ impl<T> JoinHandle<T> {
 
     /// A handle that can abort the task without owning its output.
     pub fn abort_handle(&self) -> AbortHandle {
-        AbortHandle { id: self.id, run_id: self.run_id }
+        AbortHandle {
+            id: self.id,
+            run_id: self.run_id,
+        }
     }
 }
 
@@ -78,7 +86,10 @@ impl<T: 'static> Future for JoinHandle<T> {
                 Ok(out.expect("sim internal error: finished task without output"))
             }
             JoinPoll::Cancelled => Err(JoinError { id, panic: None }),
-            JoinPoll::Panicked(payload) => Err(JoinError { id, panic: Some(payload) }),
+            JoinPoll::Panicked(payload) => Err(JoinError {
+                id,
+                panic: Some(payload),
+            }),
         })
     }
 }
@@ -117,7 +128,8 @@ impl AbortHandle {
 
     /// Whether the task has finished.
     pub fn is_finished(&self) -> bool {
-        context::with_run(self.run_id, |core| !core.tasks[self.id.index()].is_live()).unwrap_or(true)
+        context::with_run(self.run_id, |core| !core.tasks[self.id.index()].is_live())
+            .unwrap_or(true)
     }
 }
 
@@ -148,7 +160,8 @@ impl JoinError {
     /// # Panics
     /// If the task was cancelled rather than panicking.
     pub fn into_panic(self) -> Box<dyn Any + Send> {
-        self.try_into_panic().expect("JoinError::into_panic: the task was cancelled, not panicked")
+        self.try_into_panic()
+            .expect("JoinError::into_panic: the task was cancelled, not panicked")
     }
 
     /// The panic payload, or the error back if the task was cancelled.
@@ -164,7 +177,11 @@ impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.panic {
             None => write!(f, "task {} was cancelled", self.id),
-            Some(p) => match p.downcast_ref::<&str>().copied().or(p.downcast_ref::<String>().map(String::as_str)) {
+            Some(p) => match p
+                .downcast_ref::<&str>()
+                .copied()
+                .or(p.downcast_ref::<String>().map(String::as_str))
+            {
                 Some(msg) => write!(f, "task {} panicked with message {msg:?}", self.id),
                 None => write!(f, "task {} panicked", self.id),
             },

@@ -43,7 +43,9 @@ impl<T> Default for JoinSet<T> {
 impl<T> JoinSet<T> {
     /// An empty set.
     pub fn new() -> Self {
-        JoinSet { inner: FuturesUnordered::new() }
+        JoinSet {
+            inner: FuturesUnordered::new(),
+        }
     }
 
     /// The number of tasks not yet joined.

@@ -25,7 +25,11 @@ pub use join_set::JoinSet;
 use crate::runtime::context;
 use crate::trace::EventKind;
 
-fn spawn_inner<F>(future: F, name: Option<Arc<str>>, location: &'static Location<'static>) -> JoinHandle<F::Output>
+fn spawn_inner<F>(
+    future: F,
+    name: Option<Arc<str>>,
+    location: &'static Location<'static>,
+) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
     F::Output: 'static,
@@ -107,7 +111,11 @@ impl<'a> Builder<'a> {
         F: Future + 'static,
         F::Output: 'static,
     {
-        Ok(spawn_inner(future, self.name.map(Arc::from), Location::caller()))
+        Ok(spawn_inner(
+            future,
+            self.name.map(Arc::from),
+            Location::caller(),
+        ))
     }
 
     /// Same as [`Builder::spawn`].
@@ -117,7 +125,11 @@ impl<'a> Builder<'a> {
         F: Future + 'static,
         F::Output: 'static,
     {
-        Ok(spawn_inner(future, self.name.map(Arc::from), Location::caller()))
+        Ok(spawn_inner(
+            future,
+            self.name.map(Arc::from),
+            Location::caller(),
+        ))
     }
 }
 

@@ -35,7 +35,10 @@ impl RunSync {
         if !self.foreign.load(Ordering::Relaxed) {
             return None;
         }
-        self.foreign_report.lock().map(|mut r| r.take()).unwrap_or(None)
+        self.foreign_report
+            .lock()
+            .map(|mut r| r.take())
+            .unwrap_or(None)
     }
 }
 

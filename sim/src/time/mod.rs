@@ -49,7 +49,9 @@ impl Instant {
     /// # Panics
     /// Outside a simulated run.
     pub fn now() -> Instant {
-        Instant(context::with_core("sim::time::Instant::now", |core| core.now))
+        Instant(context::with_core("sim::time::Instant::now", |core| {
+            core.now
+        }))
     }
 
     /// The time since the start of the run.
@@ -153,7 +155,11 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// Outside a simulated run.
 pub fn sleep_until(deadline: Instant) -> Sleep {
     let run_id = context::with_core("sim::time::sleep_until", |core| core.sync.run_id);
-    Sleep { deadline, timer: None, run_id }
+    Sleep {
+        deadline,
+        timer: None,
+        run_id,
+    }
 }
 
 /// The future of [`sleep`] and [`sleep_until`].
@@ -207,7 +213,11 @@ impl Future for Sleep {
             match this.timer {
                 Some(key) if core.timers.set_waker(key, cx.waker()) => {}
                 _ => {
-                    this.timer = Some(core.timers.register(deadline, cx.waker().clone(), core.current));
+                    this.timer = Some(core.timers.register(
+                        deadline,
+                        cx.waker().clone(),
+                        core.current,
+                    ));
                     core.record(core.current, EventKind::Sleep { deadline });
                 }
             }
@@ -224,7 +234,9 @@ impl Drop for Sleep {
 
 impl fmt::Debug for Sleep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sleep").field("deadline", &self.deadline).finish()
+        f.debug_struct("Sleep")
+            .field("deadline", &self.deadline)
+            .finish()
     }
 }
 
@@ -253,12 +265,18 @@ pin_project! {
 /// assert!(r.is_err());
 /// ```
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
-    Timeout { value: future, delay: sleep(duration) }
+    Timeout {
+        value: future,
+        delay: sleep(duration),
+    }
 }
 
 /// Like [`timeout`], with an absolute deadline.
 pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
-    Timeout { value: future, delay: sleep_until(deadline) }
+    Timeout {
+        value: future,
+        delay: sleep_until(deadline),
+    }
 }
 
 impl<F> Timeout<F> {
@@ -322,8 +340,15 @@ pub fn interval(period: Duration) -> Interval {
 /// # Panics
 /// If `period` is zero.
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
-    assert!(!period.is_zero(), "sim::time::interval: `period` must be non-zero");
-    Interval { delay: sleep_until(start), period, missed: MissedTickBehavior::Burst }
+    assert!(
+        !period.is_zero(),
+        "sim::time::interval: `period` must be non-zero"
+    );
+    Interval {
+        delay: sleep_until(start),
+        period,
+        missed: MissedTickBehavior::Burst,
+    }
 }
 
 /// A periodic timer; see [`interval`].

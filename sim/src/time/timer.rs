@@ -36,17 +36,32 @@ pub(crate) struct Timers {
 }
 
 impl Timers {
-    pub(crate) fn register(&mut self, deadline: Duration, waker: Waker, owner: Option<TaskId>) -> TimerKey {
+    pub(crate) fn register(
+        &mut self,
+        deadline: Duration,
+        waker: Waker,
+        owner: Option<TaskId>,
+    ) -> TimerKey {
         self.next_seq += 1;
         let seq = self.next_seq;
         let slot = match self.free.pop() {
             Some(i) => i,
             None => {
-                self.slots.push(Slot { seq: 0, live: false, waker: None, owner: None });
+                self.slots.push(Slot {
+                    seq: 0,
+                    live: false,
+                    waker: None,
+                    owner: None,
+                });
                 (self.slots.len() - 1) as u32
             }
         };
-        self.slots[slot as usize] = Slot { seq, live: true, waker: Some(waker), owner };
+        self.slots[slot as usize] = Slot {
+            seq,
+            live: true,
+            waker: Some(waker),
+            owner,
+        };
         self.heap.push(Reverse((deadline, seq, slot)));
         self.live += 1;
         TimerKey { slot, seq }

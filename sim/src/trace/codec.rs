@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{Event, EventKind};
+use super::{Event, EventKind, ResourceId, ResourceOp};
 use crate::task::TaskId;
 
 const SPAWN: u8 = 1;
@@ -18,6 +18,8 @@ const ABORT: u8 = 8;
 const CANCELLED: u8 = 9;
 const PANICKED: u8 = 10;
 const DROPPED: u8 = 11;
+/// Resource events: `RESOURCE_BASE + op code`, payload resource id then value.
+const RESOURCE_BASE: u8 = 64;
 
 /// Appends events to a byte buffer.
 #[derive(Default)]
@@ -30,9 +32,26 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
-    pub(crate) fn record(&mut self, step: u64, time: Duration, task: Option<TaskId>, kind: EventKind) {
+    pub(crate) fn record(
+        &mut self,
+        step: u64,
+        time: Duration,
+        task: Option<TaskId>,
+        kind: EventKind,
+    ) {
         let time_ns = time.as_nanos() as u64;
         let (tag, payload) = match kind {
+            EventKind::Resource {
+                resource,
+                op,
+                value,
+            } => {
+                self.bytes.push(RESOURCE_BASE + op.code());
+                self.head(step, time_ns, task);
+                put(&mut self.bytes, u64::from(resource.0));
+                put(&mut self.bytes, value);
+                return;
+            }
             EventKind::Spawn { child } => (SPAWN, Some(u64::from(child.0))),
             EventKind::Poll => (POLL, None),
             EventKind::Yield => (YIELD, None),
@@ -46,12 +65,16 @@ impl Recorder {
             EventKind::Dropped => (DROPPED, None),
         };
         self.bytes.push(tag);
-        put(&mut self.bytes, step - self.last_step);
-        put(&mut self.bytes, time_ns - self.last_time_ns);
-        put(&mut self.bytes, task.map_or(0, |t| u64::from(t.0) + 1));
+        self.head(step, time_ns, task);
         if let Some(p) = payload {
             put(&mut self.bytes, p);
         }
+    }
+
+    fn head(&mut self, step: u64, time_ns: u64, task: Option<TaskId>) {
+        put(&mut self.bytes, step - self.last_step);
+        put(&mut self.bytes, time_ns - self.last_time_ns);
+        put(&mut self.bytes, task.map_or(0, |t| u64::from(t.0) + 1));
         self.last_step = step;
         self.last_time_ns = time_ns;
         self.len += 1;
@@ -80,7 +103,12 @@ pub(crate) struct Decoder<'a> {
 
 impl<'a> Decoder<'a> {
     pub(crate) fn new(bytes: &'a [u8]) -> Self {
-        Decoder { bytes, pos: 0, step: 0, time_ns: 0 }
+        Decoder {
+            bytes,
+            pos: 0,
+            step: 0,
+            time_ns: 0,
+        }
     }
 
     fn get(&mut self) -> u64 {
@@ -118,17 +146,34 @@ impl Iterator for Decoder<'_> {
             SPAWN => EventKind::Spawn { child: self.task() },
             POLL => EventKind::Poll,
             YIELD => EventKind::Yield,
-            WAKE => EventKind::Wake { target: self.task() },
-            SLEEP => EventKind::Sleep { deadline: Duration::from_nanos(self.get()) },
+            WAKE => EventKind::Wake {
+                target: self.task(),
+            },
+            SLEEP => EventKind::Sleep {
+                deadline: Duration::from_nanos(self.get()),
+            },
             TIMER_FIRED => EventKind::TimerFired,
             EXIT => EventKind::Exit,
-            ABORT => EventKind::Abort { target: self.task() },
+            ABORT => EventKind::Abort {
+                target: self.task(),
+            },
             CANCELLED => EventKind::Cancelled,
             PANICKED => EventKind::Panicked,
             DROPPED => EventKind::Dropped,
+            op if op > RESOURCE_BASE => EventKind::Resource {
+                op: ResourceOp::from_code(op - RESOURCE_BASE)
+                    .unwrap_or_else(|| panic!("corrupt trace buffer: unknown resource op {op}")),
+                resource: ResourceId(self.get() as u32),
+                value: self.get(),
+            },
             other => panic!("corrupt trace buffer: unknown event tag {other}"),
         };
-        Some(Event { step: self.step, time: Duration::from_nanos(self.time_ns), task, kind })
+        Some(Event {
+            step: self.step,
+            time: Duration::from_nanos(self.time_ns),
+            task,
+            kind,
+        })
     }
 }
 
@@ -139,11 +184,50 @@ mod tests {
     #[test]
     fn round_trip() {
         let events = vec![
-            Event { step: 0, time: Duration::ZERO, task: Some(TaskId(0)), kind: EventKind::Spawn { child: TaskId(1) } },
-            Event { step: 1, time: Duration::ZERO, task: Some(TaskId(1)), kind: EventKind::Poll },
-            Event { step: 1, time: Duration::ZERO, task: Some(TaskId(1)), kind: EventKind::Sleep { deadline: Duration::from_millis(1500) } },
-            Event { step: 1, time: Duration::from_millis(1500), task: None, kind: EventKind::Wake { target: TaskId(300) } },
-            Event { step: 90_000, time: Duration::from_secs(7200), task: Some(TaskId(70_000)), kind: EventKind::Dropped },
+            Event {
+                step: 0,
+                time: Duration::ZERO,
+                task: Some(TaskId(0)),
+                kind: EventKind::Spawn { child: TaskId(1) },
+            },
+            Event {
+                step: 1,
+                time: Duration::ZERO,
+                task: Some(TaskId(1)),
+                kind: EventKind::Poll,
+            },
+            Event {
+                step: 1,
+                time: Duration::ZERO,
+                task: Some(TaskId(1)),
+                kind: EventKind::Sleep {
+                    deadline: Duration::from_millis(1500),
+                },
+            },
+            Event {
+                step: 1,
+                time: Duration::from_millis(1500),
+                task: None,
+                kind: EventKind::Wake {
+                    target: TaskId(300),
+                },
+            },
+            Event {
+                step: 2,
+                time: Duration::from_millis(1500),
+                task: Some(TaskId(2)),
+                kind: EventKind::Resource {
+                    resource: ResourceId(7),
+                    op: ResourceOp::Send,
+                    value: 3,
+                },
+            },
+            Event {
+                step: 90_000,
+                time: Duration::from_secs(7200),
+                task: Some(TaskId(70_000)),
+                kind: EventKind::Dropped,
+            },
         ];
         let mut r = Recorder::default();
         for e in &events {

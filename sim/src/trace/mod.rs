@@ -73,6 +73,120 @@ pub enum EventKind {
     /// The task was still alive when the main future returned (or the run failed) and
     /// was dropped unfinished.
     Dropped,
+    /// An operation on a synchronisation resource (lock, channel, queue...).
+    Resource {
+        /// Which resource.
+        resource: ResourceId,
+        /// What was done.
+        op: ResourceOp,
+        /// The operation's number ([`ResourceOp::value_name`] says what it counts).
+        value: u64,
+    },
+}
+
+/// Identifies a synchronisation resource within one run, numbered from 0 in order of
+/// first use.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct ResourceId(pub(crate) u32);
+
+impl ResourceId {
+    /// The id as a number.
+    pub fn as_u32(self) -> u32 {
+        self.0
+    }
+}
+
+impl fmt::Display for ResourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "r{}", self.0)
+    }
+}
+
+/// A synchronisation resource as traces and reports name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResourceInfo {
+    /// Its id.
+    pub id: ResourceId,
+    /// What it is (`mutex`, `mpsc`, `queue`, ...).
+    pub kind: &'static str,
+    /// The name the user gave it, if any.
+    pub name: Option<Arc<str>>,
+    /// Where it was created (`file:line:column`).
+    pub created_at: &'static std::panic::Location<'static>,
+}
+
+impl ResourceInfo {
+    /// `kind name#rN` or `kind#rN`.
+    pub fn label(&self) -> String {
+        match &self.name {
+            Some(n) => format!("{} {n}#{}", self.kind, self.id),
+            None => format!("{}#{}", self.kind, self.id),
+        }
+    }
+}
+
+macro_rules! resource_ops {
+    ($($(#[$doc:meta])* $op:ident = $code:literal, $text:literal, $value:literal;)*) => {
+        /// What an [`EventKind::Resource`] event did.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ResourceOp {
+            $($(#[$doc])* $op,)*
+        }
+
+        impl ResourceOp {
+            /// The word used in the trace text.
+            pub fn as_str(self) -> &'static str {
+                match self { $(ResourceOp::$op => $text,)* }
+            }
+
+            /// What the event's `value` counts (empty: nothing).
+            pub fn value_name(self) -> &'static str {
+                match self { $(ResourceOp::$op => $value,)* }
+            }
+
+            pub(crate) fn code(self) -> u8 {
+                match self { $(ResourceOp::$op => $code,)* }
+            }
+
+            pub(crate) fn from_code(code: u8) -> Option<Self> {
+                match code { $($code => Some(ResourceOp::$op),)* _ => None }
+            }
+        }
+    };
+}
+
+resource_ops! {
+    /// The task starts waiting on the resource.
+    Wait = 1, "wait", "";
+    /// The task stopped waiting without the resource (timeout, cancellation).
+    WaitCancelled = 2, "wait-cancelled", "";
+    /// Acquired (a lock, `value` permits).
+    Acquire = 3, "acquire", "n";
+    /// Released (a lock, `value` permits).
+    Release = 4, "release", "n";
+    /// A message was sent; `value` is the queue length after.
+    Send = 5, "send", "len";
+    /// A message was received; `value` is the queue length after.
+    Recv = 6, "recv", "len";
+    /// Waiters were notified; `value` is how many were woken.
+    Notify = 7, "notify", "woken";
+    /// An event flag was set.
+    Set = 8, "set", "";
+    /// An event flag was cleared.
+    Clear = 9, "clear", "";
+    /// Closed (a channel, a semaphore, a queue shut down).
+    Close = 10, "close", "";
+    /// An item was put in a queue; `value` is the queue size after.
+    Put = 11, "put", "len";
+    /// An item was taken from a queue; `value` is the queue size after.
+    Get = 12, "get", "len";
+    /// `task_done` was called; `value` is the count of unfinished items after.
+    TaskDone = 13, "task-done", "unfinished";
+    /// A receiver lagged behind; `value` is how many messages it missed.
+    Lagged = 14, "lagged", "missed";
+    /// Passed a barrier or a join point; `value` is how many passed together.
+    Pass = 15, "pass", "n";
 }
 
 /// A task as the trace and reports name it.
@@ -102,11 +216,34 @@ pub struct Trace {
     bytes: Vec<u8>,
     len: usize,
     tasks: Vec<TaskInfo>,
+    resources: Vec<ResourceInfo>,
 }
 
 impl Trace {
-    pub(crate) fn new(bytes: Vec<u8>, len: usize, tasks: Vec<TaskInfo>) -> Self {
-        Trace { bytes, len, tasks }
+    pub(crate) fn new(
+        bytes: Vec<u8>,
+        len: usize,
+        tasks: Vec<TaskInfo>,
+        resources: Vec<ResourceInfo>,
+    ) -> Self {
+        Trace {
+            bytes,
+            len,
+            tasks,
+            resources,
+        }
+    }
+
+    /// Every synchronisation resource used in the run, indexed by id.
+    pub fn resources(&self) -> &[ResourceInfo] {
+        &self.resources
+    }
+
+    fn resource_label(&self, id: ResourceId) -> String {
+        match self.resources.get(id.0 as usize) {
+            Some(r) => r.label(),
+            None => format!("#{id}"),
+        }
     }
 
     /// The number of events.
@@ -143,7 +280,18 @@ impl Trace {
             h.write(t.name.as_deref().unwrap_or("").as_bytes());
             h.write(&[0xff]);
         }
+        for r in &self.resources {
+            h.write(r.kind.as_bytes());
+            h.write(&[0xfe]);
+            h.write(r.name.as_deref().unwrap_or("").as_bytes());
+            h.write(&[0xff]);
+        }
         h.finish()
+    }
+
+    /// The label of an event's actor: `name#id` / `#id` for a task, `runtime` for `None`.
+    pub fn actor_name(&self, task: Option<TaskId>) -> String {
+        self.actor_label(task)
     }
 
     /// `label` of a task id, or `runtime` for `None`.
@@ -182,16 +330,25 @@ impl Trace {
             EventKind::Cancelled => "cancelled".into(),
             EventKind::Panicked => "panicked".into(),
             EventKind::Dropped => "dropped at end of run".into(),
+            EventKind::Resource {
+                resource,
+                op,
+                value,
+            } => match op.value_name() {
+                "" => format!("{} {}", op.as_str(), self.resource_label(*resource)),
+                name => format!(
+                    "{} {} {name}={value}",
+                    op.as_str(),
+                    self.resource_label(*resource)
+                ),
+            },
         }
     }
 
     /// The last `n` events rendered as text lines (for failure reports).
     pub(crate) fn tail(&self, n: usize) -> Vec<String> {
         let skip = self.len.saturating_sub(n);
-        self.events()
-            .skip(skip)
-            .map(|e| self.render(&e))
-            .collect()
+        self.events().skip(skip).map(|e| self.render(&e)).collect()
     }
 }
 
@@ -204,11 +361,7 @@ impl fmt::Display for Trace {
     /// The stable text format: a header line, then one line per event
     /// (`step`, virtual time, task label, event).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "{:>6} {:>14} {:<18} event",
-            "step", "time", "task"
-        )?;
+        writeln!(f, "{:>6} {:>14} {:<18} event", "step", "time", "task")?;
         for e in self.events() {
             writeln!(f, "{}", self.render(&e))?;
         }

@@ -1,0 +1,187 @@
+//! A run is a pure function of (seed, code): same seed, byte-identical trace; different
+//! seeds explore different interleavings; a recorded schedule replays the same trace
+//! under every strategy.
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::rc::Rc;
+use std::time::Duration;
+
+use sim::time::sleep;
+use sim::{Builder, Runtime, Strategy};
+
+/// Several tasks, sleeps of random length, yields, spawns inside spawns, an abort,
+/// a JoinSet: every source of scheduling decisions the core has.
+async fn busy_program() -> Vec<u32> {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let mut set = sim::task::JoinSet::new();
+    for w in 0..4u32 {
+        let log = log.clone();
+        set.spawn(async move {
+            for i in 0..3u32 {
+                log.borrow_mut().push(w * 10 + i);
+                if sim::rand::gen_bool(0.5) {
+                    sim::task::yield_now().await;
+                } else {
+                    sleep(Duration::from_millis(sim::rand::gen_range(1..5u64))).await;
+                }
+            }
+            let child_log = log.clone();
+            let child = sim::spawn(async move {
+                sim::task::yield_now().await;
+                child_log.borrow_mut().push(100 + w);
+            });
+            child.await.unwrap();
+            w
+        });
+    }
+    let victim = sim::task::Builder::new()
+        .name("victim")
+        .spawn(async { sleep(Duration::from_secs(10)).await })
+        .unwrap();
+    sim::task::yield_now().await;
+    victim.abort();
+    assert!(victim.await.unwrap_err().is_cancelled());
+    let mut done = 0;
+    while let Some(r) = set.join_next().await {
+        done += r.unwrap();
+    }
+    assert_eq!(done, 6);
+    log.take()
+}
+
+fn run(seed: u64, strategy: &Strategy) -> Runtime {
+    let mut rt = Builder::new().seed(seed).strategy(strategy.clone()).build();
+    rt.block_on(busy_program()).unwrap();
+    rt
+}
+
+fn strategies() -> Vec<Strategy> {
+    vec![
+        Strategy::Random,
+        Strategy::Pct { depth: 3 },
+        Strategy::RoundRobin,
+        Strategy::Bytes(vec![3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9]),
+    ]
+}
+
+#[test]
+fn same_seed_gives_byte_identical_traces() {
+    for strategy in strategies() {
+        for seed in 0..200 {
+            let a = run(seed, &strategy);
+            let b = run(seed, &strategy);
+            assert_eq!(
+                a.trace().digest(),
+                b.trace().digest(),
+                "seed {seed} {strategy}"
+            );
+            assert_eq!(a.schedule(), b.schedule(), "seed {seed} {strategy}");
+            if seed % 50 == 0 {
+                assert_eq!(a.trace().to_string(), b.trace().to_string());
+            }
+        }
+    }
+}
+
+#[test]
+fn one_runtime_rerun_is_a_fresh_identical_run() {
+    let mut rt = Builder::new().seed(77).build();
+    let first = rt.block_on(busy_program()).unwrap();
+    let digest = rt.trace().digest();
+    assert_eq!(rt.block_on(busy_program()).unwrap(), first);
+    assert_eq!(rt.trace().digest(), digest);
+}
+
+#[test]
+fn different_seeds_explore_different_interleavings() {
+    for strategy in [Strategy::Random, Strategy::Pct { depth: 3 }] {
+        let digests: BTreeSet<u64> = (0..200)
+            .map(|seed| run(seed, &strategy).trace().digest())
+            .collect();
+        assert!(
+            digests.len() >= 190,
+            "{strategy}: only {} distinct traces in 200 seeds",
+            digests.len()
+        );
+    }
+}
+
+#[test]
+fn replaying_a_schedule_reproduces_the_trace_under_every_strategy() {
+    for strategy in strategies() {
+        for seed in 0..50 {
+            let original = run(seed, &strategy);
+            let text = original.schedule().to_string();
+            let schedule: sim::Schedule = text.parse().unwrap();
+            let replayed = run(0, &Strategy::Replay(schedule));
+            assert_eq!(
+                replayed.trace().digest(),
+                original.trace().digest(),
+                "seed {seed} {strategy}"
+            );
+            assert_eq!(replayed.seed(), seed);
+        }
+    }
+}
+
+#[test]
+fn pct_depth_one_never_preempts_a_runnable_task() {
+    // With depth 1 there are no change points: the top-priority task runs until it blocks.
+    for seed in 0..50 {
+        let mut rt = Builder::new()
+            .seed(seed)
+            .strategy(Strategy::Pct { depth: 1 })
+            .build();
+        let log = rt
+            .block_on(async {
+                let log = Rc::new(RefCell::new(Vec::new()));
+                let hs: Vec<_> = (0..3)
+                    .map(|i| {
+                        let log = log.clone();
+                        sim::spawn(async move {
+                            for _ in 0..3 {
+                                log.borrow_mut().push(i);
+                                sim::task::yield_now().await;
+                            }
+                        })
+                    })
+                    .collect();
+                for h in hs {
+                    h.await.unwrap();
+                }
+                log.take()
+            })
+            .unwrap();
+        for chunk in log.chunks(3) {
+            assert!(chunk.iter().all(|&x| x == chunk[0]), "seed {seed}: {log:?}");
+        }
+    }
+}
+
+#[test]
+fn trace_snapshot_of_a_pinned_seed() {
+    let mut rt = Builder::new().seed(2024).build();
+    rt.block_on(async {
+        let (tx, rx) = futures::channel::oneshot::channel();
+        let producer = sim::task::Builder::new()
+            .name("producer")
+            .spawn(async move {
+                sleep(Duration::from_millis(250)).await;
+                tx.send(7u32).unwrap();
+            })
+            .unwrap();
+        let consumer = sim::task::Builder::new()
+            .name("consumer")
+            .spawn(async move { rx.await.unwrap() })
+            .unwrap();
+        producer.await.unwrap();
+        assert_eq!(consumer.await.unwrap(), 7);
+    })
+    .unwrap();
+    insta::assert_snapshot!(rt.trace().to_string());
+    assert_eq!(
+        rt.schedule().to_string().parse::<sim::Schedule>().unwrap(),
+        *rt.schedule()
+    );
+}
