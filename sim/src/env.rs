@@ -7,6 +7,14 @@
 //! | `SIM_SCHEDULE` | a schedule string (`v1:...`) or `@<path>` of a file holding one | replay that schedule (implies `Strategy::Replay`) |
 //! | `SIM_MAX_STEPS` | a whole number `>= 1` | [`Builder::max_steps`] |
 //! | `SIM_MAX_TIME` | a duration: a number with `ns`, `us`, `ms`, `s`, `m` or `h` (`10s`, `250ms`) | [`Builder::max_time`] |
+//! | `SIM_CHECK_DETERMINISM` | `1`/`true`, `0`/`false` | [`Builder::check_determinism`]: run every seed twice, compare traces |
+//! | `SIM_SEEDS` | a whole number `>= 1` | how many seeds [`Check`](crate::Check) sweeps |
+//! | `SIM_START_SEED` | a seed, or `random` (a fresh start seed, printed first) | the first seed of a sweep |
+//! | `SIM_SHRINK_BUDGET` | a whole number (`0` turns shrinking off) | most replays spent shrinking a failure |
+//! | `SIM_LOG` | `1`/`true`, `0`/`false` | show user `tracing` logs in sweeps too (see [`log`](crate::log)) |
+//!
+//! With `SIM_SEED` or `SIM_SCHEDULE` set, a [`Check`](crate::Check) runs only that one
+//! seed or schedule instead of sweeping.
 //!
 //! [`Builder::from_env`] applies them; a malformed value is a [`ConfigError`] naming
 //! the variable, the value and the accepted forms. An unset or empty variable leaves
@@ -94,6 +102,16 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
     Duration::try_from_secs_f64(secs).ok()
 }
 
+const BOOL_FORMS: &str = "1/true/yes/on or 0/false/no/off";
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
 pub(crate) const SEED_FORMS: &str = "a u64 in decimal or 0x-prefixed hexadecimal (e.g. 42 or 0x2a)";
 pub(crate) const DURATION_FORMS: &str = "a duration such as 10s, 250ms, 1.5s, 2m, 1h, 500us";
 
@@ -106,6 +124,7 @@ pub(crate) fn apply_from(
     mut b: Builder,
     var: impl Fn(&str) -> Result<Option<String>, ConfigError>,
 ) -> Result<Builder, ConfigError> {
+    let var = &var;
     if let Some(v) = var("SIM_SEED")? {
         b = b.seed(parse_seed(&v).ok_or_else(|| invalid("SIM_SEED", &v, SEED_FORMS))?);
     }
@@ -142,6 +161,11 @@ pub(crate) fn apply_from(
             })?;
         b = b.strategy(Strategy::Replay(s));
     }
+    if let Some(v) = var("SIM_CHECK_DETERMINISM")? {
+        b = b.check_determinism(
+            parse_bool(&v).ok_or_else(|| invalid("SIM_CHECK_DETERMINISM", &v, BOOL_FORMS))?,
+        );
+    }
     if let Some(v) = var("SIM_MAX_STEPS")? {
         let n = v.parse::<u64>().ok().filter(|&n| n >= 1);
         b = b.max_steps(n.ok_or_else(|| invalid("SIM_MAX_STEPS", &v, "a whole number >= 1"))?);
@@ -151,6 +175,123 @@ pub(crate) fn apply_from(
         b = b.max_time(d.ok_or_else(|| invalid("SIM_MAX_TIME", &v, DURATION_FORMS))?);
     }
     Ok(b)
+}
+
+/// What the environment says about a seed sweep.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct SweepEnv {
+    /// `SIM_SEED`: run only this seed.
+    pub(crate) seed: Option<u64>,
+    /// `SIM_SCHEDULE` (or `SIM_STRATEGY=replay:..`): replay only this.
+    pub(crate) schedule: Option<Schedule>,
+    pub(crate) strategy: Option<Strategy>,
+    pub(crate) seeds: Option<u64>,
+    pub(crate) start_seed: Option<StartSeed>,
+    pub(crate) shrink_budget: Option<u32>,
+    pub(crate) max_steps: Option<u64>,
+    pub(crate) max_time: Option<Duration>,
+    pub(crate) log: Option<bool>,
+    pub(crate) check_determinism: Option<bool>,
+}
+
+/// `SIM_START_SEED`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StartSeed {
+    Fixed(u64),
+    Random,
+}
+
+pub(crate) fn sweep() -> Result<SweepEnv, ConfigError> {
+    sweep_from(process_var)
+}
+
+pub(crate) fn sweep_from(
+    var: impl Fn(&str) -> Result<Option<String>, ConfigError>,
+) -> Result<SweepEnv, ConfigError> {
+    let b = apply_from(Builder::new(), &var)?;
+    let config = b.config();
+    let mut env = SweepEnv::default();
+    if var("SIM_SEED")?.is_some() {
+        env.seed = Some(config.seed);
+    }
+    match &config.strategy {
+        Strategy::Replay(s) => env.schedule = Some(s.clone()),
+        other if var("SIM_STRATEGY")?.is_some() => env.strategy = Some(other.clone()),
+        _ => {}
+    }
+    if var("SIM_CHECK_DETERMINISM")?.is_some() {
+        env.check_determinism = Some(config.check_determinism);
+    }
+    if var("SIM_MAX_STEPS")?.is_some() {
+        env.max_steps = Some(config.max_steps);
+    }
+    if var("SIM_MAX_TIME")?.is_some() {
+        env.max_time = Some(config.max_time);
+    }
+    if let Some(v) = var("SIM_SEEDS")? {
+        let n = v.parse::<u64>().ok().filter(|&n| n >= 1);
+        env.seeds = Some(n.ok_or_else(|| invalid("SIM_SEEDS", &v, "a whole number >= 1"))?);
+    }
+    if let Some(v) = var("SIM_START_SEED")? {
+        env.start_seed = Some(if v.eq_ignore_ascii_case("random") {
+            StartSeed::Random
+        } else {
+            StartSeed::Fixed(parse_seed(&v).ok_or_else(|| {
+                invalid("SIM_START_SEED", &v, format!("`random` or {SEED_FORMS}"))
+            })?)
+        });
+    }
+    if let Some(v) = var("SIM_SHRINK_BUDGET")? {
+        let n = v.parse::<u32>().ok();
+        env.shrink_budget = Some(n.ok_or_else(|| {
+            invalid(
+                "SIM_SHRINK_BUDGET",
+                &v,
+                "a whole number (0 turns shrinking off)",
+            )
+        })?);
+    }
+    if let Some(v) = var("SIM_LOG")? {
+        env.log = Some(parse_bool(&v).ok_or_else(|| invalid("SIM_LOG", &v, BOOL_FORMS))?);
+    }
+    Ok(env)
+}
+
+/// A fresh start seed from outside the simulation, for `SIM_START_SEED=random`.
+pub(crate) fn fresh_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
+}
+
+/// Cargo's variables about the package under test (not `SIM_`, but read here too so
+/// the environment is read in one place): `(CARGO_PKG_NAME, CARGO_MANIFEST_DIR)`.
+pub(crate) fn cargo_package() -> (Option<String>, Option<String>) {
+    (
+        std::env::var("CARGO_PKG_NAME").ok(),
+        std::env::var("CARGO_MANIFEST_DIR").ok(),
+    )
+}
+
+/// Where build artifacts go: `CARGO_TARGET_DIR`, else the `target` directory the test
+/// binary runs from, else `./target`.
+pub(crate) fn target_dir() -> std::path::PathBuf {
+    if let Ok(dir) = std::env::var("CARGO_TARGET_DIR") {
+        return dir.into();
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| {
+            exe.ancestors()
+                .find(|a| a.file_name().is_some_and(|n| n == "deps"))
+                .and_then(|deps| deps.parent()?.parent().map(std::path::Path::to_path_buf))
+        })
+        .unwrap_or_else(|| "target".into())
 }
 
 /// The shell command that reproduces a run of `config`: the `SIM_` variables that
@@ -165,6 +306,9 @@ pub(crate) fn reproduce_command(config: &Config) -> String {
             other.env_value()
         ),
     };
+    if config.check_determinism {
+        cmd.insert_str(0, "SIM_CHECK_DETERMINISM=1 ");
+    }
     cmd.push_str(" cargo test");
     if let Ok(pkg) = std::env::var("CARGO_PKG_NAME") {
         cmd.push_str(&format!(" -p {pkg}"));
@@ -225,6 +369,7 @@ mod tests {
             ),
             ("SIM_MAX_STEPS", "0", ">= 1"),
             ("SIM_MAX_TIME", "soon", "250ms"),
+            ("SIM_CHECK_DETERMINISM", "perhaps", "0/false"),
         ] {
             let e = from(&[(var, value)]).unwrap_err();
             let text = e.to_string();
@@ -233,6 +378,47 @@ mod tests {
                 text.contains(var) && text.contains(value) && text.contains(hint),
                 "{text}"
             );
+        }
+    }
+
+    #[test]
+    fn sweep_variables() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                Ok(pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string()))
+            }
+        };
+        let env = sweep_from(vars(&[
+            ("SIM_SEEDS", "500"),
+            ("SIM_START_SEED", "random"),
+            ("SIM_SHRINK_BUDGET", "0"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (env.seeds, env.start_seed, env.shrink_budget, env.seed),
+            (Some(500), Some(StartSeed::Random), Some(0), None)
+        );
+        let env = sweep_from(vars(&[("SIM_SEED", "9"), ("SIM_STRATEGY", "rr")])).unwrap();
+        assert_eq!(
+            (env.seed, env.strategy),
+            (Some(9), Some(Strategy::RoundRobin))
+        );
+        let env = sweep_from(vars(&[("SIM_SCHEDULE", "v1:3:0")])).unwrap();
+        assert_eq!(env.schedule.unwrap().seed(), 3);
+        for (var, value) in [
+            ("SIM_SEEDS", "0"),
+            ("SIM_START_SEED", "soon"),
+            ("SIM_SHRINK_BUDGET", "-1"),
+            ("SIM_LOG", "maybe"),
+        ] {
+            let pairs: &'static [(&'static str, &'static str)] =
+                Box::leak(Box::new([(var, value)]));
+            let e = sweep_from(vars(pairs)).unwrap_err();
+            assert_eq!(e.variable, var);
+            assert!(e.to_string().contains(value));
         }
     }
 

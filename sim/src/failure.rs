@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::sched::{Schedule, Strategy};
 use crate::task::TaskId;
-use crate::trace::{TaskInfo, fmt_time};
+use crate::trace::{TaskInfo, Trace, fmt_time};
 
 /// A task as a report names it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,6 +58,8 @@ pub struct RunInfo {
     pub schedule: Schedule,
     /// The shell command that reproduces the run.
     pub reproduce: String,
+    /// The run's trace up to the failure.
+    pub trace: Trace,
 }
 
 /// The kind of a [`Failure`], for matching without the details.
@@ -73,6 +75,8 @@ pub enum FailureKind {
     TimeLimit,
     /// [`Failure::NonDeterminism`].
     NonDeterminism,
+    /// [`Failure::Leak`].
+    Leak,
 }
 
 impl fmt::Display for FailureKind {
@@ -83,6 +87,7 @@ impl fmt::Display for FailureKind {
             FailureKind::StepLimit => "step limit",
             FailureKind::TimeLimit => "time limit",
             FailureKind::NonDeterminism => "non-determinism",
+            FailureKind::Leak => "leak",
         })
     }
 }
@@ -100,11 +105,104 @@ pub struct PanicFailure {
     pub run: RunInfo,
 }
 
-/// Nothing can run, no timer is pending, and the main future has not finished.
+/// Something a blocked task waits for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Awaited {
+    /// What it is: a resource label (`mutex fork-1#r0`) or `the end of task 3`.
+    pub what: String,
+    /// Where it was created, when known.
+    pub created_at: Option<String>,
+    /// The tasks holding it (a lock's owner, a semaphore's permit holders, the joined
+    /// task); empty when free or not tracked (channels, notifications).
+    pub held_by: Vec<TaskRef>,
+}
+
+/// A task that cannot proceed, with what it waits for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockedTask {
+    /// The task.
+    pub task: TaskRef,
+    /// What it waits for (several inside a `select!` or `join!`; empty if it waits on
+    /// something the simulator does not see, e.g. a `futures` channel).
+    pub awaits: Vec<Awaited>,
+}
+
+impl fmt::Display for BlockedTask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}, spawned at {}", self.task, self.task.spawned_at)?;
+        if self.awaits.is_empty() {
+            write!(f, "\n      waits on something outside the simulator's view")?;
+        }
+        for a in &self.awaits {
+            write!(f, "\n      waits on {}", a.what)?;
+            if let Some(at) = &a.created_at {
+                write!(f, " (created at {at})")?;
+            }
+            if !a.held_by.is_empty() {
+                let holders: Vec<String> = a.held_by.iter().map(ToString::to_string).collect();
+                write!(f, ", held by {}", holders.join(", "))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Tasks blocked forever: either nothing can run and no timer is pending while main is
+/// unfinished (global), or a cycle of tasks each waiting without a deadline on a
+/// resource held by the next (partial: other tasks may still be running).
 #[derive(Clone, Debug)]
 pub struct DeadlockFailure {
-    /// Every task still alive (all blocked), in id order.
-    pub blocked: Vec<TaskRef>,
+    /// The deadlocked tasks (every blocked task for a global deadlock), in id order.
+    pub blocked: Vec<BlockedTask>,
+    /// The wait-for cycles: each lists tasks where each waits on something the next
+    /// holds (the last waits on the first).
+    pub cycles: Vec<Vec<TaskId>>,
+    /// Whether other tasks could still run (detected when the cycle closed).
+    pub partial: bool,
+    /// When, and how to reproduce.
+    pub run: RunInfo,
+}
+
+impl DeadlockFailure {
+    /// The wait-for graph in Graphviz DOT: tasks as boxes, resources as ellipses,
+    /// `waits` edges from task to resource, `held by` edges from resource to task,
+    /// cycle members in red.
+    pub fn to_dot(&self) -> String {
+        let in_cycle = |id: TaskId| self.cycles.iter().any(|c| c.contains(&id));
+        let quote = |s: &str| s.replace('"', "\\\"");
+        let mut out = String::from("digraph deadlock {\n  rankdir=LR;\n");
+        for b in &self.blocked {
+            let colour = if in_cycle(b.task.id) { ", color=red" } else { "" };
+            out.push_str(&format!("  t{} [shape=box, label=\"{}\"{colour}];\n", b.task.id, quote(&b.task.to_string())));
+        }
+        let mut resources: Vec<&str> = Vec::new();
+        for b in &self.blocked {
+            for a in &b.awaits {
+                let r = match resources.iter().position(|x| *x == a.what) {
+                    Some(i) => i,
+                    None => {
+                        resources.push(&a.what);
+                        out.push_str(&format!("  r{} [shape=ellipse, label=\"{}\"];\n", resources.len() - 1, quote(&a.what)));
+                        resources.len() - 1
+                    }
+                };
+                out.push_str(&format!("  t{} -> r{r} [label=\"waits\"];\n", b.task.id));
+                for h in &a.held_by {
+                    out.push_str(&format!("  r{r} -> t{} [label=\"held by\"];\n", h.id));
+                }
+            }
+        }
+        out.push_str("}\n");
+        out
+    }
+}
+
+/// Tasks were still alive when the main future returned (with
+/// [`Builder::fail_on_leak`](crate::Builder::fail_on_leak)).
+#[derive(Clone, Debug)]
+pub struct LeakFailure {
+    /// The leaked tasks with what they were waiting on.
+    pub leaked: Vec<BlockedTask>,
     /// When, and how to reproduce.
     pub run: RunInfo,
 }
@@ -151,8 +249,11 @@ pub enum Failure {
     StepLimit(Box<StepLimitFailure>),
     /// The virtual-time bound was reached.
     TimeLimit(Box<TimeLimitFailure>),
-    /// Replay diverged from its schedule, or a task was woken from outside the run.
+    /// Replay diverged from its schedule, a task was woken from outside the run, or the
+    /// same seed gave two different traces.
     NonDeterminism(Box<NonDeterminismFailure>),
+    /// Tasks outlived the main future (only with `Builder::fail_on_leak`).
+    Leak(Box<LeakFailure>),
 }
 
 impl Failure {
@@ -164,6 +265,7 @@ impl Failure {
             Failure::StepLimit(_) => FailureKind::StepLimit,
             Failure::TimeLimit(_) => FailureKind::TimeLimit,
             Failure::NonDeterminism(_) => FailureKind::NonDeterminism,
+            Failure::Leak(_) => FailureKind::Leak,
         }
     }
 
@@ -175,6 +277,7 @@ impl Failure {
             Failure::StepLimit(f) => &f.run,
             Failure::TimeLimit(f) => &f.run,
             Failure::NonDeterminism(f) => &f.run,
+            Failure::Leak(f) => &f.run,
         }
     }
 
@@ -186,6 +289,7 @@ impl Failure {
             Failure::StepLimit(f) => &mut f.run,
             Failure::TimeLimit(f) => &mut f.run,
             Failure::NonDeterminism(f) => &mut f.run,
+            Failure::Leak(f) => &mut f.run,
         }
     }
 
@@ -204,13 +308,28 @@ impl Failure {
                 writeln!(f, "  {} spawned at {}", p.task, p.task.spawned_at)
             }
             Failure::Deadlock(d) => {
-                writeln!(
-                    f,
-                    "corosim: deadlock: no task can run and no timer is pending; {} task(s) blocked forever:",
-                    d.blocked.len()
-                )?;
+                let scope = if d.partial {
+                    "a cycle of tasks waits on each other forever (other tasks may still run)"
+                } else {
+                    "no task can run and no timer is pending"
+                };
+                writeln!(f, "corosim: deadlock: {scope}; {} task(s) blocked forever:", d.blocked.len())?;
                 for t in &d.blocked {
-                    writeln!(f, "  - {t}, spawned at {}", t.spawned_at)?;
+                    writeln!(f, "  - {t}")?;
+                }
+                for c in &d.cycles {
+                    let names: Vec<String> = c
+                        .iter()
+                        .map(|id| d.blocked.iter().find(|b| b.task.id == *id).map_or(format!("task {id}"), |b| b.task.to_string()))
+                        .collect();
+                    writeln!(f, "  cycle: {} -> (back to the first)", names.join(" -> waits on a resource held by -> "))?;
+                }
+                Ok(())
+            }
+            Failure::Leak(l) => {
+                writeln!(f, "corosim: leak: {} task(s) still alive when the main future returned:", l.leaked.len())?;
+                for t in &l.leaked {
+                    writeln!(f, "  - {t}")?;
                 }
                 Ok(())
             }

@@ -85,9 +85,14 @@
 //! - [`Builder`], [`Runtime`]: configure and run; [`Strategy`] picks the scheduler.
 //! - [`task`]: `spawn`, `JoinHandle`, `JoinSet`, `yield_now` (tokio's names).
 //! - [`time`]: the virtual clock: `Instant`, `sleep`, `timeout`, `interval`.
+//! - [`sync`]: `Mutex`, `RwLock`, `Semaphore`, `Notify`, `Event`, `Barrier`, `Condvar`
+//!   and the `mpsc`, `oneshot`, `broadcast`, `watch` channels (tokio's names).
+//! - [`queue`]: asyncio's `Queue`, `PriorityQueue`, `LifoQueue` with `task_done`/`join`.
 //! - [`rand`]: seeded randomness for user code.
 //! - [`Trace`], [`Schedule`]: what a run did, and how to replay it.
 //! - [`Failure`]: panics, deadlocks, bounds, non-determinism, each a report.
+//! - [`check()`], [`Check`], [`replay()`]: seed sweeps for tests, shrinking, regression seeds.
+//! - [`log`]: user `tracing` logs stamped with virtual time and task.
 //! - [`env`]: every `SIM_` environment variable.
 //!
 //! ## Defaults and limits
@@ -100,18 +105,24 @@
 //! Use `futures::select_biased!` rather than `futures::select!` in simulated code:
 //! the latter draws from a thread-local RNG outside the simulation.
 
+pub mod check;
+mod detect;
 pub mod env;
 mod failure;
+pub mod log;
+pub mod queue;
 pub mod rand;
 mod runtime;
 pub mod sched;
+pub mod sync;
 pub mod task;
 pub mod time;
 pub mod trace;
 
+pub use check::{Check, CheckFailure, CheckReport, check, replay};
 pub use env::ConfigError;
 pub use failure::{
-    DeadlockFailure, Failure, FailureKind, NonDeterminismFailure, PanicFailure, RunInfo,
+    Awaited, BlockedTask, DeadlockFailure, Failure, LeakFailure, FailureKind, NonDeterminismFailure, PanicFailure, RunInfo,
     StepLimitFailure, TaskRef, TimeLimitFailure,
 };
 pub use runtime::{
@@ -120,3 +131,7 @@ pub use runtime::{
 pub use sched::{Schedule, Strategy};
 pub use task::spawn;
 pub use trace::Trace;
+
+/// Runs an `async fn` test over many seeds; see [`Check`] and the `sim-macros` crate
+/// for its arguments (`seeds`, `strategy`, `max_time`, ...).
+pub use sim_macros::test;

@@ -125,37 +125,64 @@ fn replaying_a_schedule_reproduces_the_trace_under_every_strategy() {
     }
 }
 
+/// Three tasks each take three steps, staying runnable in between; `yield_hint` says
+/// whether they use `yield_now` (a hint to let others run) or wake themselves.
+fn pct_steps_log(seed: u64, yield_hint: bool) -> Vec<u32> {
+    let mut rt = Builder::new()
+        .seed(seed)
+        .strategy(Strategy::Pct { depth: 1 })
+        .build();
+    rt.block_on(async move {
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let hs: Vec<_> = (0..3)
+            .map(|i| {
+                let log = log.clone();
+                sim::spawn(async move {
+                    for _ in 0..3 {
+                        log.borrow_mut().push(i);
+                        if yield_hint {
+                            sim::task::yield_now().await;
+                        } else {
+                            let mut woke = false;
+                            std::future::poll_fn(|cx| {
+                                if woke {
+                                    return std::task::Poll::Ready(());
+                                }
+                                woke = true;
+                                cx.waker().wake_by_ref();
+                                std::task::Poll::Pending
+                            })
+                            .await;
+                        }
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.await.unwrap();
+        }
+        log.take()
+    })
+    .unwrap()
+}
+
 #[test]
 fn pct_depth_one_never_preempts_a_runnable_task() {
-    // With depth 1 there are no change points: the top-priority task runs until it blocks.
+    // No change points: the top-priority task runs until it blocks or finishes.
     for seed in 0..50 {
-        let mut rt = Builder::new()
-            .seed(seed)
-            .strategy(Strategy::Pct { depth: 1 })
-            .build();
-        let log = rt
-            .block_on(async {
-                let log = Rc::new(RefCell::new(Vec::new()));
-                let hs: Vec<_> = (0..3)
-                    .map(|i| {
-                        let log = log.clone();
-                        sim::spawn(async move {
-                            for _ in 0..3 {
-                                log.borrow_mut().push(i);
-                                sim::task::yield_now().await;
-                            }
-                        })
-                    })
-                    .collect();
-                for h in hs {
-                    h.await.unwrap();
-                }
-                log.take()
-            })
-            .unwrap();
+        let log = pct_steps_log(seed, false);
         for chunk in log.chunks(3) {
             assert!(chunk.iter().all(|&x| x == chunk[0]), "seed {seed}: {log:?}");
         }
+    }
+}
+
+#[test]
+fn pct_lets_others_run_after_a_yield() {
+    // A yield drops the task below the others, so no task runs twice in a row.
+    for seed in 0..50 {
+        let log = pct_steps_log(seed, true);
+        assert!(log.windows(2).all(|w| w[0] != w[1]), "seed {seed}: {log:?}");
     }
 }
 

@@ -273,7 +273,7 @@ fn deadlock_lists_blocked_tasks() {
     let names: Vec<_> = d
         .blocked
         .iter()
-        .map(|t| t.name.clone().unwrap_or_default())
+        .map(|t| t.task.name.clone().unwrap_or_default())
         .collect();
     assert_eq!(names, ["main", "waiter"]);
     assert!(failure.to_string().contains("2 task(s) blocked forever"));

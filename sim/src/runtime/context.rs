@@ -148,3 +148,22 @@ pub(crate) fn try_current_task() -> Option<TaskId> {
         .ok()
         .flatten()
 }
+
+/// The virtual time and the current task's label, for log lines; `None` outside a run.
+pub(crate) fn log_stamp() -> Option<(std::time::Duration, String)> {
+    CURRENT
+        .try_with(|c| {
+            let c = c.borrow();
+            let core = c.as_ref()?.core.try_borrow().ok()?;
+            let label = match core.current {
+                Some(id) => match &core.tasks[id.index()].name {
+                    Some(name) => format!("{name}#{id}"),
+                    None => format!("#{id}"),
+                },
+                None => "runtime".to_string(),
+            };
+            Some((core.now, label))
+        })
+        .ok()
+        .flatten()
+}

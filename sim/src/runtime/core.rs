@@ -9,12 +9,13 @@ use std::task::Waker;
 use std::time::Duration;
 
 use super::{Config, Stop};
+use crate::detect::waits::{Target, WaitGraph};
 use crate::rand::{DetRng, Stream};
 use crate::sched::{self, Divergence, ReadySet, Schedule, Scheduler};
 use crate::task::TaskId;
 use crate::task::raw::BoxTask;
 use crate::task::waker::{RunSync, TaskWaker};
-use crate::time::timer::Timers;
+use crate::time::timer::{TimerKey, Timers};
 use crate::trace::{EventKind, Recorder, ResourceId, ResourceInfo, ResourceOp, TaskInfo};
 
 /// How a task ended.
@@ -103,6 +104,10 @@ pub(crate) struct Core {
     pub(crate) ready: ReadySet,
     scheduler: Box<dyn Scheduler>,
     pub(crate) timers: Timers,
+    /// Who waits on what, who holds what, who has timers: the deadlock detector's view.
+    pub(crate) waits: WaitGraph,
+    /// A task whose new wait may have closed a wait-for cycle; checked at the next step.
+    check_from: Option<TaskId>,
     pub(crate) trace: Recorder,
     pub(crate) schedule: Schedule,
     pub(crate) user_rng: DetRng,
@@ -115,7 +120,12 @@ pub(crate) struct Core {
 impl Core {
     pub(crate) fn new(config: Config, sync: Arc<RunSync>) -> Self {
         let seed = config.effective_seed();
-        let scheduler = sched::build(&config.strategy, seed, config.pct_steps);
+        let scheduler = sched::build(
+            &config.strategy,
+            seed,
+            config.pct_steps,
+            config.shrink.as_ref(),
+        );
         Core {
             sync,
             step: 0,
@@ -127,6 +137,8 @@ impl Core {
             ready: ReadySet::default(),
             scheduler,
             timers: Timers::default(),
+            waits: WaitGraph::default(),
+            check_from: None,
             trace: Recorder::default(),
             schedule: Schedule::new(seed, Vec::new()),
             user_rng: DetRng::new(seed, Stream::User),
@@ -170,6 +182,124 @@ impl Core {
                 value,
             },
         );
+    }
+
+    /// Registers a timer of the current task.
+    pub(crate) fn add_timer(&mut self, deadline: Duration, waker: Waker) -> TimerKey {
+        if let Some(owner) = self.current {
+            self.waits.timer_started(owner);
+        }
+        self.record(self.current, EventKind::Sleep { deadline });
+        self.timers.register(deadline, waker, self.current)
+    }
+
+    /// Cancels a timer (a stale key is a no-op); returns the waker to drop outside.
+    pub(crate) fn cancel_timer(&mut self, key: TimerKey) -> Option<Waker> {
+        let (owner, waker) = self.timers.cancel(key)?;
+        if let Some(owner) = owner {
+            self.waits.timer_ended(owner);
+        }
+        waker
+    }
+
+    /// The current task starts waiting on `target` (primitives call this through
+    /// `sync::begin_wait`; join handles directly).
+    pub(crate) fn begin_wait(&mut self, target: Target) {
+        let Some(task) = self.current else { return };
+        if let Target::Resource(r) = target {
+            self.resource_event(r, ResourceOp::Wait, 0);
+        }
+        self.waits.begin_wait(task, target);
+        self.check_from = Some(task);
+    }
+
+    /// `task` stopped waiting on `target`; `cancelled` records that its waiting future
+    /// was dropped rather than served.
+    pub(crate) fn end_wait(&mut self, task: TaskId, target: Target, cancelled: bool) {
+        if let (true, Target::Resource(r)) = (cancelled, target) {
+            self.resource_event(r, ResourceOp::WaitCancelled, 0);
+        }
+        self.waits.end_wait(task, target);
+    }
+
+    /// `task` now holds `resource` (once more); marks `resource` as owned.
+    pub(crate) fn hold(&mut self, resource: ResourceId, task: TaskId) {
+        self.waits.hold(resource, task);
+    }
+
+    /// `task` released one hold of `resource`.
+    pub(crate) fn release(&mut self, resource: ResourceId, task: TaskId) {
+        self.waits.release(resource, task);
+    }
+
+    /// Declares that `resource` has owners (a lock, a semaphore), even while free.
+    pub(crate) fn track_holders(&mut self, resource: ResourceId) {
+        self.waits.track(resource);
+    }
+
+    /// A partial deadlock closed by the last new wait, if any (cheap when none).
+    fn partial_deadlock(&mut self) -> Option<Stop> {
+        let from = self.check_from.take()?;
+        if !self.config.detect_partial_deadlocks || !self.waits.may_close_cycle(from) {
+            return None;
+        }
+        let dead = self.waits.deadlocked(|t| self.is_blocked(t));
+        (!dead.is_empty()).then(|| self.deadlock(dead, true))
+    }
+
+    fn is_blocked(&self, t: TaskId) -> bool {
+        self.tasks.get(t.index()).is_some_and(TaskSlot::is_live)
+            && !self.ready.contains(t)
+            && self.current != Some(t)
+    }
+
+    /// The deadlock report data for `tasks` (every blocked task for a global one).
+    fn deadlock(&self, tasks: std::collections::BTreeSet<TaskId>, partial: bool) -> Stop {
+        let cycles = self
+            .waits
+            .cycles(&tasks)
+            .into_iter()
+            .map(|c| c.into_iter().map(|(t, _)| t).collect())
+            .collect();
+        let blocked = tasks
+            .into_iter()
+            .map(|t| {
+                let waits = self
+                    .waits
+                    .waits_of(t)
+                    .iter()
+                    .map(|&w| (w, self.waits.holders_of(w).unwrap_or_default()))
+                    .collect();
+                (t, waits)
+            })
+            .collect();
+        Stop::Deadlock {
+            blocked,
+            cycles,
+            partial,
+        }
+    }
+
+    /// The blocked tasks with what they wait on (for leak reports).
+    pub(crate) fn blocked_waits(&self) -> Vec<(TaskId, Vec<(Target, Vec<TaskId>)>)> {
+        match self.deadlock(
+            self.live_tasks()
+                .into_iter()
+                .filter(|&t| t != TaskId::MAIN)
+                .collect(),
+            false,
+        ) {
+            Stop::Deadlock { blocked, .. } => blocked,
+            _ => unreachable!("deadlock() builds a deadlock"),
+        }
+    }
+
+    /// The current task yields: recorded, and a hint to the scheduler.
+    pub(crate) fn yield_current(&mut self) {
+        self.record(self.current, EventKind::Yield);
+        if let Some(id) = self.current {
+            self.scheduler.yielded(id);
+        }
     }
 
     /// Adds a task (the main future has `future == None`) and makes it runnable.
@@ -232,9 +362,12 @@ impl Core {
         if let Some(reason) = self.sync.take_foreign() {
             return Err(Stop::NonDeterminism { reason });
         }
+        if let Some(stop) = self.partial_deadlock() {
+            return Err(stop);
+        }
         if self.ready.is_empty() {
             return match self.timers.next_deadline() {
-                None => Err(Stop::Deadlock),
+                None => Err(self.deadlock(self.live_tasks().into_iter().collect(), false)),
                 Some(t) if t > self.config.max_time => Err(Stop::TimeLimit { next_timer: t }),
                 Some(t) => Ok(Next::Fire(self.advance_to(t))),
             };
@@ -264,6 +397,9 @@ impl Core {
         fired
             .into_iter()
             .map(|(owner, waker)| {
+                if let Some(owner) = owner {
+                    self.waits.timer_ended(owner);
+                }
                 self.record(owner, EventKind::TimerFired);
                 waker
             })
@@ -288,6 +424,8 @@ impl Core {
 
     /// Takes a task's future out for polling, with what polling needs.
     pub(crate) fn begin_poll(&mut self, id: TaskId) -> (Option<BoxTask>, Waker, bool) {
+        // Join waits are re-registered by every pending JoinHandle polled this time.
+        self.waits.clear_joins(id);
         let slot = &mut self.tasks[id.index()];
         (slot.future.take(), slot.waker.clone(), slot.abort)
     }
@@ -318,6 +456,7 @@ impl Core {
             Outcome::Dropped => EventKind::Dropped,
         };
         self.record(Some(id), kind);
+        self.waits.clear_task(id);
         let slot = &mut self.tasks[id.index()];
         let keep = matches!(outcome, Outcome::Returned) && !slot.detached;
         slot.state = TaskState::Done(outcome);
@@ -343,6 +482,7 @@ impl Core {
                 if !slot.join_waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
                     slot.join_waker = Some(waker.clone());
                 }
+                self.begin_wait(Target::Task(id));
                 JoinPoll::Pending
             }
             TaskState::Done(Outcome::Returned) => match slot.future.take() {

@@ -21,6 +21,7 @@ use self::context::Shared;
 use self::core::Core;
 use crate::failure::*;
 use crate::sched::{Schedule, Strategy};
+use crate::detect::waits::Target;
 use crate::task::TaskId;
 use crate::task::waker::RunSync;
 use crate::trace::Trace;
@@ -53,6 +54,14 @@ pub(crate) struct Config {
     pub(crate) max_time: Duration,
     pub(crate) pct_steps: u64,
     pub(crate) unhandled_panic: UnhandledPanic,
+    /// `Runtime::run` runs the body twice and compares the traces.
+    pub(crate) check_determinism: bool,
+    /// Stop at a cycle of blocked tasks even while others run.
+    pub(crate) detect_partial_deadlocks: bool,
+    /// Tasks alive when main returns fail the run.
+    pub(crate) fail_on_leak: bool,
+    /// The shrinker's override of the decision source.
+    pub(crate) shrink: Option<crate::sched::ShrinkMode>,
 }
 
 impl Config {
@@ -100,6 +109,10 @@ impl Builder {
                 max_time: DEFAULT_MAX_TIME,
                 pct_steps: DEFAULT_PCT_STEPS,
                 unhandled_panic: UnhandledPanic::ShutdownRuntime,
+                shrink: None,
+                check_determinism: false,
+                detect_partial_deadlocks: true,
+                fail_on_leak: false,
             },
         }
     }
@@ -164,19 +177,77 @@ impl Builder {
         self
     }
 
+    /// Makes [`Runtime::run`] (and so [`Check`](crate::Check) and `#[sim::test]`) run
+    /// every seed twice and compare the traces event by event; a difference is
+    /// [`Failure::NonDeterminism`] naming the first differing step and both events.
+    /// `SIM_CHECK_DETERMINISM=1` turns it on from the environment.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// static RUNS: AtomicU64 = AtomicU64::new(0);
+    /// let mut rt = sim::Builder::new().check_determinism(true).build();
+    /// let failure = rt.run(|| async {
+    ///     // Reads state from outside the simulation: the second run differs.
+    ///     if RUNS.fetch_add(1, Ordering::Relaxed) % 2 == 1 {
+    ///         sim::task::yield_now().await;
+    ///     }
+    /// }).unwrap_err();
+    /// assert_eq!(failure.kind(), sim::FailureKind::NonDeterminism);
+    /// ```
+    pub fn check_determinism(mut self, on: bool) -> Self {
+        self.config.check_determinism = on;
+        self
+    }
+
+    /// Whether a cycle of tasks each waiting (without a deadline) on a resource held by
+    /// the next fails the run as soon as it closes, even while other tasks (a ticker, a
+    /// heartbeat) keep the run alive. On by default.
+    pub fn detect_partial_deadlocks(mut self, on: bool) -> Self {
+        self.config.detect_partial_deadlocks = on;
+        self
+    }
+
+    /// Whether tasks still alive when the main future returns fail the run with
+    /// [`Failure::Leak`] (default: they are dropped and listed in
+    /// [`Runtime::leaked`]).
+    pub fn fail_on_leak(mut self, on: bool) -> Self {
+        self.config.fail_on_leak = on;
+        self
+    }
+
     /// What a panic in a spawned task does (default: fail the run).
     pub fn unhandled_panic(mut self, policy: UnhandledPanic) -> Self {
         self.config.unhandled_panic = policy;
         self
     }
 
+    /// Replays `schedule`, taking the deterministic fallback where the program no longer
+    /// follows it (the shrinker's candidate runs).
+    pub(crate) fn lenient_replay(mut self, schedule: Schedule) -> Self {
+        self.config.strategy = Strategy::Replay(schedule);
+        self.config.shrink = Some(crate::sched::ShrinkMode::Lenient);
+        self
+    }
+
+    /// Runs seed `seed` with only these context switches, the no-preemption fallback
+    /// elsewhere (the shrinker's candidate runs).
+    pub(crate) fn switch_replay(
+        mut self,
+        seed: u64,
+        points: Vec<crate::sched::SwitchPoint>,
+    ) -> Self {
+        self.config.strategy = Strategy::Replay(Schedule::new(seed, Vec::new()));
+        self.config.shrink = Some(crate::sched::ShrinkMode::Switches(points));
+        self
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
     /// The runtime.
     pub fn build(self) -> Runtime {
-        Runtime {
-            config: self.config,
-            trace: Trace::default(),
-            schedule: Schedule::default(),
-        }
+        Runtime { config: self.config, trace: Trace::default(), schedule: Schedule::default(), leaked: Vec::new() }
     }
 }
 
@@ -187,7 +258,16 @@ pub(crate) enum Stop {
         message: String,
         location: Option<String>,
     },
-    Deadlock,
+    /// Global (`partial == false`: nothing can run) or partial (a cycle of tasks blocked
+    /// on each other while others run). `blocked` lists each task with what it waits on
+    /// and who holds that; `cycles` are the wait-for cycles among them.
+    Deadlock {
+        blocked: Vec<(TaskId, Vec<(Target, Vec<TaskId>)>)>,
+        cycles: Vec<Vec<TaskId>>,
+        partial: bool,
+    },
+    /// Main returned with tasks still alive and `fail_on_leak` is on.
+    Leak,
     StepLimit,
     TimeLimit {
         next_timer: Duration,
@@ -205,6 +285,7 @@ pub struct Runtime {
     config: Config,
     trace: Trace,
     schedule: Schedule,
+    leaked: Vec<BlockedTask>,
 }
 
 static NEXT_RUN_ID: AtomicU64 = AtomicU64::new(1);
@@ -238,6 +319,48 @@ impl Runtime {
     /// When called from inside a simulated run.
     #[track_caller]
     pub fn block_on<F: Future>(&mut self, future: F) -> Result<F::Output, Failure> {
+        self.block_on_at(future, Location::caller())
+    }
+
+    /// Runs the future `body()` builds, like [`block_on`](Runtime::block_on); with
+    /// [`Builder::check_determinism`] it runs it twice from the same seed and fails with
+    /// [`Failure::NonDeterminism`] if the two traces differ.
+    #[track_caller]
+    pub fn run<F, Fut>(&mut self, body: F) -> Result<Fut::Output, Failure>
+    where
+        F: Fn() -> Fut,
+        Fut: Future,
+    {
+        self.run_at(body, Location::caller())
+    }
+
+    pub(crate) fn run_at<F, Fut>(
+        &mut self,
+        body: F,
+        location: &'static Location<'static>,
+    ) -> Result<Fut::Output, Failure>
+    where
+        F: Fn() -> Fut,
+        Fut: Future,
+    {
+        let first = self.block_on_at(body(), location);
+        if !self.config.check_determinism {
+            return first;
+        }
+        let first_trace = std::mem::take(&mut self.trace);
+        let second = self.block_on_at(body(), location);
+        match crate::trace::first_difference(&first_trace, &self.trace) {
+            None => second,
+            Some(d) => Err(self.failure(Stop::NonDeterminism { reason: d.reason }, d.step, d.time)),
+        }
+    }
+
+    /// [`block_on`](Runtime::block_on) with the location to report for the main task.
+    pub(crate) fn block_on_at<F: Future>(
+        &mut self,
+        future: F,
+        location: &'static Location<'static>,
+    ) -> Result<F::Output, Failure> {
         panic::install_hook();
         let run_id = NEXT_RUN_ID.fetch_add(1, Ordering::Relaxed);
         let shared = Rc::new(Shared {
@@ -249,14 +372,15 @@ impl Runtime {
         shared
             .core
             .borrow_mut()
-            .spawn(None, Some("main".into()), Location::caller());
+            .spawn(None, Some("main".into()), location);
         let result = {
             let main = pin!(future);
             executor::run(&shared, main)
         };
-        let (step, time, blocked) = {
+        let (step, time, leaked) = {
             let core = shared.core.borrow();
-            (core.step, core.now, core.live_tasks())
+            let leaked = if result.is_ok() { core.blocked_waits() } else { Vec::new() };
+            (core.step, core.now, leaked)
         };
         teardown(&shared);
         drop(guard);
@@ -267,10 +391,39 @@ impl Runtime {
         let (bytes, len) = core.trace.finish();
         self.trace = Trace::new(bytes, len, infos, core.resources);
         self.schedule = core.schedule;
-        result.map_err(|stop| self.failure(stop, step, time, blocked))
+        self.leaked = leaked.into_iter().map(|(t, waits)| self.blocked_task(t, waits)).collect();
+        let out = result.map_err(|stop| self.failure(stop, step, time))?;
+        if self.config.fail_on_leak && !self.leaked.is_empty() {
+            return Err(self.failure(Stop::Leak, step, time));
+        }
+        Ok(out)
     }
 
-    fn failure(&self, stop: Stop, step: u64, time: Duration, blocked: Vec<TaskId>) -> Failure {
+    /// The tasks still alive when the last run's main future returned, with what they
+    /// were waiting on (they were dropped then; see [`Builder::fail_on_leak`]).
+    pub fn leaked(&self) -> &[BlockedTask] {
+        &self.leaked
+    }
+
+    fn blocked_task(&self, t: TaskId, waits: Vec<(Target, Vec<TaskId>)>) -> BlockedTask {
+        let task = |id: TaskId| TaskRef::from_info(&self.trace.tasks()[id.index()]);
+        let awaits = waits
+            .into_iter()
+            .map(|(target, holders)| {
+                let (what, created_at) = match target {
+                    Target::Resource(r) => match self.trace.resources().get(r.as_u32() as usize) {
+                        Some(info) => (info.label(), Some(info.created_at.to_string())),
+                        None => (format!("resource {r}"), None),
+                    },
+                    Target::Task(x) => (format!("the end of {}", task(x)), Some(task(x).spawned_at)),
+                };
+                Awaited { what, created_at, held_by: holders.into_iter().map(task).collect() }
+            })
+            .collect();
+        BlockedTask { task: task(t), awaits }
+    }
+
+    fn failure(&self, stop: Stop, step: u64, time: Duration) -> Failure {
         let task = |id: TaskId| TaskRef::from_info(&self.trace.tasks()[id.index()]);
         let run = RunInfo {
             seed: self.seed(),
@@ -280,6 +433,7 @@ impl Runtime {
             recent_events: self.trace.tail(12),
             schedule: self.schedule.clone(),
             reproduce: env::reproduce_command(&self.config),
+            trace: self.trace.clone(),
         };
         match stop {
             Stop::Panic {
@@ -292,10 +446,13 @@ impl Runtime {
                 location,
                 run,
             })),
-            Stop::Deadlock => Failure::Deadlock(Box::new(DeadlockFailure {
-                blocked: blocked.into_iter().map(task).collect(),
+            Stop::Deadlock { blocked, cycles, partial } => Failure::Deadlock(Box::new(DeadlockFailure {
+                blocked: blocked.into_iter().map(|(t, w)| self.blocked_task(t, w)).collect(),
+                cycles,
+                partial,
                 run,
             })),
+            Stop::Leak => Failure::Leak(Box::new(LeakFailure { leaked: self.leaked.clone(), run })),
             Stop::StepLimit => Failure::StepLimit(Box::new(StepLimitFailure {
                 max_steps: self.config.max_steps,
                 run,

@@ -18,6 +18,7 @@ mod replay;
 mod round_robin;
 mod schedule;
 mod strategy;
+mod switches;
 
 use crate::rand::{DetRng, Stream};
 use crate::task::TaskId;
@@ -25,6 +26,7 @@ use crate::task::TaskId;
 pub(crate) use ready::ReadySet;
 pub use schedule::{ParseScheduleError, Schedule};
 pub use strategy::{ParseStrategyError, Strategy};
+pub(crate) use switches::{SwitchPoint, switch_points};
 
 /// Why a scheduler could not make a decision: the program diverged from the schedule
 /// being replayed.
@@ -45,6 +47,8 @@ pub(crate) trait Scheduler {
     fn spawned(&mut self, _task: TaskId) {}
     /// A task joined the ready set.
     fn readied(&mut self, _task: TaskId) {}
+    /// The running task yielded (`yield_now`): a hint that it waits for others.
+    fn yielded(&mut self, _task: TaskId) {}
     /// Chooses the task to poll at `step` (1-based). `ready` is never empty; `last` is
     /// the task polled at the previous step. The executor removes the chosen task.
     fn choose(
@@ -66,7 +70,31 @@ pub(crate) fn fallback(ready: &mut ReadySet, last: Option<TaskId>) -> TaskId {
 }
 
 /// Builds the scheduler for one run.
-pub(crate) fn build(strategy: &Strategy, seed: u64, pct_steps: u64) -> Box<dyn Scheduler> {
+/// How the shrinker drives a run instead of the public strategy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum ShrinkMode {
+    /// Replay, taking the fallback where the schedule diverges or ends.
+    Lenient,
+    /// Only these context switches; the fallback everywhere else.
+    Switches(Vec<SwitchPoint>),
+}
+
+/// Builds the scheduler for one run (`shrink` overrides a `Replay` strategy).
+pub(crate) fn build(
+    strategy: &Strategy,
+    seed: u64,
+    pct_steps: u64,
+    shrink: Option<&ShrinkMode>,
+) -> Box<dyn Scheduler> {
+    match (shrink, strategy) {
+        (Some(ShrinkMode::Switches(points)), _) => {
+            return Box::new(switches::SwitchScheduler::new(points));
+        }
+        (Some(ShrinkMode::Lenient), Strategy::Replay(s)) => {
+            return Box::new(replay::ReplayScheduler::new(s.steps().to_vec(), true));
+        }
+        _ => {}
+    }
     let rng = DetRng::new(seed, Stream::Scheduler);
     match strategy {
         Strategy::Random => Box::new(random::RandomScheduler::new(rng)),
@@ -75,10 +103,4 @@ pub(crate) fn build(strategy: &Strategy, seed: u64, pct_steps: u64) -> Box<dyn S
         Strategy::Replay(s) => Box::new(replay::ReplayScheduler::new(s.steps().to_vec(), false)),
         Strategy::Bytes(b) => Box::new(bytes::BytesScheduler::new(b.clone())),
     }
-}
-
-/// Builds a replay scheduler that falls back instead of failing (for shrinking).
-#[allow(dead_code)] // used by the shrinker.
-pub(crate) fn lenient_replay(steps: Vec<TaskId>) -> Box<dyn Scheduler> {
-    Box::new(replay::ReplayScheduler::new(steps, true))
 }

@@ -7,6 +7,10 @@
 //! the task that would run gets priority `depth - i` (lower than every initial one) and
 //! the choice is made again. The highest-priority runnable task always runs. A bug of
 //! depth `d` is then found with probability at least `1 / (n * k^(d-1))` per run.
+//!
+//! A task that yields (`yield_now`) drops below every task that has not (but above the
+//! change-point priorities), as shuttle's PCT does: a yield says "let the others run",
+//! and without this a task spinning on `yield_now` would starve the task it waits for.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -26,7 +30,13 @@ pub(crate) struct PctScheduler {
     // (step, new priority), sorted by step, distinct steps.
     change_points: Vec<(u64, u64)>,
     next_change: usize,
+    // Invariant: below every initial priority, above every change-point priority;
+    // decreases with each yield.
+    yield_floor: u64,
 }
+
+/// Initial priorities are drawn from `[INITIAL_MIN, u64::MAX)`.
+const INITIAL_MIN: u64 = 1 << 48;
 
 impl PctScheduler {
     pub(crate) fn new(mut rng: DetRng, depth: usize, k: u64) -> Self {
@@ -43,6 +53,7 @@ impl PctScheduler {
             heap: BinaryHeap::new(),
             change_points,
             next_change: 0,
+            yield_floor: INITIAL_MIN,
         }
     }
 }
@@ -53,7 +64,13 @@ impl Scheduler for PctScheduler {
         if i >= self.prio.len() {
             self.prio.resize(i + 1, 0);
         }
-        self.prio[i] = self.depth + self.rng.below(u64::MAX - self.depth);
+        self.prio[i] = INITIAL_MIN + self.rng.below(u64::MAX - INITIAL_MIN);
+    }
+
+    fn yielded(&mut self, task: TaskId) {
+        // The task is running, so it has no live heap entry; `readied` adds one.
+        self.yield_floor = (self.yield_floor - 1).max(self.depth);
+        self.prio[task.index()] = self.yield_floor;
     }
 
     fn readied(&mut self, task: TaskId) {

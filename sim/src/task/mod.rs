@@ -23,7 +23,6 @@ pub use join::{AbortHandle, JoinError, JoinHandle};
 pub use join_set::JoinSet;
 
 use crate::runtime::context;
-use crate::trace::EventKind;
 
 fn spawn_inner<F>(
     future: F,
@@ -170,9 +169,7 @@ impl Future for YieldNow {
             return Poll::Ready(());
         }
         self.yielded = true;
-        context::with_core("sim::task::yield_now", |core| {
-            core.record(core.current, EventKind::Yield)
-        });
+        context::with_core("sim::task::yield_now", |core| core.yield_current());
         cx.waker().wake_by_ref();
         Poll::Pending
     }

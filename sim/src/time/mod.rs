@@ -17,7 +17,6 @@ use std::time::Duration;
 use pin_project_lite::pin_project;
 
 use crate::runtime::context;
-use crate::trace::EventKind;
 use timer::TimerKey;
 
 /// Errors of this module.
@@ -190,7 +189,7 @@ impl Sleep {
 
     fn cancel(&mut self) {
         if let Some(key) = self.timer.take() {
-            let waker = context::with_run(self.run_id, |core| core.timers.cancel(key)).flatten();
+            let waker = context::with_run(self.run_id, |core| core.cancel_timer(key)).flatten();
             drop(waker);
         }
     }
@@ -206,20 +205,13 @@ impl Future for Sleep {
         context::with_core("sim::time::sleep", |core| {
             if core.now >= deadline {
                 if let Some(key) = this.timer.take() {
-                    drop(core.timers.cancel(key));
+                    drop(core.cancel_timer(key));
                 }
                 return Poll::Ready(());
             }
             match this.timer {
                 Some(key) if core.timers.set_waker(key, cx.waker()) => {}
-                _ => {
-                    this.timer = Some(core.timers.register(
-                        deadline,
-                        cx.waker().clone(),
-                        core.current,
-                    ));
-                    core.record(core.current, EventKind::Sleep { deadline });
-                }
+                _ => this.timer = Some(core.add_timer(deadline, cx.waker().clone())),
             }
             Poll::Pending
         })

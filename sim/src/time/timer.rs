@@ -86,15 +86,15 @@ impl Timers {
         }
     }
 
-    /// Cancels a registration; returns its waker for the caller to drop. A stale key is
-    /// a no-op.
-    pub(crate) fn cancel(&mut self, key: TimerKey) -> Option<Waker> {
+    /// Cancels a registration; returns its owner and waker (for the caller to drop). A
+    /// stale key is a no-op.
+    pub(crate) fn cancel(&mut self, key: TimerKey) -> Option<(Option<TaskId>, Option<Waker>)> {
         let slot = self.slot_mut(key)?;
         slot.live = false;
-        let waker = slot.waker.take();
+        let cancelled = (slot.owner, slot.waker.take());
         self.free.push(key.slot);
         self.live -= 1;
-        waker
+        Some(cancelled)
     }
 
     /// The earliest pending deadline.

@@ -187,6 +187,10 @@ resource_ops! {
     Lagged = 14, "lagged", "missed";
     /// Passed a barrier or a join point; `value` is how many passed together.
     Pass = 15, "pass", "n";
+    /// Acquired shared access (a read lock); `value` is how many readers hold it after.
+    AcquireShared = 16, "acquire-shared", "readers";
+    /// Released shared access (a read lock); `value` is how many readers hold it after.
+    ReleaseShared = 17, "release-shared", "readers";
 }
 
 /// A task as the trace and reports name it.
@@ -211,7 +215,7 @@ impl TaskInfo {
 }
 
 /// Every event of one run. See the [module docs](self).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Trace {
     bytes: Vec<u8>,
     len: usize,
@@ -352,9 +356,67 @@ impl Trace {
     }
 }
 
+/// How a determinism-check report starts.
+pub(crate) const RERUN_DIFFERS: &str = "the same seed ran twice and the traces differ";
+
+/// Where two traces of the same seed part ways.
+pub(crate) struct Difference {
+    pub(crate) step: u64,
+    pub(crate) time: Duration,
+    pub(crate) reason: String,
+}
+
+/// The first event where `a` and `b` differ (compared as rendered lines, so task and
+/// resource names count), or `None` if they are identical.
+pub(crate) fn first_difference(a: &Trace, b: &Trace) -> Option<Difference> {
+    let mut ea = a.events();
+    let mut eb = b.events();
+    for index in 0.. {
+        let (x, y) = (ea.next(), eb.next());
+        let (lx, ly) = (
+            x.as_ref().map(|e| a.render(e)),
+            y.as_ref().map(|e| b.render(e)),
+        );
+        if lx == ly {
+            if lx.is_none() {
+                return None;
+            }
+            continue;
+        }
+        let at = x.as_ref().or(y.as_ref()).expect("one side has an event");
+        let show = |l: Option<String>| {
+            l.map_or("<the run had ended>".to_string(), |l| {
+                format!("`{}`", l.trim())
+            })
+        };
+        return Some(Difference {
+            step: at.step,
+            time: at.time,
+            reason: format!(
+                "{RERUN_DIFFERS} at event {index} (step {}): first run {}, second run {}; the code depends on something outside the \
+                 simulation (wall clock, OS threads, a global, HashMap order, futures::select!)",
+                at.step,
+                show(lx),
+                show(ly)
+            ),
+        });
+    }
+    None
+}
+
 /// Virtual time as seconds with microsecond precision, e.g. `1.250000s`.
 pub(crate) fn fmt_time(t: Duration) -> String {
     format!("{}.{:06}s", t.as_secs(), t.subsec_micros())
+}
+
+impl fmt::Debug for Trace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Trace")
+            .field("events", &self.len)
+            .field("tasks", &self.tasks.len())
+            .field("digest", &format_args!("{:016x}", self.digest()))
+            .finish()
+    }
 }
 
 impl fmt::Display for Trace {

@@ -1,0 +1,517 @@
+//! The six benchmark workloads (W0-W5) run on corosim (`Random` and `Pct { depth: 3 }`,
+//! trace recorded), on tokio's `current_thread` runtime with a paused clock, and on a
+//! bare single-threaded executor (`futures::executor::LocalPool` with `tokio::sync`)
+//! where the workload needs no timer.
+//!
+//! Every iteration builds a fresh runtime (a fresh seed for corosim): that is the unit
+//! of work of a seed sweep, so tokio pays its runtime construction in every iteration
+//! too. See `benches/RESULTS.md` for the numbers and how to reproduce them.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use criterion::{
+    BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+    measurement::WallTime,
+};
+use futures::executor::LocalPool;
+use futures::task::LocalSpawnExt;
+use sim::Strategy;
+
+// ---------------------------------------------------------------------------------------
+// Runtimes
+// ---------------------------------------------------------------------------------------
+
+/// A fresh corosim runtime per call, with the next seed from `seed`.
+fn run_sim<F: Future>(seed: &Cell<u64>, strategy: &Strategy, fut: F) -> F::Output {
+    let s = seed.get() + 1;
+    seed.set(s);
+    let mut rt = sim::Builder::new()
+        .seed(s)
+        .strategy(strategy.clone())
+        .max_steps(50_000_000)
+        .build();
+    let out = rt.block_on(fut).unwrap();
+    black_box(rt.trace().len());
+    out
+}
+
+/// A fresh tokio `current_thread` runtime with a paused clock per call.
+fn run_tokio<F: Future>(fut: F) -> F::Output {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    rt.block_on(fut)
+}
+
+/// A fresh `LocalPool` per call; `body` gets a spawner.
+fn run_bare<F, Fut>(body: F) -> Fut::Output
+where
+    F: FnOnce(futures::executor::LocalSpawner) -> Fut,
+    Fut: Future,
+{
+    let mut pool = LocalPool::new();
+    let spawner = pool.spawner();
+    pool.run_until(body(spawner))
+}
+
+/// `yield_now` for the bare executor: wake self, return `Pending` once.
+struct BareYield(bool);
+
+impl Future for BareYield {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+const STRATEGIES: [(&str, Strategy); 2] = [
+    ("corosim_random", Strategy::Random),
+    ("corosim_pct3", Strategy::Pct { depth: 3 }),
+];
+
+fn heavy(group: &mut BenchmarkGroup<'_, WallTime>, secs: u64) {
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(secs));
+}
+
+// ---------------------------------------------------------------------------------------
+// W0: empty run
+// ---------------------------------------------------------------------------------------
+
+fn w0_empty(c: &mut Criterion) {
+    let mut group = c.benchmark_group("w0_empty");
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .throughput(Throughput::Elements(1));
+    for (id, strategy) in STRATEGIES {
+        let seed = Cell::new(0);
+        group.bench_function(id, |b| b.iter(|| run_sim(&seed, &strategy, async {})));
+    }
+    group.bench_function("tokio_paused", |b| b.iter(|| run_tokio(async {})));
+    group.bench_function("bare_localpool", |b| b.iter(|| run_bare(|_| async {})));
+    group.finish();
+}
+
+// ---------------------------------------------------------------------------------------
+// W1: 4 producers x 1,000 messages, one bounded(16) channel, one consumer
+// ---------------------------------------------------------------------------------------
+
+const W1_PRODUCERS: u64 = 4;
+const W1_PER_PRODUCER: u64 = 1_000;
+const W1_MESSAGES: u64 = W1_PRODUCERS * W1_PER_PRODUCER;
+
+fn w1_expected_sum() -> u64 {
+    (0..W1_PRODUCERS)
+        .flat_map(|p| (0..W1_PER_PRODUCER).map(move |i| p * 1000 + i))
+        .sum()
+}
+
+async fn w1_sim() {
+    let (tx, mut rx) = sim::sync::mpsc::channel::<u64>(16);
+    let producers: Vec<_> = (0..W1_PRODUCERS)
+        .map(|p| {
+            let tx = tx.clone();
+            sim::spawn(async move {
+                for i in 0..W1_PER_PRODUCER {
+                    tx.send(p * 1000 + i).await.unwrap();
+                    if (i + 1) % 10 == 0 {
+                        sim::time::sleep(Duration::from_millis(1)).await;
+                    }
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    let (mut sum, mut n) = (0, 0);
+    while let Some(v) = rx.recv().await {
+        sum += v;
+        n += 1;
+    }
+    for p in producers {
+        p.await.unwrap();
+    }
+    assert_eq!(n, W1_MESSAGES);
+    assert_eq!(sum, w1_expected_sum());
+}
+
+async fn w1_tokio() {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<u64>(16);
+    let producers: Vec<_> = (0..W1_PRODUCERS)
+        .map(|p| {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                for i in 0..W1_PER_PRODUCER {
+                    tx.send(p * 1000 + i).await.unwrap();
+                    if (i + 1) % 10 == 0 {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    let (mut sum, mut n) = (0, 0);
+    while let Some(v) = rx.recv().await {
+        sum += v;
+        n += 1;
+    }
+    for p in producers {
+        p.await.unwrap();
+    }
+    assert_eq!(n, W1_MESSAGES);
+    assert_eq!(sum, w1_expected_sum());
+}
+
+fn w1_producer_consumer(c: &mut Criterion) {
+    let mut group = c.benchmark_group("w1_producer_consumer");
+    heavy(&mut group, 3);
+    group.throughput(Throughput::Elements(W1_MESSAGES));
+    for (id, strategy) in STRATEGIES {
+        let seed = Cell::new(0);
+        group.bench_function(id, |b| b.iter(|| run_sim(&seed, &strategy, w1_sim())));
+    }
+    group.bench_function("tokio_paused", |b| b.iter(|| run_tokio(w1_tokio())));
+    group.finish();
+}
+
+// ---------------------------------------------------------------------------------------
+// W2: ping-pong through two bounded(1) channels, 100,000 round trips
+// ---------------------------------------------------------------------------------------
+
+const W2_ROUND_TRIPS: u64 = 100_000;
+
+/// One body for all runtimes: `$chan` makes a bounded channel, `$spawn` spawns; gives
+/// the two handles for the caller to join.
+macro_rules! w2_body {
+    ($chan:path, $spawn:expr) => {{
+        let (ping_tx, mut ping_rx) = $chan(1);
+        let (pong_tx, mut pong_rx) = $chan(1);
+        let a = $spawn(Box::pin(async move {
+            for i in 0..W2_ROUND_TRIPS {
+                ping_tx.send(i).await.unwrap();
+                let v: u64 = pong_rx.recv().await.unwrap();
+                assert_eq!(v, i + 1);
+            }
+        }));
+        let b = $spawn(Box::pin(async move {
+            while let Some(v) = ping_rx.recv().await {
+                let v: u64 = v;
+                pong_tx.send(v + 1).await.unwrap();
+            }
+        }));
+        (a, b)
+    }};
+}
+
+fn w2_ping_pong(c: &mut Criterion) {
+    let mut group = c.benchmark_group("w2_ping_pong");
+    heavy(&mut group, 4);
+    group.throughput(Throughput::Elements(W2_ROUND_TRIPS));
+    for (id, strategy) in STRATEGIES {
+        let seed = Cell::new(0);
+        group.bench_function(id, |b| {
+            b.iter(|| {
+                run_sim(&seed, &strategy, async {
+                    let (a, b) = w2_body!(sim::sync::mpsc::channel::<u64>, sim::spawn);
+                    a.await.unwrap();
+                    b.await.unwrap();
+                })
+            })
+        });
+    }
+    group.bench_function("tokio_paused", |b| {
+        b.iter(|| {
+            run_tokio(async {
+                let (a, b) = w2_body!(tokio::sync::mpsc::channel::<u64>, tokio::spawn);
+                a.await.unwrap();
+                b.await.unwrap();
+            })
+        })
+    });
+    group.bench_function("bare_localpool", |b| {
+        b.iter(|| {
+            run_bare(|sp| async move {
+                // A closure is not generic: box the two futures (two allocations a run).
+                let spawn =
+                    |f: Pin<Box<dyn Future<Output = ()>>>| sp.spawn_local_with_handle(f).unwrap();
+                let (a, b) = w2_body!(tokio::sync::mpsc::channel::<u64>, spawn);
+                a.await;
+                b.await;
+            })
+        })
+    });
+    group.finish();
+}
+
+// ---------------------------------------------------------------------------------------
+// W3: 10,000 tasks x 10 sleeps of 1..1000 ms (fixed xorshift per task index)
+// ---------------------------------------------------------------------------------------
+
+const W3_TASKS: u64 = 10_000;
+const W3_SLEEPS: u64 = 10;
+
+/// The sleep durations (ms) of task `index`: xorshift64 seeded by the index.
+fn w3_durations(index: u64) -> impl Iterator<Item = u64> {
+    let mut x = index.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..W3_SLEEPS).map(move |_| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        1 + x % 999
+    })
+}
+
+/// Virtual time at which W3 ends: the longest task's total sleep.
+fn w3_virtual_end() -> Duration {
+    let ms = (0..W3_TASKS)
+        .map(|t| w3_durations(t).sum::<u64>())
+        .max()
+        .unwrap();
+    Duration::from_millis(ms)
+}
+
+async fn w3_sim() {
+    let tasks: Vec<_> = (0..W3_TASKS)
+        .map(|t| {
+            sim::spawn(async move {
+                for ms in w3_durations(t) {
+                    sim::time::sleep(Duration::from_millis(ms)).await;
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
+
+async fn w3_tokio() {
+    let tasks: Vec<_> = (0..W3_TASKS)
+        .map(|t| {
+            tokio::spawn(async move {
+                for ms in w3_durations(t) {
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
+
+fn w3_timers(c: &mut Criterion) {
+    let end = w3_virtual_end();
+    // Sanity: both runtimes end at the same virtual instant.
+    {
+        let mut rt = sim::Builder::new().max_steps(50_000_000).build();
+        let t = rt
+            .block_on(async {
+                w3_sim().await;
+                sim::time::Instant::now().since_start()
+            })
+            .unwrap();
+        assert_eq!(t, end);
+        let t = run_tokio(async {
+            let start = tokio::time::Instant::now();
+            w3_tokio().await;
+            start.elapsed()
+        });
+        assert!(t >= end && t < end + Duration::from_millis(10), "{t:?}");
+    }
+    println!(
+        "w3_timers: each run simulates {:.3} s of virtual time",
+        end.as_secs_f64()
+    );
+    let mut group = c.benchmark_group("w3_timers");
+    heavy(&mut group, 5);
+    group.throughput(Throughput::Elements(W3_TASKS * W3_SLEEPS));
+    for (id, strategy) in STRATEGIES {
+        let seed = Cell::new(0);
+        group.bench_function(id, |b| b.iter(|| run_sim(&seed, &strategy, w3_sim())));
+    }
+    group.bench_function("tokio_paused", |b| b.iter(|| run_tokio(w3_tokio())));
+    group.finish();
+}
+
+// ---------------------------------------------------------------------------------------
+// W4: spawn 100,000 tasks that yield once and return a value; join and sum
+// ---------------------------------------------------------------------------------------
+
+const W4_TASKS: u64 = 100_000;
+const W4_SUM: u64 = W4_TASKS * (W4_TASKS - 1) / 2;
+
+async fn w4_sim() -> u64 {
+    let tasks: Vec<_> = (0..W4_TASKS)
+        .map(|i| {
+            sim::spawn(async move {
+                sim::task::yield_now().await;
+                i
+            })
+        })
+        .collect();
+    let mut sum = 0;
+    for t in tasks {
+        sum += t.await.unwrap();
+    }
+    assert_eq!(sum, W4_SUM);
+    sum
+}
+
+async fn w4_tokio() -> u64 {
+    let tasks: Vec<_> = (0..W4_TASKS)
+        .map(|i| {
+            tokio::spawn(async move {
+                tokio::task::yield_now().await;
+                i
+            })
+        })
+        .collect();
+    let mut sum = 0;
+    for t in tasks {
+        sum += t.await.unwrap();
+    }
+    assert_eq!(sum, W4_SUM);
+    sum
+}
+
+async fn w4_bare(sp: futures::executor::LocalSpawner) -> u64 {
+    let tasks: Vec<_> = (0..W4_TASKS)
+        .map(|i| {
+            sp.spawn_local_with_handle(async move {
+                BareYield(false).await;
+                i
+            })
+            .unwrap()
+        })
+        .collect();
+    let mut sum = 0;
+    for t in tasks {
+        sum += t.await;
+    }
+    assert_eq!(sum, W4_SUM);
+    sum
+}
+
+fn w4_spawn(c: &mut Criterion) {
+    let mut group = c.benchmark_group("w4_spawn");
+    heavy(&mut group, 4);
+    group.throughput(Throughput::Elements(W4_TASKS));
+    for (id, strategy) in STRATEGIES {
+        let seed = Cell::new(0);
+        group.bench_function(id, |b| b.iter(|| run_sim(&seed, &strategy, w4_sim())));
+    }
+    group.bench_function("tokio_paused", |b| b.iter(|| run_tokio(w4_tokio())));
+    group.bench_function("bare_localpool", |b| b.iter(|| run_bare(w4_bare)));
+    group.finish();
+}
+
+// ---------------------------------------------------------------------------------------
+// W5: 100 tasks x 100 locks of one async mutex, yielding while holding it
+// ---------------------------------------------------------------------------------------
+
+const W5_TASKS: u64 = 100;
+const W5_LOCKS: u64 = 100;
+
+async fn w5_sim() {
+    let m = Rc::new(sim::sync::Mutex::new(0u64));
+    let tasks: Vec<_> = (0..W5_TASKS)
+        .map(|_| {
+            let m = m.clone();
+            sim::spawn(async move {
+                for _ in 0..W5_LOCKS {
+                    let mut g = m.lock().await;
+                    let v = *g;
+                    sim::task::yield_now().await;
+                    *g = v + 1;
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(*m.lock().await, W5_TASKS * W5_LOCKS);
+}
+
+async fn w5_tokio() {
+    let m = Arc::new(tokio::sync::Mutex::new(0u64));
+    let tasks: Vec<_> = (0..W5_TASKS)
+        .map(|_| {
+            let m = m.clone();
+            tokio::spawn(async move {
+                for _ in 0..W5_LOCKS {
+                    let mut g = m.lock().await;
+                    let v = *g;
+                    tokio::task::yield_now().await;
+                    *g = v + 1;
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(*m.lock().await, W5_TASKS * W5_LOCKS);
+}
+
+async fn w5_bare(sp: futures::executor::LocalSpawner) {
+    let m = Rc::new(tokio::sync::Mutex::new(0u64));
+    let tasks: Vec<_> = (0..W5_TASKS)
+        .map(|_| {
+            let m = m.clone();
+            sp.spawn_local_with_handle(async move {
+                for _ in 0..W5_LOCKS {
+                    let mut g = m.lock().await;
+                    let v = *g;
+                    BareYield(false).await;
+                    *g = v + 1;
+                }
+            })
+            .unwrap()
+        })
+        .collect();
+    for t in tasks {
+        t.await;
+    }
+    assert_eq!(*m.lock().await, W5_TASKS * W5_LOCKS);
+}
+
+fn w5_mutex(c: &mut Criterion) {
+    let mut group = c.benchmark_group("w5_mutex");
+    heavy(&mut group, 3);
+    group.throughput(Throughput::Elements(W5_TASKS * W5_LOCKS));
+    for (id, strategy) in STRATEGIES {
+        let seed = Cell::new(0);
+        group.bench_function(id, |b| b.iter(|| run_sim(&seed, &strategy, w5_sim())));
+    }
+    group.bench_function("tokio_paused", |b| b.iter(|| run_tokio(w5_tokio())));
+    group.bench_function("bare_localpool", |b| b.iter(|| run_bare(w5_bare)));
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().without_plots();
+    targets = w0_empty, w1_producer_consumer, w2_ping_pong, w3_timers, w4_spawn, w5_mutex
+}
+criterion_main!(benches);

@@ -1,0 +1,788 @@
+//! Seed sweeps for tests: [`check`], [`Check`], [`replay`], and what `#[sim::test]`
+//! expands to.
+//!
+//! A sweep runs the test body on a fresh runtime per seed (no state crosses seeds),
+//! replaying the regression file's seeds first. On the first failure it shrinks the
+//! failing schedule, writes the schedule and trace under `target/corosim/`, appends the
+//! seed to the regression file, and panics with a report that ends with the command
+//! reproducing the run. The environment can narrow a sweep to one seed (`SIM_SEED`) or
+//! one schedule (`SIM_SCHEDULE`); see [`env`](crate::env).
+//!
+//! This module drives runs; it never reaches into the engine beyond the public
+//! [`Builder`] and the crate-private lenient replay used for shrinking.
+
+mod regression;
+mod shrink;
+
+use std::fmt;
+use std::future::Future;
+use std::panic::Location;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::env::{self, StartSeed, SweepEnv};
+use crate::{Builder, Failure, Schedule, Strategy, UnhandledPanic};
+
+pub use regression::RegressionEntry;
+
+/// Default number of seeds a sweep runs ([`Check::seeds`], `SIM_SEEDS`).
+pub const DEFAULT_SEEDS: u64 = 100;
+/// Default most replays spent shrinking a failure ([`Check::shrink_budget`],
+/// `SIM_SHRINK_BUDGET`).
+pub const DEFAULT_SHRINK_BUDGET: u32 = 300;
+
+/// What a test body may return: `()`, or a `Result` whose `Err` fails the run.
+pub trait TestResult {
+    /// `Err(message)` fails the run as a panic with that message.
+    fn into_outcome(self) -> Result<(), String>;
+}
+
+impl TestResult for () {
+    fn into_outcome(self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl<E: fmt::Debug> TestResult for Result<(), E> {
+    fn into_outcome(self) -> Result<(), String> {
+        self.map_err(|e| format!("the test returned Err({e:?})"))
+    }
+}
+
+/// Runs `body` over [`DEFAULT_SEEDS`] seeds (or as the environment says) and panics
+/// with the failure report on the first failure.
+///
+/// ```
+/// sim::check(|| async {
+///     let h = sim::spawn(async { 1 + 1 });
+///     assert_eq!(h.await.unwrap(), 2);
+/// });
+/// ```
+#[track_caller]
+pub fn check<F, Fut>(body: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future,
+    Fut::Output: TestResult,
+{
+    Check::new().run(body)
+}
+
+/// Schedules [`replay`] accepts: a [`Schedule`] or its string form.
+pub trait IntoSchedule {
+    /// The schedule; panics with the parse error on a malformed string.
+    fn into_schedule(self) -> Schedule;
+}
+
+impl IntoSchedule for Schedule {
+    fn into_schedule(self) -> Schedule {
+        self
+    }
+}
+
+impl IntoSchedule for &Schedule {
+    fn into_schedule(self) -> Schedule {
+        self.clone()
+    }
+}
+
+impl IntoSchedule for &str {
+    fn into_schedule(self) -> Schedule {
+        self.trim()
+            .parse()
+            .unwrap_or_else(|e| panic!("sim::replay: {e}"))
+    }
+}
+
+impl IntoSchedule for String {
+    fn into_schedule(self) -> Schedule {
+        self.as_str().into_schedule()
+    }
+}
+
+/// Replays a recorded schedule once: the same run, from code.
+///
+/// ```
+/// let mut rt = sim::Builder::new().seed(5).build();
+/// rt.block_on(async { sim::spawn(async {}).await.unwrap() }).unwrap();
+/// let recorded = rt.schedule().to_string();
+/// sim::replay(recorded.as_str(), || async { sim::spawn(async {}).await.unwrap() }).unwrap();
+/// ```
+///
+/// # Panics
+/// On a malformed schedule string.
+pub fn replay<S, F, Fut>(schedule: S, body: F) -> Result<Fut::Output, Failure>
+where
+    S: IntoSchedule,
+    F: FnOnce() -> Fut,
+    Fut: Future,
+{
+    Builder::new()
+        .strategy(Strategy::Replay(schedule.into_schedule()))
+        .build()
+        .block_on(body())
+}
+
+/// Where regression seeds are kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Regressions {
+    /// `<manifest dir>/sim-regressions/<target>.<test>.txt` when cargo says where.
+    Auto,
+    Off,
+    File(PathBuf),
+}
+
+/// A configurable seed sweep; [`check`] with defaults. `#[sim::test(..)]` builds one
+/// from its arguments.
+///
+/// ```
+/// use std::time::Duration;
+/// sim::Check::new()
+///     .seeds(50)
+///     .strategy(sim::Strategy::Pct { depth: 2 })
+///     .max_time(Duration::from_secs(10))
+///     .run(|| async {
+///         sim::time::sleep(Duration::from_secs(1)).await;
+///     });
+/// ```
+#[derive(Clone, Debug)]
+pub struct Check {
+    seeds: u64,
+    start_seed: u64,
+    strategy: Strategy,
+    max_steps: Option<u64>,
+    max_time: Option<Duration>,
+    pct_steps: Option<u64>,
+    check_determinism: Option<bool>,
+    unhandled_panic: UnhandledPanic,
+    shrink_budget: u32,
+    regressions: Regressions,
+    name: Option<String>,
+    package: Option<String>,
+    manifest_dir: Option<String>,
+    caller: &'static Location<'static>,
+}
+
+impl Default for Check {
+    #[track_caller]
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What a passing sweep did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckReport {
+    /// Regression seeds replayed first.
+    pub regressions: usize,
+    /// Seeds run (including regression seeds).
+    pub runs: u64,
+    /// The first seed of the sweep.
+    pub start_seed: u64,
+}
+
+impl Check {
+    /// [`DEFAULT_SEEDS`] seeds from 0, [`Strategy::Random`], the runtime's default bounds,
+    /// shrinking on, regression file on. The environment overrides (see
+    /// [`env`](crate::env)).
+    #[track_caller]
+    pub fn new() -> Self {
+        Check {
+            seeds: DEFAULT_SEEDS,
+            start_seed: 0,
+            strategy: Strategy::Random,
+            max_steps: None,
+            max_time: None,
+            pct_steps: None,
+            check_determinism: None,
+            unhandled_panic: UnhandledPanic::ShutdownRuntime,
+            shrink_budget: DEFAULT_SHRINK_BUDGET,
+            regressions: Regressions::Auto,
+            name: None,
+            package: None,
+            manifest_dir: None,
+            caller: Location::caller(),
+        }
+    }
+
+    /// How many seeds to run (`SIM_SEEDS` overrides).
+    ///
+    /// # Panics
+    /// On `0`.
+    pub fn seeds(mut self, n: u64) -> Self {
+        assert!(
+            n >= 1,
+            "Check::seeds(0) is invalid: a sweep runs at least one seed"
+        );
+        self.seeds = n;
+        self
+    }
+
+    /// The first seed (`SIM_START_SEED` overrides).
+    pub fn start_seed(mut self, seed: u64) -> Self {
+        self.start_seed = seed;
+        self
+    }
+
+    /// The strategy (`SIM_STRATEGY` overrides).
+    pub fn strategy(mut self, strategy: Strategy) -> Self {
+        self.strategy = strategy;
+        self
+    }
+
+    /// [`Builder::max_steps`] for every run.
+    pub fn max_steps(mut self, n: u64) -> Self {
+        self.max_steps = Some(n);
+        self
+    }
+
+    /// [`Builder::max_time`] for every run.
+    pub fn max_time(mut self, d: Duration) -> Self {
+        self.max_time = Some(d);
+        self
+    }
+
+    /// [`Builder::pct_steps`] for every run.
+    pub fn pct_steps(mut self, k: u64) -> Self {
+        self.pct_steps = Some(k);
+        self
+    }
+
+    /// [`Builder::check_determinism`] for every run (`SIM_CHECK_DETERMINISM` overrides).
+    pub fn check_determinism(mut self, on: bool) -> Self {
+        self.check_determinism = Some(on);
+        self
+    }
+
+    /// [`Builder::unhandled_panic`] for every run.
+    pub fn unhandled_panic(mut self, policy: UnhandledPanic) -> Self {
+        self.unhandled_panic = policy;
+        self
+    }
+
+    /// The most replays spent shrinking a failure (`0`: no shrinking).
+    pub fn shrink_budget(mut self, replays: u32) -> Self {
+        self.shrink_budget = replays;
+        self
+    }
+
+    /// Keep regression seeds in this file instead of the default path.
+    pub fn regression_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.regressions = Regressions::File(path.into());
+        self
+    }
+
+    /// Neither read nor write a regression file.
+    pub fn no_regressions(mut self) -> Self {
+        self.regressions = Regressions::Off;
+        self
+    }
+
+    /// The test's path as `cargo test` filters it (`module::test`); by default the
+    /// name of the test thread.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = Some(name.to_string());
+        self
+    }
+
+    /// Sets the name from `module_path!()` and the function name, dropping the crate
+    /// segment as `cargo test` does (what `#[sim::test]` calls).
+    #[doc(hidden)]
+    pub fn test_path(self, module_path: &str, function: &str) -> Self {
+        let path = match module_path.split_once("::") {
+            Some((_crate, rest)) => format!("{rest}::{function}"),
+            None => function.to_string(),
+        };
+        self.name(&path)
+    }
+
+    /// The package and manifest directory of the test (what `#[sim::test]` passes from
+    /// `env!`); by default read from cargo's environment at run time.
+    pub fn package(mut self, package: &str, manifest_dir: &str) -> Self {
+        self.package = Some(package.to_string());
+        self.manifest_dir = Some(manifest_dir.to_string());
+        self
+    }
+
+    /// Parses a `#[sim::test]` argument value; panics with a [`ConfigError`](crate::ConfigError)
+    /// message naming the argument on a bad value.
+    #[doc(hidden)]
+    pub fn attr(self, key: &str, value: &str) -> Self {
+        let bad = |expected: &str| -> ! {
+            panic!(
+                "{}",
+                crate::ConfigError {
+                    variable: format!("#[sim::test({key})]"),
+                    value: value.to_string(),
+                    expected: expected.to_string(),
+                }
+            )
+        };
+        match key {
+            "seeds" => match value.parse::<u64>() {
+                Ok(n) if n >= 1 => self.seeds(n),
+                _ => bad("a whole number >= 1"),
+            },
+            "start_seed" => {
+                self.start_seed(env::parse_seed(value).unwrap_or_else(|| bad(env::SEED_FORMS)))
+            }
+            "strategy" => self.strategy(
+                value
+                    .parse()
+                    .unwrap_or_else(|_| bad(crate::sched::ParseStrategyError::ACCEPTED)),
+            ),
+            "max_steps" => match value.parse::<u64>() {
+                Ok(n) if n >= 1 => self.max_steps(n),
+                _ => bad("a whole number >= 1"),
+            },
+            "max_time" => self.max_time(
+                env::parse_duration(value)
+                    .filter(|d| !d.is_zero())
+                    .unwrap_or_else(|| bad(env::DURATION_FORMS)),
+            ),
+            "pct_steps" => match value.parse::<u64>() {
+                Ok(n) if n >= 1 => self.pct_steps(n),
+                _ => bad("a whole number >= 1"),
+            },
+            "shrink_budget" => {
+                self.shrink_budget(value.parse().unwrap_or_else(|_| bad("a whole number")))
+            }
+            "unhandled_panic" => match value {
+                "ignore" => self.unhandled_panic(UnhandledPanic::Ignore),
+                "shutdown_runtime" => self.unhandled_panic(UnhandledPanic::ShutdownRuntime),
+                _ => bad("\"ignore\" or \"shutdown_runtime\""),
+            },
+            "regressions" => match value {
+                "off" => self.no_regressions(),
+                path => self.regression_file(path),
+            },
+            _ => bad(
+                "one of seeds, start_seed, strategy, max_steps, max_time, pct_steps, shrink_budget, unhandled_panic, regressions",
+            ),
+        }
+    }
+
+    /// Runs the sweep; panics with the report of the first failure.
+    pub fn run<F, Fut>(self, body: F)
+    where
+        F: Fn() -> Fut,
+        Fut: Future,
+        Fut::Output: TestResult,
+    {
+        if let Err(failure) = self.try_run(body) {
+            panic!("{failure}");
+        }
+    }
+
+    /// Runs the sweep and returns the first failure instead of panicking.
+    pub fn try_run<F, Fut>(self, body: F) -> Result<CheckReport, Box<CheckFailure>>
+    where
+        F: Fn() -> Fut,
+        Fut: Future,
+        Fut::Output: TestResult,
+    {
+        let env = env::sweep().unwrap_or_else(|e| panic!("{e}"));
+        self.run_with_env(env, &body)
+    }
+
+    fn builder(&self, env: &SweepEnv) -> Builder {
+        let mut b = Builder::new().unhandled_panic(self.unhandled_panic);
+        if let Some(n) = env.max_steps.or(self.max_steps) {
+            b = b.max_steps(n);
+        }
+        if let Some(d) = env.max_time.or(self.max_time) {
+            b = b.max_time(d);
+        }
+        if let Some(k) = self.pct_steps {
+            b = b.pct_steps(k);
+        }
+        b.check_determinism(
+            env.check_determinism
+                .or(self.check_determinism)
+                .unwrap_or(false),
+        )
+    }
+
+    fn run_with_env<F, Fut>(
+        mut self,
+        env: SweepEnv,
+        body: &F,
+    ) -> Result<CheckReport, Box<CheckFailure>>
+    where
+        F: Fn() -> Fut,
+        Fut: Future,
+        Fut::Output: TestResult,
+    {
+        if let Some(s) = &env.strategy {
+            self.strategy = s.clone();
+        }
+        self.shrink_budget = env.shrink_budget.unwrap_or(self.shrink_budget);
+        let target = Target::of(&self);
+        let base = self.builder(&env);
+        let runner = Runner {
+            base: base.clone(),
+            body,
+            location: self.caller,
+        };
+        let single = env.seed.is_some() || env.schedule.is_some();
+        crate::log::set_enabled(env.log.unwrap_or(single));
+
+        // One seed or one schedule: the reproduce commands land here.
+        if let Some(schedule) = env.schedule {
+            let b = base.strategy(Strategy::Replay(schedule));
+            return match runner.run(b) {
+                Ok(()) => Ok(CheckReport {
+                    regressions: 0,
+                    runs: 1,
+                    start_seed: 0,
+                }),
+                Err(f) => Err(self.fail(&target, &runner, f, false)),
+            };
+        }
+        if let Some(seed) = env.seed {
+            return match runner.run(base.seed(seed).strategy(self.strategy.clone())) {
+                Ok(()) => Ok(CheckReport {
+                    regressions: 0,
+                    runs: 1,
+                    start_seed: seed,
+                }),
+                Err(f) => Err(self.fail(&target, &runner, f, true)),
+            };
+        }
+
+        let start = match env.start_seed {
+            Some(StartSeed::Fixed(s)) => s,
+            Some(StartSeed::Random) => {
+                let s = env::fresh_seed();
+                eprintln!(
+                    "corosim: SIM_START_SEED=random drew start seed {s} (rerun with SIM_START_SEED={s})"
+                );
+                s
+            }
+            None => self.start_seed,
+        };
+        let seeds = env.seeds.unwrap_or(self.seeds);
+        let mut runs = 0;
+        let regressions = self
+            .regression_path(&target)
+            .map(|p| regression::load(&p))
+            .unwrap_or_default();
+        for entry in &regressions {
+            runs += 1;
+            if let Err(f) = runner.run(
+                base.clone()
+                    .seed(entry.seed)
+                    .strategy(entry.strategy.clone()),
+            ) {
+                return Err(self.fail(&target, &runner, f, true));
+            }
+        }
+        for i in 0..seeds {
+            let seed = start.wrapping_add(i);
+            runs += 1;
+            if let Err(f) = runner.run(base.clone().seed(seed).strategy(self.strategy.clone())) {
+                return Err(self.fail(&target, &runner, f, true));
+            }
+        }
+        Ok(CheckReport {
+            regressions: regressions.len(),
+            runs,
+            start_seed: start,
+        })
+    }
+
+    fn regression_path(&self, target: &Target) -> Option<PathBuf> {
+        match &self.regressions {
+            Regressions::Off => None,
+            Regressions::File(p) => Some(p.clone()),
+            Regressions::Auto => {
+                let dir = self
+                    .manifest_dir
+                    .clone()
+                    .or_else(|| env::cargo_package().1)?;
+                Some(
+                    PathBuf::from(dir)
+                        .join("sim-regressions")
+                        .join(format!("{}.txt", target.file_stem())),
+                )
+            }
+        }
+    }
+
+    fn fail<F, Fut>(
+        &self,
+        target: &Target,
+        runner: &Runner<'_, F>,
+        mut failure: Failure,
+        record: bool,
+    ) -> Box<CheckFailure>
+    where
+        F: Fn() -> Fut,
+        Fut: Future,
+        Fut::Output: TestResult,
+    {
+        let seed_cmd = target.command(&failure_env(&failure));
+        failure.run_mut().reproduce = seed_cmd.clone();
+        let shrunk = if self.shrink_budget > 0 {
+            shrink::shrink(&failure, self.shrink_budget, |candidate| {
+                runner.run(match candidate {
+                    shrink::Candidate::Switches(seed, points) => {
+                        runner.base.clone().switch_replay(seed, points)
+                    }
+                    shrink::Candidate::Lenient(schedule) => {
+                        runner.base.clone().lenient_replay(schedule)
+                    }
+                })
+            })
+        } else {
+            None
+        };
+        let artifacts = Artifacts::write(target, &failure, shrunk.as_ref());
+        let mut shrunk = shrunk;
+        if let (Some(s), Some(path)) = (&mut shrunk, &artifacts.shrunk_schedule) {
+            s.failure.run_mut().reproduce =
+                target.command(&format!("SIM_SCHEDULE=@{}", path.display()));
+        }
+        let regression = match (record, self.regression_path(target)) {
+            (true, Some(path)) => Some(regression::append(&path, &target.name, &failure)),
+            _ => None,
+        };
+        Box::new(CheckFailure {
+            failure,
+            shrunk,
+            artifacts,
+            regression,
+            command: seed_cmd,
+        })
+    }
+}
+
+/// The `SIM_` assignments that select a failure's run.
+fn failure_env(f: &Failure) -> String {
+    let run = f.run();
+    let select = match &run.strategy {
+        Strategy::Replay(s) => format!("SIM_SCHEDULE={s}"),
+        other => format!("SIM_SEED={} SIM_STRATEGY={}", run.seed, other.env_value()),
+    };
+    match f {
+        Failure::NonDeterminism(n) if n.reason.starts_with(crate::trace::RERUN_DIFFERS) => {
+            format!("SIM_CHECK_DETERMINISM=1 {select}")
+        }
+        _ => select,
+    }
+}
+
+/// Runs the body on a runtime.
+struct Runner<'a, F> {
+    base: Builder,
+    body: &'a F,
+    /// Reported as the main task's location: the test, not this module.
+    location: &'static Location<'static>,
+}
+
+impl<F, Fut> Runner<'_, F>
+where
+    F: Fn() -> Fut,
+    Fut: Future,
+    Fut::Output: TestResult,
+{
+    fn run(&self, builder: Builder) -> Result<(), Failure> {
+        let mut rt = builder.build();
+        rt.run_at(
+            || async {
+                if let Err(message) = (self.body)().await.into_outcome() {
+                    panic!("{message}");
+                }
+            },
+            self.location,
+        )
+    }
+}
+
+/// The test as cargo names it: package, target, test path.
+struct Target {
+    package: Option<String>,
+    /// `--test <name>` or `--lib`, when known.
+    selector: Option<String>,
+    name: String,
+}
+
+impl Target {
+    fn of(check: &Check) -> Self {
+        let thread = std::thread::current()
+            .name()
+            .filter(|n| *n != "main")
+            .map(str::to_string);
+        let name = check
+            .name
+            .clone()
+            .or(thread)
+            .unwrap_or_else(|| "sim-check".to_string());
+        let file = check.caller.file().replace('\\', "/");
+        let selector = if let Some(pos) = file.rfind("tests/") {
+            let rest = &file[pos + "tests/".len()..];
+            let stem = rest
+                .split('/')
+                .next()
+                .unwrap_or(rest)
+                .trim_end_matches(".rs");
+            Some(format!("--test {stem}"))
+        } else if file.contains("src/") {
+            Some("--lib".to_string())
+        } else {
+            None
+        };
+        let package = check.package.clone().or_else(|| env::cargo_package().0);
+        Target {
+            package,
+            selector,
+            name,
+        }
+    }
+
+    fn command(&self, assignments: &str) -> String {
+        let mut cmd = format!("{assignments} cargo test");
+        if let Some(p) = &self.package {
+            cmd.push_str(&format!(" -p {p}"));
+        }
+        if let Some(s) = &self.selector {
+            cmd.push_str(&format!(" {s}"));
+        }
+        cmd.push_str(&format!(" -- {} --exact", self.name));
+        cmd
+    }
+
+    fn file_stem(&self) -> String {
+        let target = self.selector.as_deref().map_or("tests", |s| {
+            s.trim_start_matches("--test ").trim_start_matches("--")
+        });
+        format!("{target}.{}", self.name.replace("::", "."))
+    }
+}
+
+/// Files written for a failure, under `target/corosim/`.
+#[derive(Clone, Debug, Default)]
+pub struct Artifacts {
+    /// The failing run's schedule.
+    pub schedule: Option<PathBuf>,
+    /// The shrunk schedule.
+    pub shrunk_schedule: Option<PathBuf>,
+    /// The trace of the shrunk run (or of the failing run, without shrinking).
+    pub trace: Option<PathBuf>,
+    /// Why writing failed, if it did.
+    pub error: Option<String>,
+}
+
+impl Artifacts {
+    fn write(target: &Target, failure: &Failure, shrunk: Option<&shrink::Shrunk>) -> Self {
+        let dir = env::target_dir().join("corosim");
+        let stem = format!("{}.seed-{}", target.file_stem(), failure.run().seed);
+        let mut a = Artifacts::default();
+        let write = |name: String, text: &str| -> Result<PathBuf, String> {
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            let path = dir.join(name);
+            std::fs::write(&path, text)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            Ok(path)
+        };
+        let mut results = vec![(
+            "schedule",
+            write(
+                format!("{stem}.schedule"),
+                &format!("{}\n", failure.schedule()),
+            ),
+        )];
+        let trace = shrunk.map_or(&failure.run().trace, |s| &s.failure.run().trace);
+        results.push(("trace", write(format!("{stem}.trace"), &trace.to_string())));
+        if let Some(s) = shrunk {
+            results.push((
+                "shrunk",
+                write(
+                    format!("{stem}.shrunk.schedule"),
+                    &format!("{}\n", s.failure.schedule()),
+                ),
+            ));
+        }
+        for (what, r) in results {
+            match (what, r) {
+                ("schedule", Ok(p)) => a.schedule = Some(p),
+                ("trace", Ok(p)) => a.trace = Some(p),
+                (_, Ok(p)) => a.shrunk_schedule = Some(p),
+                (_, Err(e)) => a.error = Some(e),
+            }
+        }
+        a
+    }
+}
+
+/// A failed sweep: the failure, its shrunk form, the files written, and the command
+/// that reproduces it. `Display` is the report `#[sim::test]` panics with.
+#[derive(Debug)]
+pub struct CheckFailure {
+    /// The failure as found.
+    pub failure: Failure,
+    /// The same failure on a shrunk schedule, if shrinking found a smaller one.
+    pub shrunk: Option<shrink::Shrunk>,
+    /// Files written under `target/corosim/`.
+    pub artifacts: Artifacts,
+    /// The regression file the seed was appended to, or why not.
+    pub regression: Option<Result<PathBuf, String>>,
+    /// The command reproducing the failing run exactly.
+    pub command: String,
+}
+
+impl fmt::Display for CheckFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let original = self.failure.schedule();
+        match &self.shrunk {
+            Some(s) => {
+                writeln!(f, "{}\n", s.failure)?;
+                let shrunk = s.failure.schedule();
+                writeln!(
+                    f,
+                    "shrunk: {} steps / {} context switches -> {} steps / {} context switches ({} replays)",
+                    original.len(),
+                    original.context_switches(),
+                    shrunk.len(),
+                    shrunk.context_switches(),
+                    s.replays
+                )?;
+                writeln!(
+                    f,
+                    "first found as: {}",
+                    self.failure.to_string().lines().next().unwrap_or("")
+                )?;
+            }
+            None => writeln!(f, "{}\n", self.failure)?,
+        }
+        for (label, path) in [
+            ("schedule", &self.artifacts.schedule),
+            ("shrunk schedule", &self.artifacts.shrunk_schedule),
+            ("trace", &self.artifacts.trace),
+        ] {
+            if let Some(p) = path {
+                writeln!(f, "{label}: {}", p.display())?;
+            }
+        }
+        if let Some(e) = &self.artifacts.error {
+            writeln!(f, "(could not write every file: {e})")?;
+        }
+        match &self.regression {
+            Some(Ok(p)) => writeln!(
+                f,
+                "regression: seed recorded in {} (commit it; it is replayed first)",
+                p.display()
+            )?,
+            Some(Err(e)) => writeln!(f, "regression: not recorded: {e}")?,
+            None => {}
+        }
+        let text = original.to_string();
+        if text.len() <= 400 {
+            writeln!(f, "schedule string: {text}")?;
+        }
+        write!(f, "reproduce: {}", self.command)
+    }
+}
+
+impl std::error::Error for CheckFailure {}

@@ -1,0 +1,230 @@
+//! Shrinking a failing schedule: fewer context switches, then fewer steps, keeping the
+//! same failure at the same place.
+//!
+//! Two delta-debugging passes, each removing chunks of a list (chunks halving from half
+//! the list down to single items), each candidate run through the real runtime:
+//!
+//! 1. over the schedule's *context-switch points* ("after task A's n-th poll, run B"):
+//!    a candidate keeps only some switches and takes the no-preemption fallback (the
+//!    last task again, else the oldest runnable) everywhere else, so removing points
+//!    removes switches;
+//! 2. over the decisions themselves, replayed leniently (a decision naming a task that
+//!    is not runnable, or past the end, takes the fallback), to drop steps.
+//!
+//! A candidate is kept when it fails the same way and its *executed* schedule is smaller
+//! by (context switches, steps); the executed schedule, not the candidate, becomes the
+//! new best, so the result always replays strictly with `Strategy::Replay`. The effort is
+//! bounded by a number of replays; the result is deterministic.
+
+use crate::sched::{SwitchPoint, switch_points};
+use crate::{Failure, Schedule};
+
+/// A shrunk failure.
+#[derive(Debug, Clone)]
+pub struct Shrunk {
+    /// The failure on the shrunk schedule (`failure.schedule()` is that schedule).
+    pub failure: Failure,
+    /// Replays spent.
+    pub replays: u32,
+}
+
+/// What must stay the same for a candidate to count as the same bug.
+fn signature(f: &Failure) -> Option<String> {
+    match f {
+        Failure::Panic(p) => Some(format!("panic|{}|{:?}", p.message, p.location)),
+        Failure::Deadlock(d) => {
+            let mut blocked: Vec<String> = d
+                .blocked
+                .iter()
+                .map(|t| format!("{}#{}", t.task.name.as_deref().unwrap_or(""), t.task.id))
+                .collect();
+            blocked.sort();
+            Some(format!("deadlock|{}", blocked.join(",")))
+        }
+        Failure::StepLimit(_) => Some("step-limit".into()),
+        Failure::Leak(l) => {
+            let mut leaked: Vec<String> = l.leaked.iter().map(|t| t.task.to_string()).collect();
+            leaked.sort();
+            Some(format!("leak|{}", leaked.join(",")))
+        }
+        Failure::TimeLimit(_) => Some("time-limit".into()),
+        // A divergence is about the environment, not the schedule.
+        Failure::NonDeterminism(_) => None,
+    }
+}
+
+fn size(s: &Schedule) -> (usize, usize) {
+    (s.context_switches(), s.len())
+}
+
+/// A candidate run for the shrinker.
+pub(crate) enum Candidate {
+    /// Only these context switches of seed `.0`.
+    Switches(u64, Vec<SwitchPoint>),
+    /// This schedule, replayed leniently.
+    Lenient(Schedule),
+}
+
+struct Search<'a, R> {
+    wanted: String,
+    best: Failure,
+    replays: u32,
+    budget: u32,
+    replay: &'a R,
+}
+
+impl<R: Fn(Candidate) -> Result<(), Failure>> Search<'_, R> {
+    /// One delta-debugging pass over the list `items(best)`, trying `make(best, kept)`.
+    fn pass<T: Clone>(
+        &mut self,
+        items: impl Fn(&Failure) -> Vec<T>,
+        make: impl Fn(&Failure, Vec<T>) -> Candidate,
+    ) {
+        let mut chunk = (items(&self.best).len() / 2).max(1);
+        loop {
+            let mut improved = false;
+            let mut start = 0;
+            while start < items(&self.best).len() && self.replays < self.budget {
+                let list = items(&self.best);
+                let end = (start + chunk).min(list.len());
+                let kept: Vec<T> = list[..start].iter().chain(&list[end..]).cloned().collect();
+                self.replays += 1;
+                let r = (self.replay)(make(&self.best, kept));
+                if std::env::var("SHRINK_DEBUG").is_ok() {
+                    eprintln!(
+                        "chunk {chunk} start {start} -> {:?}",
+                        r.as_ref()
+                            .err()
+                            .map(|f| (f.kind(), f.schedule().to_string()))
+                    );
+                }
+                match r {
+                    Err(f)
+                        if signature(&f).as_ref() == Some(&self.wanted)
+                            && size(f.schedule()) < size(self.best.schedule()) =>
+                    {
+                        self.best = f;
+                        improved = true;
+                    }
+                    _ => start += chunk,
+                }
+            }
+            if self.replays >= self.budget || (chunk == 1 && !improved) {
+                return;
+            }
+            if !improved {
+                chunk = (chunk / 2).max(1);
+            }
+        }
+    }
+}
+
+/// Shrinks `original`, spending at most `budget` candidate runs of `replay`.
+pub(crate) fn shrink(
+    original: &Failure,
+    budget: u32,
+    replay: impl Fn(Candidate) -> Result<(), Failure>,
+) -> Option<Shrunk> {
+    let wanted = signature(original)?;
+    let seed = original.schedule().seed();
+    let mut search = Search {
+        wanted,
+        best: original.clone(),
+        replays: 0,
+        budget,
+        replay: &replay,
+    };
+    search.pass(
+        |f| switch_points(f.schedule().steps()),
+        |_, kept| Candidate::Switches(seed, kept),
+    );
+    search.pass(
+        |f| f.schedule().steps().to_vec(),
+        |_, kept| Candidate::Lenient(Schedule::new(seed, kept)),
+    );
+    let Search { best, replays, .. } = search;
+    (size(best.schedule()) < size(original.schedule())).then_some(Shrunk {
+        failure: best,
+        replays,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Builder, Strategy};
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    /// Two tasks bump a counter with a yield in between; fails when an update is lost.
+    async fn lost_update() {
+        let c = Rc::new(Cell::new(0));
+        let hs: Vec<_> = (0..2)
+            .map(|_| {
+                let c = c.clone();
+                crate::spawn(async move {
+                    for _ in 0..5 {
+                        crate::task::yield_now().await;
+                    }
+                    let v = c.get();
+                    crate::task::yield_now().await;
+                    c.set(v + 1);
+                    for _ in 0..5 {
+                        crate::task::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.await.unwrap();
+        }
+        assert_eq!(c.get(), 2, "lost update");
+    }
+
+    #[test]
+    fn shrinks_to_fewer_switches_and_still_replays() {
+        let failure = (0..200)
+            .find_map(|seed| {
+                Builder::new()
+                    .seed(seed)
+                    .build()
+                    .block_on(lost_update())
+                    .err()
+            })
+            .expect("some seed loses the update");
+        let replay = |c: Candidate| {
+            let b = match c {
+                Candidate::Switches(seed, points) => Builder::new().switch_replay(seed, points),
+                Candidate::Lenient(s) => Builder::new().lenient_replay(s),
+            };
+            b.build().block_on(lost_update())
+        };
+        let shrunk = shrink(&failure, 500, replay).expect("the random schedule has spare switches");
+        let (s0, s1) = (failure.schedule(), shrunk.failure.schedule());
+        assert!(
+            s1.context_switches() < s0.context_switches(),
+            "{} -> {}",
+            s0.context_switches(),
+            s1.context_switches()
+        );
+        // The minimal lost update: main, A to its read, B to the end, A, main.
+        assert_eq!(s1.context_switches(), 4, "{s1}");
+        // The shrunk schedule replays strictly to the same failure.
+        let again = Builder::new()
+            .strategy(Strategy::Replay(s1.clone()))
+            .build()
+            .block_on(lost_update())
+            .unwrap_err();
+        assert_eq!(signature(&again), signature(&failure));
+    }
+
+    #[test]
+    fn non_determinism_is_not_shrunk() {
+        let f = Builder::new()
+            .strategy(Strategy::Replay(Schedule::new(0, vec![])))
+            .build()
+            .block_on(async {})
+            .unwrap_err();
+        assert!(shrink(&f, 10, |_| Ok(())).is_none());
+    }
+}

@@ -1,0 +1,419 @@
+//! A multi-producer, multi-consumer broadcast channel, as `tokio::sync::broadcast`:
+//! every receiver sees every message sent after it subscribed, unless it lags.
+//!
+//! Owns a ring of the last `capacity` messages (behind `Arc`, so cloning a message for
+//! a receiver runs outside the state lock), the sender and receiver counts and the
+//! waiting receivers. It must not wake a task, clone or drop a message while its state
+//! is locked.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex as StdMutex};
+use std::task::{Context, Poll};
+
+use futures::Stream;
+
+use super::wait::{Res, WaitQueue, lock, wake_all};
+use crate::trace::ResourceOp;
+
+/// Errors of this module.
+pub mod error {
+    use std::fmt;
+
+    /// No receiver is subscribed: the value comes back.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    pub struct SendError<T>(pub T);
+
+    impl<T> fmt::Debug for SendError<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("SendError(..)")
+        }
+    }
+
+    impl<T> fmt::Display for SendError<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("channel closed")
+        }
+    }
+
+    impl<T> std::error::Error for SendError<T> {}
+
+    /// [`Receiver::recv`](super::Receiver::recv) failed.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum RecvError {
+        /// Every sender is gone and every message was received.
+        Closed,
+        /// The receiver fell behind: this many messages were overwritten before it
+        /// read them. The next `recv` returns the oldest message still held.
+        Lagged(u64),
+    }
+
+    impl fmt::Display for RecvError {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                RecvError::Closed => f.write_str("channel closed"),
+                RecvError::Lagged(n) => write!(f, "channel lagged by {n}"),
+            }
+        }
+    }
+
+    impl std::error::Error for RecvError {}
+
+    /// [`Receiver::try_recv`](super::Receiver::try_recv) failed.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum TryRecvError {
+        /// No new message now.
+        Empty,
+        /// Every sender is gone and every message was received.
+        Closed,
+        /// The receiver fell behind by this many messages.
+        Lagged(u64),
+    }
+
+    impl fmt::Display for TryRecvError {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                TryRecvError::Empty => f.write_str("channel empty"),
+                TryRecvError::Closed => f.write_str("channel closed"),
+                TryRecvError::Lagged(n) => write!(f, "channel lagged by {n}"),
+            }
+        }
+    }
+
+    impl std::error::Error for TryRecvError {}
+}
+
+use error::{RecvError, SendError, TryRecvError};
+
+struct State<T> {
+    /// The last `cap` messages; `buf[0]` has number `base`.
+    buf: VecDeque<Arc<T>>,
+    base: u64,
+    cap: usize,
+    senders: usize,
+    receivers: usize,
+    waiters: WaitQueue<()>,
+}
+
+impl<T> State<T> {
+    fn end(&self) -> u64 {
+        self.base + self.buf.len() as u64
+    }
+}
+
+struct Shared<T> {
+    res: Res,
+    state: StdMutex<State<T>>,
+}
+
+/// A broadcast channel keeping the last `capacity` messages.
+///
+/// ```
+/// use sim::sync::broadcast::{self, error::RecvError};
+/// sim::Builder::new().seed(1).build().block_on(async {
+///     let (tx, mut rx) = broadcast::channel(2);
+///     for i in 0..5 {
+///         tx.send(i).unwrap();
+///     }
+///     assert_eq!(rx.recv().await, Err(RecvError::Lagged(3))); // 0, 1, 2 overwritten
+///     assert_eq!(rx.recv().await, Ok(3));
+///     assert_eq!(rx.recv().await, Ok(4));
+///     drop(tx);
+///     assert_eq!(rx.recv().await, Err(RecvError::Closed));
+/// }).unwrap();
+/// ```
+///
+/// # Panics
+/// If `capacity` is zero.
+#[track_caller]
+pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+    assert!(capacity > 0, "sim: broadcast channel requires capacity > 0");
+    let shared = Arc::new(Shared {
+        res: Res::new("broadcast"),
+        state: StdMutex::new(State {
+            buf: VecDeque::new(),
+            base: 0,
+            cap: capacity,
+            senders: 1,
+            receivers: 1,
+            waiters: WaitQueue::new(),
+        }),
+    });
+    (
+        Sender {
+            shared: shared.clone(),
+        },
+        Receiver {
+            shared,
+            next: 0,
+            waiter: None,
+            waiting: false,
+        },
+    )
+}
+
+/// Sends to every receiver; clone it for more producers.
+pub struct Sender<T> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> Sender<T> {
+    /// Sends `value` to every subscribed receiver; returns how many there are. Fails
+    /// (returning the value) if there is none.
+    pub fn send(&self, value: T) -> Result<usize, SendError<T>> {
+        let what = "sim::sync::broadcast::Sender::send";
+        self.shared.res.with(what, |_, _| ());
+        let mut wakers = Vec::new();
+        let (receivers, len, overwritten) = {
+            let mut st = lock(&self.shared.state);
+            if st.receivers == 0 {
+                return Err(SendError(value));
+            }
+            st.buf.push_back(Arc::new(value));
+            let overwritten = if st.buf.len() > st.cap {
+                st.base += 1;
+                st.buf.pop_front()
+            } else {
+                None
+            };
+            st.waiters.release_all(&mut wakers);
+            (st.receivers, st.buf.len(), overwritten)
+        };
+        drop(overwritten);
+        self.shared.res.event(what, ResourceOp::Send, len);
+        wake_all(wakers);
+        Ok(receivers)
+    }
+
+    /// A new receiver that sees messages sent from now on.
+    pub fn subscribe(&self) -> Receiver<T> {
+        let mut st = lock(&self.shared.state);
+        st.receivers += 1;
+        Receiver {
+            shared: self.shared.clone(),
+            next: st.end(),
+            waiter: None,
+            waiting: false,
+        }
+    }
+
+    /// Subscribed receivers.
+    pub fn receiver_count(&self) -> usize {
+        lock(&self.shared.state).receivers
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        lock(&self.shared.state).senders += 1;
+        Sender {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        let mut wakers = Vec::new();
+        {
+            let mut st = lock(&self.shared.state);
+            st.senders -= 1;
+            if st.senders > 0 {
+                return;
+            }
+            st.waiters.release_all(&mut wakers);
+        }
+        self.shared.res.event_lenient(ResourceOp::Close, 0);
+        wake_all(wakers);
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender").finish_non_exhaustive()
+    }
+}
+
+/// Receives every message sent after it subscribed. Also a [`Stream`] of
+/// `Result<T, RecvError>` (a lag is an item; the stream ends when closed).
+pub struct Receiver<T> {
+    shared: Arc<Shared<T>>,
+    /// The number of the next message to receive.
+    next: u64,
+    waiter: Option<u64>,
+    waiting: bool,
+}
+
+enum Step<T> {
+    /// A message, and how many newer ones this receiver has yet to read.
+    Msg(Arc<T>, usize),
+    Lagged(u64),
+    Closed,
+    Empty,
+}
+
+impl<T: Clone> Receiver<T> {
+    fn step(&mut self, st: &mut State<T>) -> Step<T> {
+        if self.next < st.base {
+            let missed = st.base - self.next;
+            self.next = st.base;
+            return Step::Lagged(missed);
+        }
+        if self.next < st.end() {
+            let msg = st.buf[(self.next - st.base) as usize].clone();
+            self.next += 1;
+            return Step::Msg(msg, (st.end() - self.next) as usize);
+        }
+        if st.senders == 0 {
+            Step::Closed
+        } else {
+            Step::Empty
+        }
+    }
+
+    fn finish(&mut self, what: &str, step: Step<T>) -> Result<T, RecvError> {
+        let res = &self.shared.res;
+        match step {
+            Step::Msg(m, backlog) => {
+                res.event(what, ResourceOp::Recv, backlog);
+                Ok(T::clone(&m))
+            }
+            Step::Lagged(n) => {
+                res.event(what, ResourceOp::Lagged, n as usize);
+                Err(RecvError::Lagged(n))
+            }
+            Step::Closed | Step::Empty => {
+                res.with(what, |_, _| ());
+                Err(RecvError::Closed)
+            }
+        }
+    }
+
+    /// Polls for the next message (the [`Stream`] implementation uses it).
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
+        let what = "sim::sync::broadcast::Receiver::recv";
+        let shared = self.shared.clone();
+        shared.res.with(what, |_, _| ()); // Outside a run: panic before any change.
+        let mut st = lock(&shared.state);
+        if let Some(id) = self.waiter.take() {
+            st.waiters.remove(id);
+        }
+        let step = self.step(&mut st);
+        if let Step::Empty = step {
+            self.waiter = Some(st.waiters.push(cx.waker(), ()));
+            drop(st);
+            if !std::mem::replace(&mut self.waiting, true) {
+                shared.res.begin_wait(what);
+            }
+            return Poll::Pending;
+        }
+        drop(st);
+        if std::mem::take(&mut self.waiting) {
+            shared.res.end_wait(false);
+        }
+        Poll::Ready(self.finish(what, step))
+    }
+
+    /// Waits for the next message. Cancellation safe: no message is skipped if the
+    /// future is dropped.
+    pub async fn recv(&mut self) -> Result<T, RecvError> {
+        RecvFut { rx: self }.await
+    }
+
+    /// Takes the next message if there is one.
+    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        let what = "sim::sync::broadcast::Receiver::try_recv";
+        self.shared.res.with(what, |_, _| ());
+        let step = {
+            let shared = self.shared.clone();
+            let mut st = lock(&shared.state);
+            self.step(&mut st)
+        };
+        match step {
+            Step::Empty => Err(TryRecvError::Empty),
+            Step::Closed => Err(TryRecvError::Closed),
+            step => self.finish(what, step).map_err(|e| match e {
+                RecvError::Lagged(n) => TryRecvError::Lagged(n),
+                RecvError::Closed => TryRecvError::Closed,
+            }),
+        }
+    }
+
+    /// A new receiver at the tail: it sees messages sent from now on.
+    pub fn resubscribe(&self) -> Self {
+        let mut st = lock(&self.shared.state);
+        st.receivers += 1;
+        Receiver {
+            shared: self.shared.clone(),
+            next: st.end(),
+            waiter: None,
+            waiting: false,
+        }
+    }
+
+    /// Messages not yet received by this receiver (lagged ones included).
+    pub fn len(&self) -> usize {
+        (lock(&self.shared.state).end() - self.next) as usize
+    }
+
+    /// Whether [`len`](Self::len) is zero.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+struct RecvFut<'a, T> {
+    rx: &'a mut Receiver<T>,
+}
+
+impl<T: Clone> Future for RecvFut<'_, T> {
+    type Output = Result<T, RecvError>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.get_mut().rx.poll_recv(cx)
+    }
+}
+
+impl<T> Drop for RecvFut<'_, T> {
+    fn drop(&mut self) {
+        self.rx.cancel_wait();
+    }
+}
+
+impl<T> Receiver<T> {
+    fn cancel_wait(&mut self) {
+        if let Some(id) = self.waiter.take() {
+            lock(&self.shared.state).waiters.remove(id);
+        }
+        if std::mem::take(&mut self.waiting) {
+            self.shared.res.end_wait(true);
+        }
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        self.cancel_wait();
+        lock(&self.shared.state).receivers -= 1;
+    }
+}
+
+impl<T: Clone> Stream for Receiver<T> {
+    type Item = Result<T, RecvError>;
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match self.get_mut().poll_recv(cx) {
+            Poll::Ready(Err(RecvError::Closed)) => Poll::Ready(None),
+            Poll::Ready(r) => Poll::Ready(Some(r)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("next", &self.next)
+            .finish_non_exhaustive()
+    }
+}

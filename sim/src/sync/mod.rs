@@ -1,0 +1,82 @@
+//! Simulated synchronisation primitives and channels, with tokio's names and paths
+//! (`sim::sync::Mutex`, `sim::sync::mpsc`, ...) plus asyncio's [`Event`].
+//!
+//! This module owns the primitives' state and their waiter lists. It reaches the run
+//! only through the crate-private context API (record an event, register a resource);
+//! it never touches the run queue, never calls a waker while a lock or the core is
+//! borrowed, and never decides who runs next.
+//!
+//! # Scheduling rules
+//!
+//! - An operation that can complete at once (a free lock, a non-empty channel) returns
+//!   `Ready` on its first poll, as in tokio; the surrounding task still reaches the
+//!   scheduler at its next real wait. Operations that release or hand over (unlock,
+//!   send, notify, set) wake the waiters they serve; the scheduler, not the primitive,
+//!   chooses which woken task runs next.
+//! - Waiters are served first come, first served (FIFO). Locks and semaphores hand
+//!   permits directly to the waiter at the front, as tokio does, so a task that
+//!   releases and re-acquires cannot barge ahead of a parked waiter.
+//! - Every wait records a `wait` event and is announced through one function,
+//!   `begin_wait`, the hook of the deadlock detector; a waiting future that is dropped
+//!   records `wait-cancelled`. Locks and semaphores remember which task holds them.
+//! - Every waiting future is cancellation safe: dropping it removes its waiter, and
+//!   if it had already been handed a permit, a message slot or a notification, that is
+//!   passed on to the next waiter.
+//! - Using a primitive outside a run panics with a message naming the operation.
+//!   Primitives may be created outside a run (`Mutex::new` and friends are `const`, so
+//!   statics work) and used by several runs in turn: each run registers them afresh.
+//!
+//! # Differences from tokio
+//!
+//! - A semaphore never assigns part of a request: while a large request waits at the
+//!   front, [`Semaphore::available_permits`] may count permits no one can take (tokio
+//!   would already have assigned them to that waiter).
+//! - A [`Barrier`] wait dropped while waiting withdraws its arrival.
+//! - A [`broadcast`] channel keeps exactly `capacity` messages (tokio rounds up to a
+//!   power of two), so `Lagged(n)` counts are exact for the capacity given.
+//! - A [`watch::Receiver`] used as a `Stream` yields changes only, not the value it
+//!   starts with.
+//! - [`Condvar`] and [`Event`] come from asyncio (`Condition`, `Event`); tokio has no
+//!   equivalent.
+
+mod barrier;
+mod cell;
+mod condvar;
+mod event;
+mod mutex;
+mod notify;
+mod rwlock;
+mod semaphore;
+pub(crate) mod wait;
+
+pub mod broadcast;
+pub mod mpsc;
+pub mod oneshot;
+pub mod watch;
+
+pub use barrier::{Barrier, BarrierWait, BarrierWaitResult};
+pub use condvar::Condvar;
+pub use event::{Event, EventWait};
+pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
+pub use notify::{Notified, Notify};
+pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+pub use semaphore::{
+    AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
+};
+
+use crate::runtime::core::Core;
+use crate::trace::{ResourceId, ResourceOp};
+
+/// The current task starts waiting on `resource`. Every wait of every primitive goes
+/// through here (the deadlock detector's hook).
+pub(crate) fn begin_wait(core: &mut Core, resource: ResourceId) {
+    core.resource_event(resource, ResourceOp::Wait, 0);
+}
+
+/// The current task stopped waiting on `resource`: it was served, or (`cancelled`) its
+/// waiting future was dropped.
+pub(crate) fn end_wait(core: &mut Core, resource: ResourceId, cancelled: bool) {
+    if cancelled {
+        core.resource_event(resource, ResourceOp::WaitCancelled, 0);
+    }
+}

@@ -1,0 +1,273 @@
+//! [`Mutex`]: an async mutual-exclusion lock, as `tokio::sync::Mutex`.
+//!
+//! Owns the lock protocol (a one-permit fair semaphore) and its guards; the value lives
+//! in a cell of the `cell` module, the only place with `unsafe`. It must not wake or
+//! drop user values while its state is locked.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+
+use super::cell::ExclusiveCell;
+use super::semaphore::{Acquire, Hold, Sem};
+use super::wait::Res;
+use crate::trace::ResourceOp;
+
+/// An async mutex: [`lock`](Self::lock) waits while another task holds the guard.
+///
+/// Waiters get the lock in FIFO order (the unlocking task hands it to the first). The
+/// lock records `acquire`/`release` events and the task holding it.
+///
+/// ```
+/// use std::sync::Arc;
+/// use sim::sync::Mutex;
+/// sim::Builder::new().seed(1).build().block_on(async {
+///     let m = Arc::new(Mutex::new(0));
+///     let mut tasks = Vec::new();
+///     for _ in 0..3 {
+///         let m = m.clone();
+///         tasks.push(sim::spawn(async move {
+///             let mut g = m.lock().await;
+///             let seen = *g;
+///             sim::task::yield_now().await; // others wait: we hold the lock
+///             *g = seen + 1;
+///         }));
+///     }
+///     for t in tasks {
+///         t.await.unwrap();
+///     }
+///     assert_eq!(*m.lock().await, 3);
+/// }).unwrap();
+/// ```
+pub struct Mutex<T> {
+    res: Res,
+    sem: Sem,
+    cell: ExclusiveCell<T>,
+}
+
+impl<T> Mutex<T> {
+    /// An unlocked mutex holding `value`.
+    #[track_caller]
+    pub const fn new(value: T) -> Self {
+        Mutex {
+            res: Res::new("mutex"),
+            sem: Sem::new(1),
+            cell: ExclusiveCell::new(value),
+        }
+    }
+
+    /// Waits for the lock. Cancellation safe: dropping the future gives up the place in
+    /// the queue (and passes the lock on if it had just been handed over).
+    pub async fn lock(&self) -> MutexGuard<'_, T> {
+        let hold = Acquire::new(&self.sem, &self.res, "sim::sync::Mutex::lock", 1, false)
+            .await
+            .expect("sim internal error: a mutex semaphore is never closed");
+        MutexGuard {
+            lock: self,
+            hold: Some(hold),
+            _not_sync: PhantomData,
+        }
+    }
+
+    /// Takes the lock if it is free and no one waits for it.
+    pub fn try_lock(&self) -> Result<MutexGuard<'_, T>, TryLockError> {
+        let hold = self.try_hold()?;
+        Ok(MutexGuard {
+            lock: self,
+            hold: Some(hold),
+            _not_sync: PhantomData,
+        })
+    }
+
+    fn try_hold(&self) -> Result<Hold, TryLockError> {
+        self.res.with("sim::sync::Mutex::try_lock", |_, _| ());
+        let hold = self.sem.try_acquire(1).map_err(|_| TryLockError(()))?;
+        self.res
+            .event("sim::sync::Mutex::try_lock", ResourceOp::Acquire, 1);
+        Ok(hold)
+    }
+
+    /// Waits for the lock, returning a guard that owns an `Arc` of the mutex.
+    pub async fn lock_owned(self: Arc<Self>) -> OwnedMutexGuard<T> {
+        let hold = Acquire::new(&self.sem, &self.res, "sim::sync::Mutex::lock", 1, false)
+            .await
+            .expect("sim internal error: a mutex semaphore is never closed");
+        OwnedMutexGuard {
+            lock: self,
+            hold: Some(hold),
+            _not_sync: PhantomData,
+        }
+    }
+
+    /// Takes the lock if free, returning a guard that owns an `Arc` of the mutex.
+    pub fn try_lock_owned(self: Arc<Self>) -> Result<OwnedMutexGuard<T>, TryLockError> {
+        let hold = self.try_hold()?;
+        Ok(OwnedMutexGuard {
+            lock: self,
+            hold: Some(hold),
+            _not_sync: PhantomData,
+        })
+    }
+
+    /// The value, without locking (`&mut self` proves no guard exists).
+    pub fn get_mut(&mut self) -> &mut T {
+        self.cell.get_mut()
+    }
+
+    /// The value, consuming the mutex.
+    pub fn into_inner(self) -> T {
+        self.cell.into_inner()
+    }
+
+    /// The task holding the lock, if a task does (for reports).
+    pub(crate) fn holder(&self) -> Option<crate::task::TaskId> {
+        self.sem.holders().first().copied().flatten()
+    }
+
+    fn unlock(&self, hold: Hold) {
+        self.sem.release(hold);
+        self.res.event_lenient(ResourceOp::Release, 1);
+    }
+}
+
+impl<T: Default> Default for Mutex<T> {
+    #[track_caller]
+    fn default() -> Self {
+        Mutex::new(T::default())
+    }
+}
+
+impl<T> From<T> for Mutex<T> {
+    #[track_caller]
+    fn from(value: T) -> Self {
+        Mutex::new(value)
+    }
+}
+
+impl<T> fmt::Debug for Mutex<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Mutex")
+            .field("locked", &(self.sem.available() == 0))
+            .field("holder", &self.holder())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Proof of holding a [`Mutex`]; unlocks when dropped.
+#[must_use = "dropping the guard unlocks the mutex at once"]
+pub struct MutexGuard<'a, T> {
+    lock: &'a Mutex<T>,
+    // Invariant: `Some` until dropped.
+    hold: Option<Hold>,
+    // `&T` through a shared guard: the guard is `Sync`/`Send` only if `T: Sync` too.
+    _not_sync: PhantomData<&'a T>,
+}
+
+impl<'a, T> MutexGuard<'a, T> {
+    /// The mutex this guard locks (used by [`Condvar`](super::Condvar)).
+    pub fn mutex(this: &Self) -> &'a Mutex<T> {
+        this.lock
+    }
+
+    fn hold(&self) -> &Hold {
+        self.hold
+            .as_ref()
+            .expect("sim internal error: guard without permit")
+    }
+}
+
+impl<T> Deref for MutexGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.lock.cell.get(self.hold())
+    }
+}
+
+impl<T> DerefMut for MutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        let hold = self
+            .hold
+            .as_mut()
+            .expect("sim internal error: guard without permit");
+        self.lock.cell.get_mut_held(hold)
+    }
+}
+
+impl<T> Drop for MutexGuard<'_, T> {
+    fn drop(&mut self) {
+        if let Some(h) = self.hold.take() {
+            self.lock.unlock(h);
+        }
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+/// Proof of holding a [`Mutex`] behind an `Arc`; unlocks when dropped.
+#[must_use = "dropping the guard unlocks the mutex at once"]
+pub struct OwnedMutexGuard<T> {
+    lock: Arc<Mutex<T>>,
+    // Invariant: `Some` until dropped.
+    hold: Option<Hold>,
+    // Shared `&T` across threads needs `T: Sync` (and moving needs `T: Send`).
+    _not_sync: PhantomData<Arc<T>>,
+}
+
+impl<T> OwnedMutexGuard<T> {
+    /// The mutex this guard locks.
+    pub fn mutex(this: &Self) -> &Arc<Mutex<T>> {
+        &this.lock
+    }
+}
+
+impl<T> Deref for OwnedMutexGuard<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.lock.cell.get(
+            self.hold
+                .as_ref()
+                .expect("sim internal error: guard without permit"),
+        )
+    }
+}
+
+impl<T> DerefMut for OwnedMutexGuard<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        let hold = self
+            .hold
+            .as_mut()
+            .expect("sim internal error: guard without permit");
+        self.lock.cell.get_mut_held(hold)
+    }
+}
+
+impl<T> Drop for OwnedMutexGuard<T> {
+    fn drop(&mut self) {
+        if let Some(h) = self.hold.take() {
+            self.lock.unlock(h);
+        }
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for OwnedMutexGuard<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+/// [`Mutex::try_lock`] failed: the lock is held (or others wait for it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TryLockError(pub(crate) ());
+
+impl fmt::Display for TryLockError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("operation would block")
+    }
+}
+
+impl std::error::Error for TryLockError {}
