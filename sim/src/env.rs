@@ -309,13 +309,34 @@ pub(crate) fn reproduce_command(config: &Config) -> String {
     if config.check_determinism {
         cmd.insert_str(0, "SIM_CHECK_DETERMINISM=1 ");
     }
+    let Some(test) = std::thread::current()
+        .name()
+        .filter(|n| *n != "main")
+        .map(str::to_string)
+    else {
+        // Not under the test harness: rerun the program (it must use Builder::from_env).
+        let program: Vec<String> = std::env::args().collect();
+        return format!("{cmd} {}", program.join(" "));
+    };
     cmd.push_str(" cargo test");
-    if let Ok(pkg) = std::env::var("CARGO_PKG_NAME") {
+    let package = std::env::var("CARGO_PKG_NAME").ok();
+    if let Some(pkg) = &package {
         cmd.push_str(&format!(" -p {pkg}"));
     }
-    if let Some(name) = std::thread::current().name().filter(|n| *n != "main") {
-        cmd.push_str(&format!(" -- {name} --exact"));
+    // The test binary is `<target>-<hash>`: the lib's unit tests, or an integration test.
+    let target = std::env::current_exe().ok().and_then(|exe| {
+        let stem = exe.file_stem()?.to_str()?.to_string();
+        Some(
+            stem.rsplit_once('-')
+                .map_or(stem.clone(), |(t, _)| t.to_string()),
+        )
+    });
+    match (target, &package) {
+        (Some(t), Some(p)) if t == p.replace('-', "_") => cmd.push_str(" --lib"),
+        (Some(t), _) => cmd.push_str(&format!(" --test {t}")),
+        _ => {}
     }
+    cmd.push_str(&format!(" -- {test} --exact"));
     cmd
 }
 

@@ -3,6 +3,71 @@
 //! Every report says what happened, which tasks, where in user code, at which step and
 //! virtual time, shows the last trace events before it, and ends with the command that
 //! reproduces the run.
+//!
+//! # The failure kinds
+//!
+//! **Panic**: a task (or main) panicked, e.g. a violated `assert!`. By default a panic
+//! in any task fails the run; [`Builder::unhandled_panic`](crate::Builder::unhandled_panic)
+//! can deliver it to the `JoinHandle` instead.
+//!
+//! ```
+//! let f = sim::Builder::new().build().block_on(async {
+//!     sim::spawn(async { assert_eq!(1 + 1, 3, "arithmetic") }).await.unwrap();
+//! }).unwrap_err();
+//! assert_eq!(f.kind(), sim::FailureKind::Panic);
+//! ```
+//!
+//! **Deadlock**: nothing can run and no timer is pending while main is unfinished
+//! (global), or a cycle of tasks each waiting without a deadline on something the next
+//! holds (partial, found when the cycle closes even if a ticker keeps the run alive).
+//! The report lists each blocked task, what it waits on, who holds that, and the
+//! cycles; [`DeadlockFailure::to_dot`] draws the wait-for graph. A task waiting inside
+//! `timeout` waits for its deadline and is never part of a deadlock.
+//!
+//! ```
+//! let f = sim::Builder::new().build().block_on(async {
+//!     let (_keep_sender, rx) = futures::channel::oneshot::channel::<()>();
+//!     rx.await.ok();
+//! }).unwrap_err();
+//! assert_eq!(f.kind(), sim::FailureKind::Deadlock);
+//! ```
+//!
+//! **Race**: two accesses to a [`RaceCell`](crate::cell::RaceCell) from different tasks,
+//! at least one a write, that nothing orders (see the cell's example).
+//!
+//! **StepLimit / TimeLimit**: the run exceeded [`Builder::max_steps`](crate::Builder::max_steps)
+//! polls (a livelock) or the clock would pass [`Builder::max_time`](crate::Builder::max_time)
+//! (a task waiting forever on timers). A run is never allowed to hang.
+//!
+//! ```
+//! let f = sim::Builder::new().max_steps(100).build().block_on(async {
+//!     loop { sim::task::yield_now().await } // spins forever
+//! }).unwrap_err();
+//! assert_eq!(f.kind(), sim::FailureKind::StepLimit);
+//! ```
+//!
+//! **NonDeterminism**: a replayed schedule no longer fits the program, a task was woken
+//! from another OS thread, or (with [`Builder::check_determinism`](crate::Builder::check_determinism))
+//! the same seed gave two different traces.
+//!
+//! ```
+//! let schedule: sim::Schedule = "v1:0:0.5".parse().unwrap(); // task 5 never exists
+//! let f = sim::Builder::new().strategy(sim::Strategy::Replay(schedule)).build()
+//!     .block_on(async { sim::task::yield_now().await }).unwrap_err();
+//! assert_eq!(f.kind(), sim::FailureKind::NonDeterminism);
+//! ```
+//!
+//! **Leak**: with [`Builder::fail_on_leak`](crate::Builder::fail_on_leak), tasks still
+//! alive when main returns (otherwise they are listed in
+//! [`Runtime::leaked`](crate::Runtime::leaked) and dropped, as tokio drops them).
+//!
+//! ```
+//! let f = sim::Builder::new().fail_on_leak(true).build().block_on(async {
+//!     sim::spawn(std::future::pending::<()>());
+//!     sim::task::yield_now().await;
+//! }).unwrap_err();
+//! assert_eq!(f.kind(), sim::FailureKind::Leak);
+//! ```
 
 use std::fmt;
 use std::time::Duration;
@@ -77,6 +142,8 @@ pub enum FailureKind {
     NonDeterminism,
     /// [`Failure::Leak`].
     Leak,
+    /// [`Failure::Race`].
+    Race,
 }
 
 impl fmt::Display for FailureKind {
@@ -88,6 +155,7 @@ impl fmt::Display for FailureKind {
             FailureKind::TimeLimit => "time limit",
             FailureKind::NonDeterminism => "non-determinism",
             FailureKind::Leak => "leak",
+            FailureKind::Race => "data race",
         })
     }
 }
@@ -172,8 +240,16 @@ impl DeadlockFailure {
         let quote = |s: &str| s.replace('"', "\\\"");
         let mut out = String::from("digraph deadlock {\n  rankdir=LR;\n");
         for b in &self.blocked {
-            let colour = if in_cycle(b.task.id) { ", color=red" } else { "" };
-            out.push_str(&format!("  t{} [shape=box, label=\"{}\"{colour}];\n", b.task.id, quote(&b.task.to_string())));
+            let colour = if in_cycle(b.task.id) {
+                ", color=red"
+            } else {
+                ""
+            };
+            out.push_str(&format!(
+                "  t{} [shape=box, label=\"{}\"{colour}];\n",
+                b.task.id,
+                quote(&b.task.to_string())
+            ));
         }
         let mut resources: Vec<&str> = Vec::new();
         for b in &self.blocked {
@@ -182,7 +258,11 @@ impl DeadlockFailure {
                     Some(i) => i,
                     None => {
                         resources.push(&a.what);
-                        out.push_str(&format!("  r{} [shape=ellipse, label=\"{}\"];\n", resources.len() - 1, quote(&a.what)));
+                        out.push_str(&format!(
+                            "  r{} [shape=ellipse, label=\"{}\"];\n",
+                            resources.len() - 1,
+                            quote(&a.what)
+                        ));
                         resources.len() - 1
                     }
                 };
@@ -195,6 +275,52 @@ impl DeadlockFailure {
         out.push_str("}\n");
         out
     }
+}
+
+/// One side of a data race.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RaceAccess {
+    /// The task.
+    pub task: TaskRef,
+    /// A write (`set`, `with_mut`) or a read (`get`, `with`).
+    pub write: bool,
+    /// Where in user code (`file:line:column`).
+    pub location: String,
+    /// The step it happened in.
+    pub step: u64,
+    /// The virtual time.
+    pub time: Duration,
+}
+
+impl fmt::Display for RaceAccess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} by {} at {} (step {}, {})",
+            if self.write { "write" } else { "read" },
+            self.task,
+            self.location,
+            self.step,
+            fmt_time(self.time)
+        )
+    }
+}
+
+/// Two accesses to a [`RaceCell`](crate::cell::RaceCell) from different tasks, at least
+/// one a write, not ordered by happens-before: on another schedule they could happen in
+/// the other order (a lost update, a stale read), even if this run was lucky.
+#[derive(Clone, Debug)]
+pub struct RaceFailure {
+    /// The cell's label.
+    pub cell: String,
+    /// Where the cell was created.
+    pub created_at: Option<String>,
+    /// The earlier access.
+    pub first: RaceAccess,
+    /// The later access, unordered with the first.
+    pub second: RaceAccess,
+    /// When, and how to reproduce.
+    pub run: RunInfo,
 }
 
 /// Tasks were still alive when the main future returned (with
@@ -254,6 +380,8 @@ pub enum Failure {
     NonDeterminism(Box<NonDeterminismFailure>),
     /// Tasks outlived the main future (only with `Builder::fail_on_leak`).
     Leak(Box<LeakFailure>),
+    /// Two unordered accesses to a race-checked cell, at least one a write.
+    Race(Box<RaceFailure>),
 }
 
 impl Failure {
@@ -266,6 +394,7 @@ impl Failure {
             Failure::TimeLimit(_) => FailureKind::TimeLimit,
             Failure::NonDeterminism(_) => FailureKind::NonDeterminism,
             Failure::Leak(_) => FailureKind::Leak,
+            Failure::Race(_) => FailureKind::Race,
         }
     }
 
@@ -278,6 +407,7 @@ impl Failure {
             Failure::TimeLimit(f) => &f.run,
             Failure::NonDeterminism(f) => &f.run,
             Failure::Leak(f) => &f.run,
+            Failure::Race(f) => &f.run,
         }
     }
 
@@ -290,6 +420,7 @@ impl Failure {
             Failure::TimeLimit(f) => &mut f.run,
             Failure::NonDeterminism(f) => &mut f.run,
             Failure::Leak(f) => &mut f.run,
+            Failure::Race(f) => &mut f.run,
         }
     }
 
@@ -313,21 +444,54 @@ impl Failure {
                 } else {
                     "no task can run and no timer is pending"
                 };
-                writeln!(f, "corosim: deadlock: {scope}; {} task(s) blocked forever:", d.blocked.len())?;
+                writeln!(
+                    f,
+                    "corosim: deadlock: {scope}; {} task(s) blocked forever:",
+                    d.blocked.len()
+                )?;
                 for t in &d.blocked {
                     writeln!(f, "  - {t}")?;
                 }
                 for c in &d.cycles {
                     let names: Vec<String> = c
                         .iter()
-                        .map(|id| d.blocked.iter().find(|b| b.task.id == *id).map_or(format!("task {id}"), |b| b.task.to_string()))
+                        .map(|id| {
+                            d.blocked
+                                .iter()
+                                .find(|b| b.task.id == *id)
+                                .map_or(format!("task {id}"), |b| b.task.to_string())
+                        })
                         .collect();
-                    writeln!(f, "  cycle: {} -> (back to the first)", names.join(" -> waits on a resource held by -> "))?;
+                    writeln!(
+                        f,
+                        "  cycle: {} -> (back to the first)",
+                        names.join(" -> waits on a resource held by -> ")
+                    )?;
                 }
                 Ok(())
             }
+            Failure::Race(r) => {
+                writeln!(
+                    f,
+                    "corosim: data race on {}: two tasks access it without synchronisation",
+                    r.cell
+                )?;
+                if let Some(at) = &r.created_at {
+                    writeln!(f, "  created at {at}")?;
+                }
+                writeln!(f, "  first:  {}", r.first)?;
+                writeln!(f, "  second: {}", r.second)?;
+                writeln!(
+                    f,
+                    "  nothing orders them (no lock, channel, join or spawn between the two tasks)"
+                )
+            }
             Failure::Leak(l) => {
-                writeln!(f, "corosim: leak: {} task(s) still alive when the main future returned:", l.leaked.len())?;
+                writeln!(
+                    f,
+                    "corosim: leak: {} task(s) still alive when the main future returned:",
+                    l.leaked.len()
+                )?;
                 for t in &l.leaked {
                     writeln!(f, "  - {t}")?;
                 }

@@ -105,6 +105,7 @@
 //! Use `futures::select_biased!` rather than `futures::select!` in simulated code:
 //! the latter draws from a thread-local RNG outside the simulation.
 
+pub mod cell;
 pub mod check;
 mod detect;
 pub mod env;
@@ -122,8 +123,9 @@ pub mod trace;
 pub use check::{Check, CheckFailure, CheckReport, check, replay};
 pub use env::ConfigError;
 pub use failure::{
-    Awaited, BlockedTask, DeadlockFailure, Failure, LeakFailure, FailureKind, NonDeterminismFailure, PanicFailure, RunInfo,
-    StepLimitFailure, TaskRef, TimeLimitFailure,
+    Awaited, BlockedTask, DeadlockFailure, Failure, FailureKind, LeakFailure,
+    NonDeterminismFailure, PanicFailure, RaceAccess, RaceFailure, RunInfo, StepLimitFailure,
+    TaskRef, TimeLimitFailure,
 };
 pub use runtime::{
     Builder, DEFAULT_MAX_STEPS, DEFAULT_MAX_TIME, DEFAULT_PCT_STEPS, Runtime, UnhandledPanic,

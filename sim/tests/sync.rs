@@ -930,3 +930,44 @@ fn owned_permits_and_reservations_are_conserved() {
         assert!(sem.clone().try_acquire_owned().is_ok());
     });
 }
+
+#[test]
+fn lock_order_inversion_is_reported_as_a_deadlock() {
+    let mut report = None;
+    for seed in 0..100 {
+        let mut rt = Builder::new().seed(seed).build();
+        let result = rt.block_on(async {
+            let (a, b) = (Arc::new(Mutex::new(())), Arc::new(Mutex::new(())));
+            let (a2, b2) = (a.clone(), b.clone());
+            let t1 = sim::spawn(async move {
+                let _ga = a.lock().await;
+                sim::task::yield_now().await;
+                let _gb = b.lock().await;
+            });
+            let t2 = sim::spawn(async move {
+                let _gb = b2.lock().await;
+                sim::task::yield_now().await;
+                let _ga = a2.lock().await;
+            });
+            // A bystander keeps the run alive: only a partial deadlock check sees it.
+            let ticker = sim::spawn(async {
+                for _ in 0..50 {
+                    sleep(ms(1)).await;
+                }
+            });
+            t1.await.unwrap();
+            t2.await.unwrap();
+            ticker.await.unwrap();
+        });
+        if let Err(failure) = result {
+            assert_eq!(failure.kind(), sim::FailureKind::Deadlock, "{failure}");
+            report = Some(failure.to_string());
+            break;
+        }
+    }
+    let report = report.expect("some seed interleaves the two lock orders");
+    assert!(
+        report.contains("mutex#r0") && report.contains("mutex#r1"),
+        "{report}"
+    );
+}

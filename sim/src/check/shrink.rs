@@ -42,6 +42,10 @@ fn signature(f: &Failure) -> Option<String> {
             Some(format!("deadlock|{}", blocked.join(",")))
         }
         Failure::StepLimit(_) => Some("step-limit".into()),
+        Failure::Race(r) => Some(format!(
+            "race|{}|{}|{}",
+            r.cell, r.first.location, r.second.location
+        )),
         Failure::Leak(l) => {
             let mut leaked: Vec<String> = l.leaked.iter().map(|t| t.task.to_string()).collect();
             leaked.sort();

@@ -6,4 +6,5 @@
 //! `Core::hb_release`...), and the run loop asks them whether the run must stop.
 
 pub(crate) mod clock;
+pub(crate) mod race;
 pub(crate) mod waits;

@@ -9,6 +9,7 @@ use std::task::Waker;
 use std::time::Duration;
 
 use super::{Config, Stop};
+use crate::detect::race::RaceDetector;
 use crate::detect::waits::{Target, WaitGraph};
 use crate::rand::{DetRng, Stream};
 use crate::sched::{self, Divergence, ReadySet, Schedule, Scheduler};
@@ -108,6 +109,12 @@ pub(crate) struct Core {
     pub(crate) waits: WaitGraph,
     /// A task whose new wait may have closed a wait-for cycle; checked at the next step.
     check_from: Option<TaskId>,
+    /// Happens-before tracking, on from the first `RaceCell` of the run.
+    race: Option<RaceDetector>,
+    /// Invariant: race_cells[cell] is the resource naming that cell.
+    race_cells: Vec<ResourceId>,
+    /// A failure found during a poll (a race), reported at the next step.
+    pending: Option<Stop>,
     pub(crate) trace: Recorder,
     pub(crate) schedule: Schedule,
     pub(crate) user_rng: DetRng,
@@ -139,6 +146,9 @@ impl Core {
             timers: Timers::default(),
             waits: WaitGraph::default(),
             check_from: None,
+            race: None,
+            race_cells: Vec::new(),
+            pending: None,
             trace: Recorder::default(),
             schedule: Schedule::new(seed, Vec::new()),
             user_rng: DetRng::new(seed, Stream::User),
@@ -172,7 +182,8 @@ impl Core {
         id
     }
 
-    /// Records an operation of the current task on a resource.
+    /// Records an operation of the current task on a resource (and its happens-before
+    /// edge, when race detection is on).
     pub(crate) fn resource_event(&mut self, resource: ResourceId, op: ResourceOp, value: u64) {
         self.record(
             self.current,
@@ -182,6 +193,41 @@ impl Core {
                 value,
             },
         );
+        if let (Some(race), Some(task)) = (&mut self.race, self.current) {
+            race.resource_op(task, resource, op);
+        }
+    }
+
+    /// A new race-checked cell (turns race detection on for the run).
+    pub(crate) fn new_race_cell(&mut self, resource: ResourceId) -> usize {
+        let race = self.race.get_or_insert_with(RaceDetector::default);
+        let cell = race.new_cell();
+        debug_assert_eq!(cell, self.race_cells.len());
+        self.race_cells.push(resource);
+        cell
+    }
+
+    /// An access to a race-checked cell by the current task; a race stops the run at
+    /// the next step.
+    pub(crate) fn race_access(
+        &mut self,
+        cell: usize,
+        write: bool,
+        location: &'static Location<'static>,
+    ) {
+        let (Some(race), Some(task)) = (&mut self.race, self.current) else {
+            return;
+        };
+        if let Some((first, second)) = race.access(cell, task, write, location, self.step, self.now)
+        {
+            if self.pending.is_none() {
+                self.pending = Some(Stop::Race {
+                    resource: self.race_cells[cell],
+                    first,
+                    second,
+                });
+            }
+        }
     }
 
     /// Registers a timer of the current task.
@@ -330,6 +376,9 @@ impl Core {
         if id != TaskId::MAIN {
             self.record(self.current, EventKind::Spawn { child: id });
         }
+        if let Some(race) = &mut self.race {
+            race.spawned(self.current, id);
+        }
         self.scheduler.spawned(id);
         self.make_ready(id);
         id
@@ -361,6 +410,9 @@ impl Core {
         self.drain_wakes(woken);
         if let Some(reason) = self.sync.take_foreign() {
             return Err(Stop::NonDeterminism { reason });
+        }
+        if let Some(stop) = self.pending.take() {
+            return Err(stop);
         }
         if let Some(stop) = self.partial_deadlock() {
             return Err(stop);
@@ -411,8 +463,13 @@ impl Core {
         let reason = match d {
             Divergence::NotRunnable { expected, runnable } => format!(
                 "the replayed schedule runs task {expected} at step {step}, but it is not \
-                 runnable (runnable: {runnable:?}); the program no longer behaves as when \
-                 the schedule was recorded"
+                 runnable (runnable: {}); the program no longer behaves as when \
+                 the schedule was recorded",
+                runnable
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             Divergence::Exhausted { recorded } => format!(
                 "the replayed schedule has {recorded} steps, but the program wants step \
@@ -486,7 +543,12 @@ impl Core {
                 JoinPoll::Pending
             }
             TaskState::Done(Outcome::Returned) => match slot.future.take() {
-                Some(cell) => JoinPoll::Output(cell),
+                Some(cell) => {
+                    if let (Some(race), Some(joiner)) = (&mut self.race, self.current) {
+                        race.joined(joiner, id);
+                    }
+                    JoinPoll::Output(cell)
+                }
                 None => panic!("JoinHandle for task {id} polled after it completed"),
             },
             TaskState::Done(Outcome::Cancelled | Outcome::Dropped) => JoinPoll::Cancelled,

@@ -19,9 +19,9 @@ use std::time::Duration;
 
 use self::context::Shared;
 use self::core::Core;
+use crate::detect::waits::Target;
 use crate::failure::*;
 use crate::sched::{Schedule, Strategy};
-use crate::detect::waits::Target;
 use crate::task::TaskId;
 use crate::task::waker::RunSync;
 use crate::trace::Trace;
@@ -247,7 +247,13 @@ impl Builder {
 
     /// The runtime.
     pub fn build(self) -> Runtime {
-        Runtime { config: self.config, trace: Trace::default(), schedule: Schedule::default(), leaked: Vec::new() }
+        Runtime {
+            config: self.config,
+            trace: Trace::default(),
+            schedule: Schedule::default(),
+            leaked: Vec::new(),
+            events_at_stop: 0,
+        }
     }
 }
 
@@ -268,6 +274,12 @@ pub(crate) enum Stop {
     },
     /// Main returned with tasks still alive and `fail_on_leak` is on.
     Leak,
+    /// Two unordered accesses to a race-checked cell, at least one a write.
+    Race {
+        resource: crate::trace::ResourceId,
+        first: crate::detect::race::Access,
+        second: crate::detect::race::Access,
+    },
     StepLimit,
     TimeLimit {
         next_timer: Duration,
@@ -286,6 +298,8 @@ pub struct Runtime {
     trace: Trace,
     schedule: Schedule,
     leaked: Vec<BlockedTask>,
+    /// Events recorded before the last run's teardown (reports show the tail of those).
+    events_at_stop: usize,
 }
 
 static NEXT_RUN_ID: AtomicU64 = AtomicU64::new(1);
@@ -379,7 +393,12 @@ impl Runtime {
         };
         let (step, time, leaked) = {
             let core = shared.core.borrow();
-            let leaked = if result.is_ok() { core.blocked_waits() } else { Vec::new() };
+            let leaked = if result.is_ok() {
+                core.blocked_waits()
+            } else {
+                Vec::new()
+            };
+            self.events_at_stop = core.trace.len();
             (core.step, core.now, leaked)
         };
         teardown(&shared);
@@ -391,7 +410,10 @@ impl Runtime {
         let (bytes, len) = core.trace.finish();
         self.trace = Trace::new(bytes, len, infos, core.resources);
         self.schedule = core.schedule;
-        self.leaked = leaked.into_iter().map(|(t, waits)| self.blocked_task(t, waits)).collect();
+        self.leaked = leaked
+            .into_iter()
+            .map(|(t, waits)| self.blocked_task(t, waits))
+            .collect();
         let out = result.map_err(|stop| self.failure(stop, step, time))?;
         if self.config.fail_on_leak && !self.leaked.is_empty() {
             return Err(self.failure(Stop::Leak, step, time));
@@ -415,12 +437,21 @@ impl Runtime {
                         Some(info) => (info.label(), Some(info.created_at.to_string())),
                         None => (format!("resource {r}"), None),
                     },
-                    Target::Task(x) => (format!("the end of {}", task(x)), Some(task(x).spawned_at)),
+                    Target::Task(x) => {
+                        (format!("the end of {}", task(x)), Some(task(x).spawned_at))
+                    }
                 };
-                Awaited { what, created_at, held_by: holders.into_iter().map(task).collect() }
+                Awaited {
+                    what,
+                    created_at,
+                    held_by: holders.into_iter().map(task).collect(),
+                }
             })
             .collect();
-        BlockedTask { task: task(t), awaits }
+        BlockedTask {
+            task: task(t),
+            awaits,
+        }
     }
 
     fn failure(&self, stop: Stop, step: u64, time: Duration) -> Failure {
@@ -430,7 +461,7 @@ impl Runtime {
             strategy: self.config.strategy.clone(),
             step,
             time,
-            recent_events: self.trace.tail(12),
+            recent_events: self.trace.tail(self.events_at_stop, 12),
             schedule: self.schedule.clone(),
             reproduce: env::reproduce_command(&self.config),
             trace: self.trace.clone(),
@@ -446,13 +477,44 @@ impl Runtime {
                 location,
                 run,
             })),
-            Stop::Deadlock { blocked, cycles, partial } => Failure::Deadlock(Box::new(DeadlockFailure {
-                blocked: blocked.into_iter().map(|(t, w)| self.blocked_task(t, w)).collect(),
+            Stop::Deadlock {
+                blocked,
+                cycles,
+                partial,
+            } => Failure::Deadlock(Box::new(DeadlockFailure {
+                blocked: blocked
+                    .into_iter()
+                    .map(|(t, w)| self.blocked_task(t, w))
+                    .collect(),
                 cycles,
                 partial,
                 run,
             })),
-            Stop::Leak => Failure::Leak(Box::new(LeakFailure { leaked: self.leaked.clone(), run })),
+            Stop::Race {
+                resource,
+                first,
+                second,
+            } => {
+                let info = self.trace.resources().get(resource.as_u32() as usize);
+                let access = |a: crate::detect::race::Access| RaceAccess {
+                    task: task(a.task),
+                    write: a.write,
+                    location: a.location.to_string(),
+                    step: a.step,
+                    time: a.time,
+                };
+                Failure::Race(Box::new(RaceFailure {
+                    cell: info.map_or_else(|| format!("cell {resource}"), |i| i.label()),
+                    created_at: info.map(|i| i.created_at.to_string()),
+                    first: access(first),
+                    second: access(second),
+                    run,
+                }))
+            }
+            Stop::Leak => Failure::Leak(Box::new(LeakFailure {
+                leaked: self.leaked.clone(),
+                run,
+            })),
             Stop::StepLimit => Failure::StepLimit(Box::new(StepLimitFailure {
                 max_steps: self.config.max_steps,
                 run,

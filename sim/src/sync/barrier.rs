@@ -111,12 +111,15 @@ impl Future for BarrierWait<'_> {
             this.waiter = None;
             this.done = true;
             res.end_wait(false);
+            res.event(what, ResourceOp::Served, 0);
             return Poll::Ready(BarrierWaitResult(false));
         }
         st.arrived += 1;
         if st.arrived < st.n {
+            let arrived = st.arrived;
             this.waiter = Some(st.waiters.push(cx.waker(), ()));
             drop(st);
+            res.event(what, ResourceOp::Pass, arrived);
             res.begin_wait(what);
             return Poll::Pending;
         }

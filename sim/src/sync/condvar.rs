@@ -161,6 +161,8 @@ impl<T> Future for CondWait<'_, '_, T> {
                 drop(q);
                 this.waiter = None;
                 this.cv.res.end_wait(false);
+                let what = "sim::sync::Condvar::wait";
+                this.cv.res.event(what, ResourceOp::Served, 0);
                 Poll::Ready(())
             }
         }

@@ -142,6 +142,7 @@ impl Future for EventWait<'_> {
             }
         }
         this.done = true;
+        res.event("sim::sync::Event::wait", ResourceOp::Served, 0);
         Poll::Ready(())
     }
 }

@@ -16,9 +16,16 @@
 //! - Waiters are served first come, first served (FIFO). Locks and semaphores hand
 //!   permits directly to the waiter at the front, as tokio does, so a task that
 //!   releases and re-acquires cannot barge ahead of a parked waiter.
+//! - Every operation records its event (`acquire`/`release`, `send`/`recv`, `notify`,
+//!   `set`/`clear`, `put`/`get`, `task-done`, `close`, `pass`); a wait served by a
+//!   notification, a `set`, a barrier or a closed channel records `served`. The race
+//!   detector derives happens-before edges from these events, so a release-like event
+//!   is always recorded by the releasing task before the task it lets through runs.
 //! - Every wait records a `wait` event and is announced through one function,
 //!   `begin_wait`, the hook of the deadlock detector; a waiting future that is dropped
-//!   records `wait-cancelled`. Locks and semaphores remember which task holds them.
+//!   records `wait-cancelled`. Locks and semaphores report which task holds them
+//!   (the task that acquired a guard or permit stays its holder for the detector even
+//!   if the guard is moved to another task), so a deadlock report names the holders.
 //! - Every waiting future is cancellation safe: dropping it removes its waiter, and
 //!   if it had already been handed a permit, a message slot or a notification, that is
 //!   passed on to the next waiter.
@@ -64,19 +71,25 @@ pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };
 
+use crate::detect::waits::Target;
 use crate::runtime::core::Core;
 use crate::trace::{ResourceId, ResourceOp};
 
 /// The current task starts waiting on `resource`. Every wait of every primitive goes
-/// through here (the deadlock detector's hook).
+/// through here: it records the `wait` event and feeds the deadlock detector's
+/// wait-for graph. (Holders of owned resources are reported by `Res::hold` and
+/// `Res::release`.)
 pub(crate) fn begin_wait(core: &mut Core, resource: ResourceId) {
-    core.resource_event(resource, ResourceOp::Wait, 0);
+    core.begin_wait(Target::Resource(resource));
 }
 
 /// The current task stopped waiting on `resource`: it was served, or (`cancelled`) its
-/// waiting future was dropped.
+/// waiting future was dropped. A future is dropped by the task that polled it, except
+/// at the end of a run (no current task), when only the event is recorded.
 pub(crate) fn end_wait(core: &mut Core, resource: ResourceId, cancelled: bool) {
-    if cancelled {
-        core.resource_event(resource, ResourceOp::WaitCancelled, 0);
+    match core.current {
+        Some(task) => core.end_wait(task, Target::Resource(resource), cancelled),
+        None if cancelled => core.resource_event(resource, ResourceOp::WaitCancelled, 0),
+        None => {}
     }
 }

@@ -230,7 +230,8 @@ impl<T> Chan<T> {
                 Poll::Ready(Some(v))
             }
             None => {
-                self.res.with(what, |_, _| ());
+                // Ordered after the senders' drop or the close that ended the channel.
+                self.res.event(what, ResourceOp::Served, 0);
                 Poll::Ready(None)
             }
         }

@@ -51,7 +51,7 @@ impl<T> Mutex<T> {
     #[track_caller]
     pub const fn new(value: T) -> Self {
         Mutex {
-            res: Res::new("mutex"),
+            res: Res::owned("mutex"),
             sem: Sem::new(1),
             cell: ExclusiveCell::new(value),
         }
@@ -83,6 +83,7 @@ impl<T> Mutex<T> {
     fn try_hold(&self) -> Result<Hold, TryLockError> {
         self.res.with("sim::sync::Mutex::try_lock", |_, _| ());
         let hold = self.sem.try_acquire(1).map_err(|_| TryLockError(()))?;
+        self.res.hold(hold.task());
         self.res
             .event("sim::sync::Mutex::try_lock", ResourceOp::Acquire, 1);
         Ok(hold)
@@ -126,6 +127,7 @@ impl<T> Mutex<T> {
     }
 
     fn unlock(&self, hold: Hold) {
+        self.res.release(hold.task());
         self.sem.release(hold);
         self.res.event_lenient(ResourceOp::Release, 1);
     }

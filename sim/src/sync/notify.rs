@@ -172,6 +172,7 @@ impl Future for Notified<'_> {
             }
         }
         this.done = true;
+        res.event("sim::sync::Notify::notified", ResourceOp::Served, 0);
         Poll::Ready(())
     }
 }

@@ -50,7 +50,7 @@ impl<T> RwLock<T> {
     #[track_caller]
     pub const fn new(value: T) -> Self {
         RwLock {
-            res: Res::new("rwlock"),
+            res: Res::owned("rwlock"),
             sem: Sem::new(MAX_READS),
             cell: SharedCell::new(value),
         }
@@ -94,6 +94,7 @@ impl<T> RwLock<T> {
         let what = "sim::sync::RwLock::try_read";
         self.res.with(what, |_, _| ());
         let hold = self.sem.try_acquire(1).map_err(|_| TryLockError(()))?;
+        self.res.hold(hold.task());
         self.res
             .event(what, ResourceOp::AcquireShared, self.readers());
         Ok(RwLockReadGuard {
@@ -111,6 +112,7 @@ impl<T> RwLock<T> {
             .sem
             .try_acquire(MAX_READS)
             .map_err(|_| TryLockError(()))?;
+        self.res.hold(hold.task());
         self.res.event(what, ResourceOp::Acquire, 1);
         Ok(RwLockWriteGuard {
             lock: self,
@@ -168,6 +170,7 @@ impl<T> Drop for RwLockReadGuard<'_, T> {
         if let Some(h) = self.hold.take() {
             // Readers left, counted before waiters are served.
             let readers = self.lock.readers() - 1;
+            self.lock.res.release(h.task());
             self.lock.sem.release(h);
             self.lock
                 .res
@@ -215,6 +218,7 @@ impl<T> DerefMut for RwLockWriteGuard<'_, T> {
 impl<T> Drop for RwLockWriteGuard<'_, T> {
     fn drop(&mut self) {
         if let Some(h) = self.hold.take() {
+            self.lock.res.release(h.task());
             self.lock.sem.release(h);
             self.lock.res.event_lenient(ResourceOp::Release, 1);
         }

@@ -22,11 +22,17 @@ use crate::trace::ResourceOp;
 pub(crate) struct Hold {
     key: u64,
     n: usize,
+    /// The task that acquired it (reports name the holder).
+    task: Option<TaskId>,
 }
 
 impl Hold {
     pub(crate) fn permits(&self) -> usize {
         self.n
+    }
+
+    pub(crate) fn task(&self) -> Option<TaskId> {
+        self.task
     }
 }
 
@@ -59,8 +65,9 @@ impl SemState {
     fn hold(&mut self, n: usize) -> Hold {
         let key = self.next_key;
         self.next_key += 1;
-        self.holders.push((key, current_task(), n));
-        Hold { key, n }
+        let task = current_task();
+        self.holders.push((key, task, n));
+        Hold { key, n, task }
     }
 
     fn unhold(&mut self, key: u64) {
@@ -241,8 +248,11 @@ impl Future for Acquire<'_> {
                 return Poll::Pending;
             }
         };
-        if result.is_ok() && !this.quiet {
-            this.res.event(this.what, ResourceOp::Acquire, this.n);
+        if let Ok(hold) = &result {
+            this.res.hold(hold.task);
+            if !this.quiet {
+                this.res.event(this.what, ResourceOp::Acquire, this.n);
+            }
         }
         Poll::Ready(result)
     }
@@ -303,7 +313,7 @@ impl Semaphore {
             "sim: too many permits for a Semaphore"
         );
         Semaphore {
-            res: Res::new("semaphore"),
+            res: Res::owned("semaphore"),
             sem: Sem::new(permits),
         }
     }
@@ -372,6 +382,7 @@ impl Semaphore {
         self.res
             .with("sim::sync::Semaphore::try_acquire", |_, _| ());
         let hold = self.sem.try_acquire(n)?;
+        self.res.hold(hold.task);
         self.res
             .event("sim::sync::Semaphore::try_acquire", ResourceOp::Acquire, n);
         Ok(hold)
@@ -412,6 +423,7 @@ impl Semaphore {
 
     fn give_back(&self, hold: Hold) {
         let n = hold.n;
+        self.res.release(hold.task);
         self.sem.release(hold);
         self.res.event_lenient(ResourceOp::Release, n);
     }
@@ -436,6 +448,7 @@ impl SemaphorePermit<'_> {
     /// Keeps the permits out of the semaphore for good.
     pub fn forget(mut self) {
         if let Some(h) = self.hold.take() {
+            self.sem.res.release(h.task);
             self.sem.sem.forget(h);
         }
     }
@@ -473,6 +486,7 @@ impl OwnedSemaphorePermit {
     /// Keeps the permits out of the semaphore for good.
     pub fn forget(mut self) {
         if let Some(h) = self.hold.take() {
+            self.sem.res.release(h.task);
             self.sem.sem.forget(h);
         }
     }

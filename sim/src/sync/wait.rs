@@ -25,16 +25,32 @@ pub(crate) fn lock<T>(m: &StdMutex<T>) -> StdGuard<'_, T> {
 pub(crate) struct Res {
     kind: &'static str,
     created_at: &'static Location<'static>,
+    /// Whether tasks hold it (a lock, a semaphore): the deadlock detector then knows
+    /// who can end a wait on it.
+    owned: bool,
     // Invariant: the id is valid in run `.0` only.
     reg: StdMutex<Option<(u64, ResourceId)>>,
 }
 
 impl Res {
+    /// A resource without owners (a channel, a `Notify`): anyone may end a wait on it.
     #[track_caller]
     pub(crate) const fn new(kind: &'static str) -> Self {
         Res {
             kind,
             created_at: Location::caller(),
+            owned: false,
+            reg: StdMutex::new(None),
+        }
+    }
+
+    /// A resource that tasks hold (a lock, a semaphore).
+    #[track_caller]
+    pub(crate) const fn owned(kind: &'static str) -> Self {
+        Res {
+            kind,
+            created_at: Location::caller(),
+            owned: true,
             reg: StdMutex::new(None),
         }
     }
@@ -46,6 +62,9 @@ impl Res {
             Some((r, id)) if r == run => id,
             _ => {
                 let id = core.register_resource(self.kind, None, self.created_at);
+                if self.owned {
+                    core.track_holders(id);
+                }
                 *reg = Some((run, id));
                 id
             }
@@ -71,9 +90,29 @@ impl Res {
     /// Records `op` if the run that last used this resource is still current; does
     /// nothing otherwise (for drop paths, which must not panic).
     pub(crate) fn event_lenient(&self, op: ResourceOp, value: usize) {
+        self.with_lenient(|core, id| core.resource_event(id, op, value as u64));
+    }
+
+    /// `task` now holds this resource (once more), if it is an owned one.
+    pub(crate) fn hold(&self, task: Option<TaskId>) {
+        if let (true, Some(task)) = (self.owned, task) {
+            self.with_lenient(|core, id| core.hold(id, task));
+        }
+    }
+
+    /// `task` released one hold of this resource, if it is an owned one.
+    pub(crate) fn release(&self, task: Option<TaskId>) {
+        if let (true, Some(task)) = (self.owned, task) {
+            self.with_lenient(|core, id| core.release(id, task));
+        }
+    }
+
+    /// Runs `f` if the run that last used this resource is still current (for drop
+    /// paths, which must not panic).
+    fn with_lenient(&self, f: impl FnOnce(&mut Core, ResourceId)) {
         let reg = *lock(&self.reg);
         if let Some((run, id)) = reg {
-            context::with_run(run, |core| core.resource_event(id, op, value as u64));
+            context::with_run(run, |core| f(core, id));
         }
     }
 
@@ -85,10 +124,7 @@ impl Res {
     /// The current task stopped waiting: it got the resource (`cancelled == false`) or
     /// gave up (a dropped future).
     pub(crate) fn end_wait(&self, cancelled: bool) {
-        let reg = *lock(&self.reg);
-        if let Some((run, id)) = reg {
-            context::with_run(run, |core| super::end_wait(core, id, cancelled));
-        }
+        self.with_lenient(|core, id| super::end_wait(core, id, cancelled));
     }
 }
 

@@ -80,6 +80,11 @@ impl Recorder {
         self.len += 1;
     }
 
+    /// The number of events recorded so far.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
     pub(crate) fn finish(self) -> (Vec<u8>, usize) {
         (self.bytes, self.len)
     }

@@ -191,6 +191,9 @@ resource_ops! {
     AcquireShared = 16, "acquire-shared", "readers";
     /// Released shared access (a read lock); `value` is how many readers hold it after.
     ReleaseShared = 17, "release-shared", "readers";
+    /// A waiting task was served (notified, the event it waited on was set): it now
+    /// knows what the notifier did before.
+    Served = 18, "served", "";
 }
 
 /// A task as the trace and reports name it.
@@ -349,10 +352,15 @@ impl Trace {
         }
     }
 
-    /// The last `n` events rendered as text lines (for failure reports).
-    pub(crate) fn tail(&self, n: usize) -> Vec<String> {
-        let skip = self.len.saturating_sub(n);
-        self.events().skip(skip).map(|e| self.render(&e)).collect()
+    /// The last `n` of the first `end` events rendered as text lines (for failure
+    /// reports, which stop before the run's teardown).
+    pub(crate) fn tail(&self, end: usize, n: usize) -> Vec<String> {
+        let end = end.min(self.len);
+        self.events()
+            .take(end)
+            .skip(end.saturating_sub(n))
+            .map(|e| self.render(&e))
+            .collect()
     }
 }
 
