@@ -93,7 +93,7 @@
 //! - [`Failure`]: panics, deadlocks, bounds, non-determinism, each a report.
 //! - [`check()`], [`Check`], [`replay()`]: seed sweeps for tests, shrinking, regression seeds.
 //! - [`log`]: user `tracing` logs stamped with virtual time and task.
-//! - [`env`]: every `SIM_` environment variable.
+//! - [`env`](mod@env): every `SIM_` environment variable.
 //!
 //! ## Defaults and limits
 //!

@@ -184,7 +184,10 @@ fn a_one_way_join_is_silent_over_1000_seeds_per_strategy() {
 /// order (the fix), while a ticker keeps the run alive.
 async fn lock_order(ordered: bool) {
     use sim::sync::Mutex;
-    let (m1, m2) = (std::sync::Arc::new(Mutex::new(0)), std::sync::Arc::new(Mutex::new(0)));
+    let (m1, m2) = (
+        std::sync::Arc::new(Mutex::new(0)),
+        std::sync::Arc::new(Mutex::new(0)),
+    );
     let take = |first: std::sync::Arc<Mutex<i32>>, second: std::sync::Arc<Mutex<i32>>| async move {
         let mut a = first.lock().await;
         sim::task::yield_now().await;
@@ -192,11 +195,20 @@ async fn lock_order(ordered: bool) {
         *a += 1;
         *b += 1;
     };
-    let x = sim::task::Builder::new().name("x").spawn(take(m1.clone(), m2.clone())).unwrap();
+    let x = sim::task::Builder::new()
+        .name("x")
+        .spawn(take(m1.clone(), m2.clone()))
+        .unwrap();
     let y = if ordered {
-        sim::task::Builder::new().name("y").spawn(take(m1.clone(), m2.clone())).unwrap()
+        sim::task::Builder::new()
+            .name("y")
+            .spawn(take(m1.clone(), m2.clone()))
+            .unwrap()
     } else {
-        sim::task::Builder::new().name("y").spawn(take(m2.clone(), m1.clone())).unwrap()
+        sim::task::Builder::new()
+            .name("y")
+            .spawn(take(m2.clone(), m1.clone()))
+            .unwrap()
     };
     let ticker = sim::spawn(async {
         let mut tick = sim::time::interval(Duration::from_millis(1));
@@ -212,27 +224,54 @@ async fn lock_order(ordered: bool) {
 
 #[test]
 fn lock_order_inversion_is_a_partial_deadlock_naming_holders() {
-    let f = Check::new().seeds(200).no_regressions().shrink_budget(0).try_run(|| lock_order(false)).unwrap_err();
-    let Failure::Deadlock(d) = &f.failure else { panic!("{}", f) };
+    let f = Check::new()
+        .seeds(200)
+        .no_regressions()
+        .shrink_budget(0)
+        .try_run(|| lock_order(false))
+        .unwrap_err();
+    let Failure::Deadlock(d) = &f.failure else {
+        panic!("{}", f)
+    };
     assert!(d.partial, "the ticker is still running");
     assert_eq!(d.cycles.len(), 1);
     // main joins x, so it is stuck too; the cycle itself is x and y.
-    let names: Vec<_> = d.blocked.iter().map(|b| b.task.name.clone().unwrap()).collect();
+    let names: Vec<_> = d
+        .blocked
+        .iter()
+        .map(|b| b.task.name.clone().unwrap())
+        .collect();
     assert_eq!(names, ["main", "x", "y"]);
-    assert_eq!(d.cycles[0], vec![d.blocked[1].task.id, d.blocked[2].task.id]);
+    assert_eq!(
+        d.cycles[0],
+        vec![d.blocked[1].task.id, d.blocked[2].task.id]
+    );
     for b in &d.blocked[1..] {
         assert!(b.awaits[0].what.starts_with("mutex#r"), "{:?}", b.awaits);
         let holder = &b.awaits[0].held_by[0];
-        assert_ne!(holder.id, b.task.id, "each waits on the lock the other holds");
+        assert_ne!(
+            holder.id, b.task.id,
+            "each waits on the lock the other holds"
+        );
     }
 }
 
 #[test]
 fn lock_order_deadlock_shrinks_to_a_handful_of_switches() {
-    let f = Check::new().seeds(200).no_regressions().try_run(|| lock_order(false)).unwrap_err();
-    let shrunk = f.shrunk.as_ref().expect("shrinking finds a smaller schedule");
+    let f = Check::new()
+        .seeds(200)
+        .no_regressions()
+        .try_run(|| lock_order(false))
+        .unwrap_err();
+    let shrunk = f
+        .shrunk
+        .as_ref()
+        .expect("shrinking finds a smaller schedule");
     let switches = shrunk.failure.schedule().context_switches();
-    assert!(switches <= 4, "x takes m1, y takes m2, x blocks, y blocks: {switches} switches");
+    assert!(
+        switches <= 4,
+        "x takes m1, y takes m2, x blocks, y blocks: {switches} switches"
+    );
     let again = sim::replay(shrunk.failure.schedule(), || lock_order(false)).unwrap_err();
     assert_eq!(again.kind(), FailureKind::Deadlock);
 }
@@ -240,6 +279,29 @@ fn lock_order_deadlock_shrinks_to_a_handful_of_switches() {
 #[test]
 fn ordered_locks_are_silent_over_1000_seeds_per_strategy() {
     for strategy in strategies() {
-        Check::new().seeds(1000).strategy(strategy).no_regressions().try_run(|| lock_order(true)).unwrap();
+        Check::new()
+            .seeds(1000)
+            .strategy(strategy)
+            .no_regressions()
+            .try_run(|| lock_order(true))
+            .unwrap();
+    }
+}
+
+#[test]
+fn fail_on_leak_is_silent_when_every_task_is_joined_over_1000_seeds_per_strategy() {
+    for strategy in strategies() {
+        for seed in 0..1000 {
+            let mut rt = Builder::new().seed(seed).strategy(strategy.clone()).fail_on_leak(true).build();
+            rt.block_on(async {
+                let mut set = sim::task::JoinSet::new();
+                for i in 0..3u64 {
+                    set.spawn(async move { sim::time::sleep(Duration::from_millis(i)).await });
+                }
+                while set.join_next().await.is_some() {}
+            })
+            .unwrap();
+            assert!(rt.leaked().is_empty());
+        }
     }
 }

@@ -93,8 +93,7 @@ fn finds_check_then_act_even_when_no_update_was_lost() {
         let (x, y) = (sim::spawn(w(b.clone(), 30)), sim::spawn(w(b.clone(), 20)));
         x.await.unwrap();
         y.await.unwrap();
-        let v = *b.lock().unwrap();
-        v
+        *b.lock().unwrap()
     });
     assert_eq!(out.unwrap(), 50);
 }

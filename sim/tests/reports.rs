@@ -53,7 +53,7 @@ fn global_deadlock_report() {
             let (_tx, rx) = futures::channel::oneshot::channel::<()>();
             sim::task::Builder::new()
                 .name("listener")
-                .spawn(async move { drop(rx.await) })
+                .spawn(async move { rx.await.ok(); })
                 .unwrap()
                 .await
                 .unwrap();

@@ -6,7 +6,7 @@
 //! failing schedule, writes the schedule and trace under `target/corosim/`, appends the
 //! seed to the regression file, and panics with a report that ends with the command
 //! reproducing the run. The environment can narrow a sweep to one seed (`SIM_SEED`) or
-//! one schedule (`SIM_SCHEDULE`); see [`env`](crate::env).
+//! one schedule (`SIM_SCHEDULE`); see [`crate::env`].
 //!
 //! This module drives runs; it never reaches into the engine beyond the public
 //! [`Builder`] and the crate-private lenient replay used for shrinking.
@@ -184,7 +184,7 @@ pub struct CheckReport {
 impl Check {
     /// [`DEFAULT_SEEDS`] seeds from 0, [`Strategy::Random`], the runtime's default bounds,
     /// shrinking on, regression file on. The environment overrides (see
-    /// [`env`](crate::env)).
+    /// [`crate::env`]).
     #[track_caller]
     pub fn new() -> Self {
         Check {

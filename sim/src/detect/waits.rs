@@ -22,6 +22,9 @@ pub(crate) enum Target {
     Task(TaskId),
 }
 
+/// Blocked tasks, each with what it waits on and who holds that.
+pub(crate) type BlockedWaits = Vec<(TaskId, Vec<(Target, Vec<TaskId>)>)>;
+
 #[derive(Default)]
 pub(crate) struct WaitGraph {
     // Invariant: waits[t] lists what t waits on now, in registration order.

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::{Config, Stop};
 use crate::detect::race::RaceDetector;
-use crate::detect::waits::{Target, WaitGraph};
+use crate::detect::waits::{BlockedWaits, Target, WaitGraph};
 use crate::rand::{DetRng, Stream};
 use crate::sched::{self, Divergence, ReadySet, Schedule, Scheduler};
 use crate::task::TaskId;
@@ -327,7 +327,7 @@ impl Core {
     }
 
     /// The blocked tasks with what they wait on (for leak reports).
-    pub(crate) fn blocked_waits(&self) -> Vec<(TaskId, Vec<(Target, Vec<TaskId>)>)> {
+    pub(crate) fn blocked_waits(&self) -> BlockedWaits {
         match self.deadlock(
             self.live_tasks()
                 .into_iter()

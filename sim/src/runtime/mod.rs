@@ -268,7 +268,7 @@ pub(crate) enum Stop {
     /// on each other while others run). `blocked` lists each task with what it waits on
     /// and who holds that; `cycles` are the wait-for cycles among them.
     Deadlock {
-        blocked: Vec<(TaskId, Vec<(Target, Vec<TaskId>)>)>,
+        blocked: crate::detect::waits::BlockedWaits,
         cycles: Vec<Vec<TaskId>>,
         partial: bool,
     },

@@ -1,12 +1,12 @@
 //! Scheduling decisions: which runnable task runs next.
 //!
-//! The executor owns the *fact* of who is runnable (the [`ReadySet`]); a [`Scheduler`]
+//! The executor owns the *fact* of who is runnable (the `ReadySet`); a `Scheduler`
 //! owns the *decision* of which one runs. Each strategy lives in its own file behind
 //! the same three-method trait, and replay is just another scheduler fed a recorded
 //! [`Schedule`]. New decision sources (bounded DFS, coverage-guided fuzzing) slot in as
 //! further implementations without touching the run loop.
 //!
-//! Architecture invariant: a scheduler draws randomness only from the [`DetRng`] it was
+//! Architecture invariant: a scheduler draws randomness only from the `DetRng` it was
 //! built with (the scheduler stream of the run's seed) and never inspects task state
 //! beyond the ready set, so a decision is a pure function of (seed, history).
 

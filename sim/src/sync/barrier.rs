@@ -26,6 +26,10 @@ struct State {
 /// Unlike tokio's, a `wait` future dropped while it waits withdraws its arrival, so a
 /// cancelled task does not count towards the group.
 ///
+/// In the trace, each arrival records `pass` with the number arrived so far (the
+/// leader's is `n`), and each other member records `served` when released: the race
+/// detector orders everything before any arrival before everything after the barrier.
+///
 /// ```
 /// use std::sync::Arc;
 /// use sim::sync::Barrier;

@@ -1,7 +1,7 @@
 //! The structured record of a run: every scheduling event with its step, virtual time
 //! and task.
 //!
-//! The recorder ([`Recorder`]) appends events to a compact varint byte buffer (about
+//! The recorder (`Recorder`) appends events to a compact varint byte buffer (about
 //! five bytes an event), so keeping the trace on costs little time and memory. A
 //! finished [`Trace`] decodes lazily into [`Event`]s; its `Display` is a stable text
 //! format (no addresses, no wall-clock values, no source paths) meant for snapshot
@@ -381,28 +381,20 @@ pub(crate) fn first_difference(a: &Trace, b: &Trace) -> Option<Difference> {
     let mut eb = b.events();
     for index in 0.. {
         let (x, y) = (ea.next(), eb.next());
-        let (lx, ly) = (
-            x.as_ref().map(|e| a.render(e)),
-            y.as_ref().map(|e| b.render(e)),
-        );
+        let (lx, ly) = (x.as_ref().map(|e| a.render(e)), y.as_ref().map(|e| b.render(e)));
         if lx == ly {
-            if lx.is_none() {
-                return None;
-            }
+            lx.as_ref()?; // Both ended together: identical.
             continue;
         }
         let at = x.as_ref().or(y.as_ref()).expect("one side has an event");
-        let show = |l: Option<String>| {
-            l.map_or("<the run had ended>".to_string(), |l| {
-                format!("`{}`", l.trim())
-            })
-        };
+        let show = |l: Option<String>| l.map_or("<the run had ended>".to_string(), |l| format!("`{}`", l.trim()));
         return Some(Difference {
             step: at.step,
             time: at.time,
             reason: format!(
-                "{RERUN_DIFFERS} at event {index} (step {}): first run {}, second run {}; the code depends on something outside the \
-                 simulation (wall clock, OS threads, a global, HashMap order, futures::select!)",
+                "{RERUN_DIFFERS} at event {index} (step {}): first run {}, second run {}; the code \
+                 depends on something outside the simulation (wall clock, OS threads, a global, \
+                 HashMap order, futures::select!)",
                 at.step,
                 show(lx),
                 show(ly)

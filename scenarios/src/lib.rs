@@ -1,0 +1,270 @@
+//! # scenarios: concurrency patterns, correct and buggy, for `sim`
+//!
+//! Each module is one classic async pattern (producer/consumer over a queue, dining
+//! philosophers, a bank, ...) with a small configuration ([`arbitrary`]-derivable, kept
+//! small by a `normalized()` method), an entry point `run(config, variant)` that checks
+//! the pattern's invariants with `assert!`s, and named variants: a correct one that
+//! passes on every seed, and the bugs people really write, each marked in the code with
+//! a `// BUG:` comment.
+//!
+//! [`registry()`] lists every scenario/variant with a one-line description and its
+//! [`Expect`]ation; [`Entry::run_seed`] runs one of them on one seed.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use sim::{Failure, FailureKind, Strategy};
+
+pub mod bank;
+pub mod bounded_pool;
+pub mod channel;
+pub mod philosophers;
+pub mod producer_consumer;
+
+/// What a variant is expected to do under a seed sweep.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// Correct: every seed passes.
+    Pass,
+    /// Buggy: some seed (within the entry's budget) fails with this kind.
+    Catch(FailureKind),
+}
+
+impl Expect {
+    /// `pass`, or `catch:<kind>` (`catch:deadlock`, `catch:race`, ...).
+    pub fn label(&self) -> String {
+        match self {
+            Expect::Pass => "pass".to_string(),
+            Expect::Catch(kind) => format!("catch:{}", kind_name(*kind)),
+        }
+    }
+
+    /// Whether `result` (a run of this variant) is what is expected of one seed: a
+    /// pass for a correct variant, a failure of the right kind for a buggy one.
+    pub fn matches(&self, result: &Result<(), Failure>) -> bool {
+        match (self, result) {
+            (Expect::Pass, Ok(())) => true,
+            (Expect::Catch(kind), Err(f)) => f.kind() == *kind,
+            _ => false,
+        }
+    }
+}
+
+/// The lower-case name of a failure kind (`deadlock`, `race`, `step-limit`, ...).
+pub fn kind_name(kind: FailureKind) -> &'static str {
+    match kind {
+        FailureKind::Panic => "panic",
+        FailureKind::Deadlock => "deadlock",
+        FailureKind::StepLimit => "step-limit",
+        FailureKind::TimeLimit => "time-limit",
+        FailureKind::NonDeterminism => "non-determinism",
+        FailureKind::Leak => "leak",
+        FailureKind::Race => "race",
+    }
+}
+
+/// The future of one run of a scenario variant with its default configuration.
+pub type ScenarioFuture = Pin<Box<dyn Future<Output = Result<(), String>>>>;
+
+/// One scenario/variant of the registry.
+#[derive(Clone, Copy)]
+pub struct Entry {
+    /// The scenario (module) name, e.g. `philosophers`.
+    pub scenario: &'static str,
+    /// The variant name, e.g. `left-then-right`.
+    pub variant: &'static str,
+    /// One line on what the variant does (and, for a bug, what is wrong).
+    pub description: &'static str,
+    /// Pass, or which failure catches the bug.
+    pub expect: Expect,
+    /// For a bug: the number of seeds (from 0) within which both `random` and `pct:3`
+    /// catch it, as asserted by the crate's tests. For a correct variant: 0.
+    pub budget: u64,
+    /// Builds the run with the scenario's default configuration.
+    pub run: fn() -> ScenarioFuture,
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("scenario", &self.scenario)
+            .field("variant", &self.variant)
+            .field("expect", &self.expect)
+            .field("budget", &self.budget)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Entry {
+    /// `scenario/variant`.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.scenario, self.variant)
+    }
+
+    /// The main future of a run: the scenario, turning an `Err` into a panic so that
+    /// the run fails with [`FailureKind::Panic`] and the message in its report.
+    pub fn main(&self) -> impl Future<Output = ()> + 'static {
+        let fut = (self.run)();
+        async move {
+            if let Err(message) = fut.await {
+                panic!("{message}");
+            }
+        }
+    }
+
+    /// Runs this variant once under `seed` and `strategy`, with `max_time` of virtual
+    /// time at most.
+    pub fn run_seed(
+        &self,
+        seed: u64,
+        strategy: &Strategy,
+        max_time: Duration,
+    ) -> Result<(), Failure> {
+        let mut rt = builder(seed, strategy, max_time).build();
+        rt.block_on(self.main())
+    }
+}
+
+/// The runtime builder every scenario run uses.
+pub fn builder(seed: u64, strategy: &Strategy, max_time: Duration) -> sim::Builder {
+    sim::Builder::new()
+        .seed(seed)
+        .strategy(strategy.clone())
+        .max_time(max_time)
+        .max_steps(200_000)
+}
+
+/// The default virtual-time bound of a scenario run.
+pub const DEFAULT_MAX_TIME: Duration = Duration::from_secs(10);
+
+macro_rules! entry {
+    ($module:ident, $variant:ident, $name:literal, $expect:expr, $budget:expr, $desc:literal) => {
+        Entry {
+            scenario: stringify!($module),
+            variant: $name,
+            description: $desc,
+            expect: $expect,
+            budget: $budget,
+            run: || {
+                Box::pin($module::run(
+                    $module::Config::default(),
+                    $module::Variant::$variant,
+                ))
+            },
+        }
+    };
+}
+
+use Expect::{Catch, Pass};
+use FailureKind::{Deadlock, Panic, Race};
+
+static REGISTRY: &[Entry] = &[
+    entry!(producer_consumer, Sentinels, "sentinels", Pass, 0,
+        "producers then one sentinel per consumer; task_done for every get; join"),
+    entry!(producer_consumer, Shutdown, "shutdown", Pass, 0,
+        "producers, join, then Queue::shutdown ends the consumers"),
+    entry!(producer_consumer, CancelledConsumer, "cancelled-consumer", Catch(Deadlock), 50,
+        "BUG: a timeout cancels a consumer between get and task_done; join never returns"),
+    entry!(producer_consumer, MissingSentinel, "missing-sentinel", Catch(Deadlock), 1,
+        "BUG: one sentinel fewer than consumers; the last consumer waits forever"),
+    entry!(channel, Correct, "correct", Pass, 0,
+        "mpsc senders with end markers counted per sender; oneshot request/reply"),
+    entry!(channel, EarlyStop, "early-stop", Catch(Panic), 50,
+        "BUG: the receiver stops at the first end marker, senders ignore send errors"),
+    entry!(philosophers, OrderedForks, "ordered-forks", Pass, 0,
+        "each philosopher takes the lower-numbered fork first"),
+    entry!(philosophers, LeftThenRight, "left-then-right", Catch(Deadlock), 50,
+        "BUG: everyone takes the left fork, then the right: a cycle of waits"),
+    entry!(bank, Locked, "locked", Pass, 0,
+        "transfers check and update balances under one Mutex"),
+    entry!(bank, Unlocked, "unlocked", Catch(Race), 1,
+        "BUG: check-then-act on the balances across an .await without a lock"),
+    entry!(bounded_pool, Permit, "permit", Pass, 0,
+        "a Semaphore permit held for the whole job keeps at most K jobs running"),
+    entry!(bounded_pool, EarlyRelease, "early-release", Catch(Panic), 1,
+        "BUG: `let _ = sem.acquire()` drops the permit before the work starts"),
+];
+
+/// Every scenario/variant, in a fixed order (scenario by scenario, correct first).
+pub fn registry() -> &'static [Entry] {
+    REGISTRY
+}
+
+/// The distinct scenario names, in registry order.
+pub fn scenario_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for e in REGISTRY {
+        if !names.contains(&e.scenario) {
+            names.push(e.scenario);
+        }
+    }
+    names
+}
+
+/// The entries `spec` names: `scenario` (all its variants) or `scenario/variant`.
+///
+/// # Errors
+/// A message naming the input and the accepted names when nothing matches.
+pub fn select(spec: &str) -> Result<Vec<&'static Entry>, String> {
+    let (scenario, variant) = match spec.split_once('/') {
+        Some((s, v)) => (s, Some(v)),
+        None => (spec, None),
+    };
+    let in_scenario: Vec<&'static Entry> =
+        REGISTRY.iter().filter(|e| e.scenario == scenario).collect();
+    if in_scenario.is_empty() {
+        return Err(format!(
+            "unknown scenario {scenario:?} (in {spec:?}); expected one of: {}",
+            scenario_names().join(", ")
+        ));
+    }
+    match variant {
+        None => Ok(in_scenario),
+        Some(v) => {
+            let found: Vec<_> = in_scenario
+                .iter()
+                .copied()
+                .filter(|e| e.variant == v)
+                .collect();
+            if found.is_empty() {
+                let names: Vec<_> = in_scenario.iter().map(|e| e.variant).collect();
+                Err(format!(
+                    "unknown variant {v:?} of scenario {scenario:?} (in {spec:?}); expected one of: {}",
+                    names.join(", ")
+                ))
+            } else {
+                Ok(found)
+            }
+        }
+    }
+}
+
+/// Spawns a named task.
+#[track_caller]
+pub(crate) fn spawn_named<F>(name: &str, future: F) -> sim::task::JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    sim::task::Builder::new()
+        .name(name)
+        .spawn(future)
+        .expect("spawning a simulated task does not fail")
+}
+
+/// `n` milliseconds.
+pub(crate) fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// Awaits every handle, turning a task's panic or cancellation into an error.
+pub(crate) async fn join_all<T: 'static>(
+    handles: Vec<sim::task::JoinHandle<T>>,
+) -> Result<Vec<T>, String> {
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        out.push(h.await.map_err(|e| format!("a task failed: {e}"))?);
+    }
+    Ok(out)
+}
