@@ -160,30 +160,102 @@ use Expect::{Catch, Pass};
 use FailureKind::{Deadlock, Panic, Race};
 
 static REGISTRY: &[Entry] = &[
-    entry!(producer_consumer, Sentinels, "sentinels", Pass, 0,
-        "producers then one sentinel per consumer; task_done for every get; join"),
-    entry!(producer_consumer, Shutdown, "shutdown", Pass, 0,
-        "producers, join, then Queue::shutdown ends the consumers"),
-    entry!(producer_consumer, CancelledConsumer, "cancelled-consumer", Catch(Deadlock), 50,
-        "BUG: a timeout cancels a consumer between get and task_done; join never returns"),
-    entry!(producer_consumer, MissingSentinel, "missing-sentinel", Catch(Deadlock), 1,
-        "BUG: one sentinel fewer than consumers; the last consumer waits forever"),
-    entry!(channel, Correct, "correct", Pass, 0,
-        "mpsc senders with end markers counted per sender; oneshot request/reply"),
-    entry!(channel, EarlyStop, "early-stop", Catch(Panic), 50,
-        "BUG: the receiver stops at the first end marker, senders ignore send errors"),
-    entry!(philosophers, OrderedForks, "ordered-forks", Pass, 0,
-        "each philosopher takes the lower-numbered fork first"),
-    entry!(philosophers, LeftThenRight, "left-then-right", Catch(Deadlock), 50,
-        "BUG: everyone takes the left fork, then the right: a cycle of waits"),
-    entry!(bank, Locked, "locked", Pass, 0,
-        "transfers check and update balances under one Mutex"),
-    entry!(bank, Unlocked, "unlocked", Catch(Race), 1,
-        "BUG: check-then-act on the balances across an .await without a lock"),
-    entry!(bounded_pool, Permit, "permit", Pass, 0,
-        "a Semaphore permit held for the whole job keeps at most K jobs running"),
-    entry!(bounded_pool, EarlyRelease, "early-release", Catch(Panic), 1,
-        "BUG: `let _ = sem.acquire()` drops the permit before the work starts"),
+    entry!(
+        producer_consumer,
+        Sentinels,
+        "sentinels",
+        Pass,
+        0,
+        "producers then one sentinel per consumer; task_done for every get; join"
+    ),
+    entry!(
+        producer_consumer,
+        Shutdown,
+        "shutdown",
+        Pass,
+        0,
+        "producers, join, then Queue::shutdown ends the consumers"
+    ),
+    entry!(
+        producer_consumer,
+        CancelledConsumer,
+        "cancelled-consumer",
+        Catch(Deadlock),
+        50,
+        "BUG: a timeout cancels a consumer between get and task_done; join never returns"
+    ),
+    entry!(
+        producer_consumer,
+        MissingSentinel,
+        "missing-sentinel",
+        Catch(Deadlock),
+        1,
+        "BUG: one sentinel fewer than consumers; the last consumer waits forever"
+    ),
+    entry!(
+        channel,
+        Correct,
+        "correct",
+        Pass,
+        0,
+        "mpsc senders with end markers counted per sender; oneshot request/reply"
+    ),
+    entry!(
+        channel,
+        EarlyStop,
+        "early-stop",
+        Catch(Panic),
+        50,
+        "BUG: the receiver stops at the first end marker, senders ignore send errors"
+    ),
+    entry!(
+        philosophers,
+        OrderedForks,
+        "ordered-forks",
+        Pass,
+        0,
+        "each philosopher takes the lower-numbered fork first"
+    ),
+    entry!(
+        philosophers,
+        LeftThenRight,
+        "left-then-right",
+        Catch(Deadlock),
+        50,
+        "BUG: everyone takes the left fork, then the right: a cycle of waits"
+    ),
+    entry!(
+        bank,
+        Locked,
+        "locked",
+        Pass,
+        0,
+        "transfers check and update balances under one Mutex"
+    ),
+    entry!(
+        bank,
+        Unlocked,
+        "unlocked",
+        Catch(Race),
+        1,
+        "BUG: check-then-act on the balances across an .await without a lock"
+    ),
+    entry!(
+        bounded_pool,
+        Permit,
+        "permit",
+        Pass,
+        0,
+        "a Semaphore permit held for the whole job keeps at most K jobs running"
+    ),
+    entry!(
+        bounded_pool,
+        EarlyRelease,
+        "early-release",
+        Catch(Panic),
+        1,
+        "BUG: `let _ = sem.acquire()` drops the permit before the work starts"
+    ),
 ];
 
 /// Every scenario/variant, in a fixed order (scenario by scenario, correct first).

@@ -83,7 +83,9 @@ pub async fn run(config: Config, variant: Variant) -> Result<(), String> {
         let q = q.clone();
         producers.push(spawn_named(&format!("producer-{p}"), async move {
             for i in 0..c.items {
-                q.put(Some((p, i))).await.map_err(|_| "put after shutdown")?;
+                q.put(Some((p, i)))
+                    .await
+                    .map_err(|_| "put after shutdown")?;
                 assert!(q.qsize() <= c.maxsize.into(), "queue over its bound");
                 sleep(ms(sim::rand::gen_range(0..3u64))).await;
             }

@@ -6,15 +6,10 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use sim::task::JoinHandle;
-use sim::{Builder, Check, Failure, FailureKind, Strategy};
+use sim::{Builder, Check, Failure, FailureKind};
 
-fn strategies() -> [Strategy; 3] {
-    [
-        Strategy::Random,
-        Strategy::Pct { depth: 3 },
-        Strategy::RoundRobin,
-    ]
-}
+mod common;
+use common::strategies;
 
 type Slot = Rc<RefCell<Option<JoinHandle<()>>>>;
 
@@ -292,7 +287,11 @@ fn ordered_locks_are_silent_over_1000_seeds_per_strategy() {
 fn fail_on_leak_is_silent_when_every_task_is_joined_over_1000_seeds_per_strategy() {
     for strategy in strategies() {
         for seed in 0..1000 {
-            let mut rt = Builder::new().seed(seed).strategy(strategy.clone()).fail_on_leak(true).build();
+            let mut rt = Builder::new()
+                .seed(seed)
+                .strategy(strategy.clone())
+                .fail_on_leak(true)
+                .build();
             rt.block_on(async {
                 let mut set = sim::task::JoinSet::new();
                 for i in 0..3u64 {

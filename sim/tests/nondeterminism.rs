@@ -4,15 +4,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use sim::{Builder, Check, Failure, FailureKind, Strategy};
+use sim::{Builder, Check, Failure, FailureKind};
 
-fn strategies() -> [Strategy; 3] {
-    [
-        Strategy::Random,
-        Strategy::Pct { depth: 3 },
-        Strategy::RoundRobin,
-    ]
-}
+mod common;
+use common::strategies;
 
 /// Spawns one named task per key, in the map's iteration order.
 async fn spawn_in_order<'a>(keys: impl Iterator<Item = &'a String>) {

@@ -3,20 +3,14 @@
 //! channels, spawn/join, `Event` or `Notify` order the accesses, over 1,000 seeds per
 //! strategy.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use sim::cell::RaceCell;
 use sim::sync::{Event, Mutex, Notify, mpsc};
 use sim::{Builder, Check, Failure, Strategy};
 
-fn strategies() -> [Strategy; 3] {
-    [
-        Strategy::Random,
-        Strategy::Pct { depth: 3 },
-        Strategy::RoundRobin,
-    ]
-}
+mod common;
+use common::{assert_silent, strategies};
 
 /// Two transfers read the balance, await, then write it back: the classic lost update.
 async fn racy_bank() -> i64 {
@@ -115,30 +109,14 @@ fn finds_it_on_every_seed_of_every_strategy() {
     }
 }
 
-fn silent<F, Fut>(body: F)
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = ()>,
-{
-    for strategy in strategies() {
-        let report = Check::new()
-            .seeds(1000)
-            .strategy(strategy)
-            .no_regressions()
-            .try_run(&body)
-            .unwrap();
-        assert_eq!(report.runs, 1000);
-    }
-}
-
 #[test]
 fn silent_under_a_mutex() {
-    silent(locked_bank);
+    assert_silent(1000, locked_bank);
 }
 
 #[test]
 fn silent_when_ownership_passes_through_channels() {
-    silent(|| async {
+    assert_silent(1000, || async {
         let cell = Arc::new(RaceCell::new(0u32));
         let (to_b, mut at_b) = mpsc::channel::<()>(1);
         let (to_a, mut at_a) = mpsc::channel::<()>(1);
@@ -162,7 +140,7 @@ fn silent_when_ownership_passes_through_channels() {
 
 #[test]
 fn silent_across_spawn_and_join() {
-    silent(|| async {
+    assert_silent(1000, || async {
         let cell = Arc::new(RaceCell::new(1u32));
         cell.set(2);
         let c = cell.clone();
@@ -177,7 +155,7 @@ fn silent_across_spawn_and_join() {
 
 #[test]
 fn silent_after_an_event_or_a_notify() {
-    silent(|| async {
+    assert_silent(1000, || async {
         let cell = Arc::new(RaceCell::new(0u32));
         let ready = Arc::new(Event::new());
         let done = Arc::new(Notify::new());

@@ -53,7 +53,9 @@ fn global_deadlock_report() {
             let (_tx, rx) = futures::channel::oneshot::channel::<()>();
             sim::task::Builder::new()
                 .name("listener")
-                .spawn(async move { rx.await.ok(); })
+                .spawn(async move {
+                    rx.await.ok();
+                })
                 .unwrap()
                 .await
                 .unwrap();

@@ -6,56 +6,14 @@ use std::collections::BTreeSet;
 use std::future::Future;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
+use sim::Builder;
 use sim::sync::{Event, Mutex, Notify, Semaphore, mpsc, oneshot};
 use sim::time::{sleep, timeout};
-use sim::{Builder, Strategy};
 
-/// Runs `f()` for seeds `0..seeds` under each strategy; every run must succeed. The
-/// first ten seeds run twice and must give the same trace (determinism).
-fn sweep<Fut: Future<Output = ()>>(seeds: u64, f: impl Fn() -> Fut) {
-    for strategy in [
-        Strategy::Random,
-        Strategy::Pct { depth: 3 },
-        Strategy::RoundRobin,
-    ] {
-        for seed in 0..seeds {
-            let mut rt = Builder::new().seed(seed).strategy(strategy.clone()).build();
-            if let Err(failure) = rt.block_on(f()) {
-                panic!("seed {seed} under {strategy:?} failed:\n{failure}");
-            }
-            if seed < 10 {
-                let mut again = Builder::new().seed(seed).strategy(strategy.clone()).build();
-                again.block_on(f()).unwrap();
-                let same = rt.trace().digest() == again.trace().digest();
-                assert!(same, "seed {seed} under {strategy:?} is not deterministic");
-            }
-        }
-    }
-}
-
-/// Like `timeout`, but the deadline wins when both are ready at once, so a future
-/// that was just handed a permit, a lock or an item is dropped without taking it.
-async fn impatient<F: Future>(d: Duration, f: F) -> Option<F::Output> {
-    use futures::FutureExt;
-    let mut f = std::pin::pin!(f.fuse());
-    let mut deadline = std::pin::pin!(sleep(d).fuse());
-    futures::select_biased! {
-        _ = deadline => None,
-        v = f => Some(v),
-    }
-}
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-/// A value derived from the run's seeded RNG, for varied timeouts.
-fn pick(n: u64) -> u64 {
-    sim::rand::random::<u64>() % n
-}
+mod common;
+use common::{impatient, ms, pick, sweep};
 
 async fn join_all<T: 'static>(tasks: Vec<sim::task::JoinHandle<T>>) -> Vec<T> {
     let mut out = Vec::new();

@@ -381,13 +381,20 @@ pub(crate) fn first_difference(a: &Trace, b: &Trace) -> Option<Difference> {
     let mut eb = b.events();
     for index in 0.. {
         let (x, y) = (ea.next(), eb.next());
-        let (lx, ly) = (x.as_ref().map(|e| a.render(e)), y.as_ref().map(|e| b.render(e)));
+        let (lx, ly) = (
+            x.as_ref().map(|e| a.render(e)),
+            y.as_ref().map(|e| b.render(e)),
+        );
         if lx == ly {
             lx.as_ref()?; // Both ended together: identical.
             continue;
         }
         let at = x.as_ref().or(y.as_ref()).expect("one side has an event");
-        let show = |l: Option<String>| l.map_or("<the run had ended>".to_string(), |l| format!("`{}`", l.trim()));
+        let show = |l: Option<String>| {
+            l.map_or("<the run had ended>".to_string(), |l| {
+                format!("`{}`", l.trim())
+            })
+        };
         return Some(Difference {
             step: at.step,
             time: at.time,

@@ -1,0 +1,35 @@
+//! Prints each variant's sweep results (run with `--ignored --nocapture`).
+
+use scenarios::{DEFAULT_MAX_TIME, Expect, registry};
+use sim::Strategy;
+
+#[test]
+#[ignore]
+fn measure() {
+    for e in registry() {
+        for strategy in [Strategy::Random, Strategy::Pct { depth: 3 }] {
+            let t = std::time::Instant::now();
+            let seeds = if e.expect == Expect::Pass { 300 } else { 1000 };
+            let mut first = None;
+            let mut fails = 0;
+            for seed in 0..seeds {
+                if let Err(f) = e.run_seed(seed, &strategy, DEFAULT_MAX_TIME) {
+                    fails += 1;
+                    if first.is_none() {
+                        first = Some((seed, f.kind()));
+                        if e.expect == Expect::Pass {
+                            println!("{f}");
+                        }
+                    }
+                }
+            }
+            println!(
+                "{:40} {:10} fails {fails}/{seeds} first {:?} {:?}/seed",
+                e.id(),
+                strategy.to_string(),
+                first,
+                t.elapsed() / seeds as u32
+            );
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! Helpers shared by the integration tests, so an API change touches these, not every
+//! test. Each test file uses the ones it needs.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::time::Duration;
+
+use sim::time::sleep;
+use sim::{Builder, Check, Strategy};
+
+/// The strategies every sweep covers.
+pub fn strategies() -> [Strategy; 3] {
+    [
+        Strategy::Random,
+        Strategy::Pct { depth: 3 },
+        Strategy::RoundRobin,
+    ]
+}
+
+/// Every seed of `0..seeds` passes under every strategy (a detector stays silent).
+pub fn assert_silent<F, Fut>(seeds: u64, body: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for strategy in strategies() {
+        let report = Check::new()
+            .seeds(seeds)
+            .strategy(strategy)
+            .no_regressions()
+            .try_run(&body)
+            .unwrap();
+        assert_eq!(report.runs, seeds);
+    }
+}
+
+/// Runs `f()` for seeds `0..seeds` under each strategy; every run must succeed. The
+/// first ten seeds run twice and must give the same trace (determinism).
+pub fn sweep<Fut: Future<Output = ()>>(seeds: u64, f: impl Fn() -> Fut) {
+    for strategy in strategies() {
+        for seed in 0..seeds {
+            let mut rt = Builder::new().seed(seed).strategy(strategy.clone()).build();
+            if let Err(failure) = rt.block_on(f()) {
+                panic!("seed {seed} under {strategy:?} failed:\n{failure}");
+            }
+            if seed < 10 {
+                let mut again = Builder::new().seed(seed).strategy(strategy.clone()).build();
+                again.block_on(f()).unwrap();
+                let same = rt.trace().digest() == again.trace().digest();
+                assert!(same, "seed {seed} under {strategy:?} is not deterministic");
+            }
+        }
+    }
+}
+
+/// Like `timeout`, but the deadline wins when both are ready at once, so a future
+/// that was just handed a permit, a lock or an item is dropped without taking it.
+pub async fn impatient<F: Future>(d: Duration, f: F) -> Option<F::Output> {
+    use futures::FutureExt;
+    let mut f = std::pin::pin!(f.fuse());
+    let mut deadline = std::pin::pin!(sleep(d).fuse());
+    futures::select_biased! {
+        _ = deadline => None,
+        v = f => Some(v),
+    }
+}
+
+/// `n` milliseconds.
+pub fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// A value derived from the run's seeded RNG, for varied timeouts.
+pub fn pick(n: u64) -> u64 {
+    sim::rand::random::<u64>() % n
+}
