@@ -1,14 +1,48 @@
 //! The `corosim` command.
 //!
-//! `corosim schedule SCHEDULE` decodes a schedule string (as printed in a failure
-//! report, or `@file`) and summarises it: seed, steps, context switches, steps per
-//! task. Bad input exits with code 2 and a message naming what was expected.
+//! - `corosim list`: every scenario/variant of the `scenarios` crate, with a one-line
+//!   description and its expectation (`pass`, or `catch:<kind>` for a known bug).
+//! - `corosim run [SCENARIO[/VARIANT]...]`: sweeps seeds over the selected variants (all
+//!   when none is named) in parallel, with a progress bar on stderr, and ends with a
+//!   table (or `--format json`). Exit code 0 when every correct variant passed every
+//!   seed and every buggy variant was caught with its expected failure kind, 1
+//!   otherwise (the reasons are printed).
+//! - `corosim replay SCENARIO/VARIANT --seed N [--strategy S]` (or `--schedule
+//!   STR|@file`): runs one seed again and prints the failure report and the trace.
+//!   Exit code 1 when the run fails, 0 when it passes.
+//! - `corosim schedule SCHEDULE`: decodes a schedule string (as printed in a failure
+//!   report, or `@file`) and summarises it: seed, steps, context switches, steps per
+//!   task.
+//!
+//! Bad input (an unknown scenario, a bad shard, a corrupt schedule, `--seeds 0`) exits
+//! with code 2 and a message naming the input and what was expected.
+//!
+//! # Determinism of `run`
+//!
+//! Each worker thread owns its runtimes (a run is single-threaded); workers take seeds
+//! in increasing order from a shared counter. A correct variant runs every seed; a
+//! buggy one stops once caught, but only seeds above the smallest failing seed found
+//! so far are skipped, so the first failing seed (the minimum), the seeds counted as
+//! run (up to and including it) and the failure reported do not depend on `--jobs`.
+//!
+//! # Shards
+//!
+//! `--shard I/N` keeps the seeds `s` of `start..start + seeds` with `s % N == I - 1`
+//! (interleaved, not contiguous blocks), so `N` machines given the same `--seeds` and
+//! `--start-seed` cover the range exactly once between them.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
-use clap::{Parser, Subcommand};
-use sim::Schedule;
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use scenarios::{Entry, Expect, kind_name};
+use sim::{Schedule, Strategy};
 
 /// Deterministic simulation testing for async Rust.
 #[derive(Parser, Debug)]
@@ -25,22 +59,150 @@ enum Command {
         /// The schedule string, or `@path` of a file holding one.
         schedule: String,
     },
+    /// List the scenarios and their variants, with what each is expected to do.
+    List,
+    /// Sweep seeds over scenario variants and print a table of results.
+    Run(RunArgs),
+    /// Run one seed (or schedule) of one variant again; print its report and trace.
+    Replay(ReplayArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct RunArgs {
+    /// `SCENARIO` (all its variants) or `SCENARIO/VARIANT`; none: everything.
+    specs: Vec<String>,
+    /// How many seeds to sweep (before sharding).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    seeds: u64,
+    /// The first seed.
+    #[arg(long, default_value_t = 0)]
+    start_seed: u64,
+    /// The scheduler: random, pct (depth 3), pct:<depth>, round-robin.
+    #[arg(long, default_value = "random", value_parser = parse_sweep_strategy)]
+    strategy: Strategy,
+    /// The virtual-time bound of each run (`10s`, `500ms`, `2m`).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    max_time: Duration,
+    /// Worker threads (default: the available parallelism).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    jobs: Option<u64>,
+    /// Run only shard I of N: the seeds `s` with `s % N == I - 1`.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    shard: Option<Shard>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(clap::Args, Debug)]
+struct ReplayArgs {
+    /// `SCENARIO/VARIANT`.
+    spec: String,
+    /// The seed to run.
+    #[arg(
+        long,
+        conflicts_with = "schedule",
+        required_unless_present = "schedule"
+    )]
+    seed: Option<u64>,
+    /// The scheduler: random, pct, pct:<depth>, round-robin.
+    #[arg(long, default_value = "random", value_parser = parse_sweep_strategy, conflicts_with = "schedule")]
+    strategy: Strategy,
+    /// A recorded schedule (from a failure report), or `@path` of a file holding one.
+    #[arg(long)]
+    schedule: Option<String>,
+    /// The virtual-time bound of the run.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    max_time: Duration,
+    /// Write the trace to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    trace_out: Option<std::path::PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// A table for people.
+    Table,
+    /// One JSON object.
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Shard {
+    index: u64,
+    count: u64,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Schedule { schedule } => match load_schedule(&schedule) {
-            Ok(s) => {
-                print!("{}", summarise(&s));
-                ExitCode::SUCCESS
-            }
-            Err(message) => {
-                eprintln!("corosim: {message}");
-                ExitCode::from(2)
-            }
-        },
+    let result = match cli.command {
+        Command::Schedule { schedule } => load_schedule(&schedule).map(|s| {
+            emit(&summarise(&s));
+            ExitCode::SUCCESS
+        }),
+        Command::List => {
+            emit(&list());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run(args) => run(&args),
+        Command::Replay(args) => replay(&args),
+    };
+    result.unwrap_or_else(|message| {
+        eprintln!("corosim: {message}");
+        ExitCode::from(2)
+    })
+}
+
+/// Writes `text` to stdout; a closed pipe (`corosim ... | head`) is not an error.
+fn emit(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+fn parse_sweep_strategy(s: &str) -> Result<Strategy, String> {
+    match s.parse::<Strategy>() {
+        Ok(st @ (Strategy::Random | Strategy::Pct { .. } | Strategy::RoundRobin)) => Ok(st),
+        Ok(_) => Err(format!(
+            "{s:?} is not a sweep strategy; expected random, pct, pct:<depth>, round-robin"
+        )),
+        Err(e) => Err(e.to_string()),
     }
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let scale = match unit {
+        "" | "s" => 1.0,
+        "ms" => 1e-3,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        _ => f64::NAN,
+    };
+    match number.parse::<f64>() {
+        Ok(n) if scale.is_finite() && n.is_finite() => Ok(Duration::from_secs_f64(n * scale)),
+        _ => Err(format!(
+            "{s:?} is not a duration; expected a number with a unit, e.g. 10s, 500ms, 2m"
+        )),
+    }
+}
+
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    let expected = "expected I/N with 1 <= I <= N, e.g. 1/4";
+    let (i, n) = s
+        .split_once('/')
+        .ok_or_else(|| format!("shard {s:?} has no '/'; {expected}"))?;
+    let (Ok(index), Ok(count)) = (i.trim().parse::<u64>(), n.trim().parse::<u64>()) else {
+        return Err(format!("shard {s:?} is not two whole numbers; {expected}"));
+    };
+    if index == 0 || count == 0 || index > count {
+        return Err(format!("shard {s:?} does not exist; {expected}"));
+    }
+    Ok(Shard { index, count })
 }
 
 fn load_schedule(arg: &str) -> Result<Schedule, String> {
@@ -71,4 +233,434 @@ fn summarise(s: &Schedule) -> String {
         out.push_str(&format!("  task {task:<6} {steps} steps\n"));
     }
     out
+}
+
+fn list() -> String {
+    let mut out = format!(
+        "{:<18} {:<20} {:<16} {}\n",
+        "SCENARIO", "VARIANT", "EXPECT", "DESCRIPTION"
+    );
+    for e in scenarios::registry() {
+        let _ = writeln!(
+            out,
+            "{:<18} {:<20} {:<16} {}",
+            e.scenario,
+            e.variant,
+            e.expect.label(),
+            e.description
+        );
+    }
+    out
+}
+
+/// The entries the specs name, in order, without duplicates (all when none).
+fn select(specs: &[String]) -> Result<Vec<&'static Entry>, String> {
+    if specs.is_empty() {
+        return Ok(scenarios::registry().iter().collect());
+    }
+    let mut out: Vec<&'static Entry> = Vec::new();
+    for spec in specs {
+        for e in scenarios::select(spec)? {
+            if !out.iter().any(|o| std::ptr::eq(*o, e)) {
+                out.push(e);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The seeds a sweep runs: `first`, `first + step`, ... (`len` of them).
+#[derive(Clone, Copy, Debug)]
+struct SeedSet {
+    first: u64,
+    step: u64,
+    len: u64,
+}
+
+impl SeedSet {
+    /// The seeds of `start..end` in `shard` (`s % N == I - 1`), or all of them.
+    fn new(start: u64, end: u64, shard: Option<Shard>) -> SeedSet {
+        let Some(sh) = shard else {
+            return SeedSet {
+                first: start,
+                step: 1,
+                len: end - start,
+            };
+        };
+        let offset = (sh.index - 1 + sh.count - start % sh.count) % sh.count;
+        let len = match start.checked_add(offset) {
+            Some(first) if first < end => (end - first - 1) / sh.count + 1,
+            _ => 0,
+        };
+        SeedSet {
+            first: start.wrapping_add(offset),
+            step: sh.count,
+            len,
+        }
+    }
+
+    /// The `i`th seed.
+    fn get(&self, i: u64) -> u64 {
+        self.first + i * self.step
+    }
+}
+
+/// The sweep of one variant.
+struct Outcome {
+    entry: &'static Entry,
+    seeds_run: u64,
+    failures: u64,
+    /// The smallest failing seed: seed, kind, report, schedule.
+    first: Option<(u64, sim::FailureKind, String, String)>,
+    seeds_per_second: f64,
+}
+
+impl Outcome {
+    /// `None` when as expected; otherwise why not.
+    fn problem(&self, strategy: &Strategy) -> Option<String> {
+        let id = self.entry.id();
+        let replay = |seed: u64| {
+            format!(
+                "replay with `corosim replay {id} --seed {seed} --strategy {}`",
+                strategy.env_value()
+            )
+        };
+        match (self.entry.expect, &self.first) {
+            (Expect::Pass, None) => None,
+            (Expect::Pass, Some((seed, kind, _, _))) => Some(format!(
+                "{id}: expected to pass, failed on {} of {} seeds (first: seed {seed}, {}); {}",
+                self.failures,
+                self.seeds_run,
+                kind_name(*kind),
+                replay(*seed)
+            )),
+            (Expect::Catch(k), None) => Some(format!(
+                "{id}: expected {}, but none of the {} seeds failed",
+                kind_name(k),
+                self.seeds_run
+            )),
+            (Expect::Catch(k), Some((seed, kind, _, _))) if *kind != k => Some(format!(
+                "{id}: expected {}, but seed {seed} failed with {}; {}",
+                kind_name(k),
+                kind_name(*kind),
+                replay(*seed)
+            )),
+            _ => None,
+        }
+    }
+}
+
+fn run(args: &RunArgs) -> Result<ExitCode, String> {
+    let entries = select(&args.specs)?;
+    let end = args.start_seed.checked_add(args.seeds).ok_or_else(|| {
+        format!(
+            "--start-seed {} with --seeds {} goes past the last seed {}",
+            args.start_seed,
+            args.seeds,
+            u64::MAX
+        )
+    })?;
+    let seeds = SeedSet::new(args.start_seed, end, args.shard);
+    let jobs = args.jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |j| usize::try_from(j).unwrap_or(usize::MAX),
+    );
+
+    let total = seeds.len.saturating_mul(entries.len() as u64);
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new(total)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{elapsed_precise} {bar:20} {pos}/{len} seeds {rate} {wide_msg}",
+        )
+        .expect("a valid template")
+        .with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0}/s", state.per_sec());
+            },
+        ),
+    );
+    let failures_total = AtomicU64::new(0);
+    let mut outcomes = Vec::new();
+    for entry in entries {
+        bar.set_message(format!(
+            "{} failures  {}",
+            failures_total.load(Ordering::Relaxed),
+            entry.id()
+        ));
+        let outcome = sweep(entry, &seeds, args, jobs, &bar, &failures_total);
+        outcomes.push(outcome);
+    }
+    bar.finish_and_clear();
+
+    let problems: Vec<String> = outcomes
+        .iter()
+        .filter_map(|o| o.problem(&args.strategy))
+        .collect();
+    match args.format {
+        Format::Table => {
+            emit(&table(&outcomes, &args.strategy));
+            if problems.is_empty() {
+                emit("ok: every correct variant passed and every bug was caught\n");
+            }
+        }
+        Format::Json => emit(&format!("{}\n", json(args, &seeds, &outcomes, &problems))),
+    }
+    for p in &problems {
+        eprintln!("corosim: {p}");
+    }
+    Ok(if problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Runs `entry` on `seeds` with `jobs` worker threads; see the module docs on why the
+/// result does not depend on `jobs`.
+fn sweep(
+    entry: &'static Entry,
+    seeds: &SeedSet,
+    args: &RunArgs,
+    jobs: usize,
+    bar: &ProgressBar,
+    failures_total: &AtomicU64,
+) -> Outcome {
+    let buggy = entry.expect != Expect::Pass;
+    let next = AtomicU64::new(0);
+    // Index of the smallest failing seed found so far (buggy variants stop past it).
+    let stop_at = AtomicU64::new(u64::MAX);
+    let failures = AtomicU64::new(0);
+    let first: Mutex<Option<(u64, sim::FailureKind, String, String)>> = Mutex::new(None);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        let workers = usize::try_from(seeds.len).map_or(jobs, |n| jobs.min(n));
+        for _ in 0..workers.max(1) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= seeds.len || (buggy && i > stop_at.load(Ordering::Relaxed)) {
+                        break;
+                    }
+                    let seed = seeds.get(i);
+                    let result = entry.run_seed(seed, &args.strategy, args.max_time);
+                    bar.inc(1);
+                    let Err(mut failure) = result else { continue };
+                    set_reproduce(&mut failure, entry, Some((seed, &args.strategy)));
+                    failures.fetch_add(1, Ordering::Relaxed);
+                    let n = failures_total.fetch_add(1, Ordering::Relaxed) + 1;
+                    bar.set_message(format!("{n} failures  {}", entry.id()));
+                    stop_at.fetch_min(i, Ordering::Relaxed);
+                    let mut first = first.lock().expect("no worker panics");
+                    if first.as_ref().is_none_or(|f| i < f.0) {
+                        *first = Some((
+                            i,
+                            failure.kind(),
+                            failure.to_string(),
+                            failure.schedule().to_string(),
+                        ));
+                    }
+                }
+            });
+        }
+    });
+    let elapsed = started.elapsed();
+    let first = first.into_inner().expect("no worker panics");
+    let (seeds_run, failures) = match (&first, buggy) {
+        // Seeds up to and including the first failing one; only it counts.
+        (Some((i, ..)), true) => (*i + 1, 1),
+        _ => (seeds.len, failures.load(Ordering::Relaxed)),
+    };
+    // The bar counts every seed of the variant, run or skipped.
+    let executed = next.load(Ordering::Relaxed).min(seeds.len);
+    bar.inc(seeds.len - executed);
+    Outcome {
+        entry,
+        seeds_run,
+        failures,
+        first: first.map(|(i, k, r, s)| (seeds.get(i), k, r, s)),
+        seeds_per_second: executed as f64 / elapsed.as_secs_f64().max(1e-9),
+    }
+}
+
+fn table(outcomes: &[Outcome], strategy: &Strategy) -> String {
+    let mut out = format!(
+        "strategy: {}\n{:<18} {:<20} {:<16} {:>6} {:>8} {:>10} {:<10} {:>9} {}\n",
+        strategy.env_value(),
+        "SCENARIO",
+        "VARIANT",
+        "EXPECTED",
+        "SEEDS",
+        "FAILURES",
+        "FIRST-FAIL",
+        "KIND",
+        "SEEDS/S",
+        "RESULT"
+    );
+    for o in outcomes {
+        let (first, kind) = match &o.first {
+            Some((seed, kind, ..)) => (seed.to_string(), kind_name(*kind)),
+            None => ("-".to_string(), "-"),
+        };
+        let _ = writeln!(
+            out,
+            "{:<18} {:<20} {:<16} {:>6} {:>8} {:>10} {:<10} {:>9.0} {}",
+            o.entry.scenario,
+            o.entry.variant,
+            o.entry.expect.label(),
+            o.seeds_run,
+            o.failures,
+            first,
+            kind,
+            o.seeds_per_second,
+            if o.problem(strategy).is_none() {
+                "ok"
+            } else {
+                "FAIL"
+            }
+        );
+    }
+    out
+}
+
+/// `s` as a JSON string literal.
+fn json_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn json_opt(s: Option<String>) -> String {
+    s.map_or_else(|| "null".to_string(), |s| json_str(&s))
+}
+
+fn json(args: &RunArgs, seeds: &SeedSet, outcomes: &[Outcome], problems: &[String]) -> String {
+    let mut out = String::from("{");
+    let _ = write!(
+        out,
+        "\"strategy\":{},\"start_seed\":{},\"seeds\":{},\"shard\":{},\"max_time_ms\":{},",
+        json_str(&args.strategy.env_value()),
+        args.start_seed,
+        args.seeds,
+        json_opt(args.shard.map(|s| format!("{}/{}", s.index, s.count))),
+        args.max_time.as_millis()
+    );
+    let _ = write!(
+        out,
+        "\"seed_first\":{},\"seed_step\":{},\"seed_count\":{},",
+        seeds.first, seeds.step, seeds.len
+    );
+    let _ = write!(out, "\"ok\":{},\"results\":[", problems.is_empty());
+    for (n, o) in outcomes.iter().enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        let first = o.first.as_ref();
+        let _ = write!(
+            out,
+            "{{\"scenario\":{},\"variant\":{},\"expected\":{},\"seeds_run\":{},\"failures\":{},\
+             \"first_failing_seed\":{},\"failure_kind\":{},\"schedule\":{},\"report\":{},\
+             \"ok\":{},\"problem\":{},\"seeds_per_second\":{:.1}}}",
+            json_str(o.entry.scenario),
+            json_str(o.entry.variant),
+            json_str(&o.entry.expect.label()),
+            o.seeds_run,
+            o.failures,
+            first.map_or_else(|| "null".to_string(), |f| f.0.to_string()),
+            json_opt(first.map(|f| kind_name(f.1).to_string())),
+            json_opt(first.map(|f| f.3.clone())),
+            json_opt(first.map(|f| f.2.clone())),
+            o.problem(&args.strategy).is_none(),
+            json_opt(o.problem(&args.strategy)),
+            o.seeds_per_second
+        );
+    }
+    out.push_str("]}");
+    out
+}
+
+/// Points the report's last line at `corosim replay` (the runtime would name the
+/// command line that ran the sweep).
+fn set_reproduce(failure: &mut sim::Failure, entry: &Entry, seeded: Option<(u64, &Strategy)>) {
+    let run = failure.run_mut();
+    run.reproduce = match seeded {
+        Some((seed, strategy)) => format!(
+            "corosim replay {} --seed {seed} --strategy {}",
+            entry.id(),
+            strategy.env_value()
+        ),
+        None => format!("corosim replay {} --schedule {}", entry.id(), run.schedule),
+    };
+}
+
+fn replay(args: &ReplayArgs) -> Result<ExitCode, String> {
+    let entries = scenarios::select(&args.spec)?;
+    let [entry] = entries.as_slice() else {
+        return Err(format!(
+            "replay needs one SCENARIO/VARIANT, {:?} names {} variants: {}",
+            args.spec,
+            entries.len(),
+            entries
+                .iter()
+                .map(|e| e.id())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    };
+    let (seed, strategy) = match &args.schedule {
+        Some(text) => {
+            let schedule = load_schedule(text)?;
+            (schedule.seed(), Strategy::Replay(schedule))
+        }
+        None => (
+            args.seed.expect("clap requires --seed without --schedule"),
+            args.strategy.clone(),
+        ),
+    };
+    let mut rt = scenarios::builder(seed, &strategy, args.max_time).build();
+    let mut result = entry.run_on(&mut rt);
+    if let Err(failure) = &mut result {
+        let seeded = args.schedule.is_none().then_some((seed, &strategy));
+        set_reproduce(failure, entry, seeded);
+    }
+    let trace = rt.trace().to_string();
+    match &result {
+        Ok(()) => emit(&format!(
+            "{}: passed (seed {seed}, strategy {})\n",
+            entry.id(),
+            strategy.env_value()
+        )),
+        Err(failure) => emit(&format!("{failure}\n")),
+    }
+    match &args.trace_out {
+        Some(path) => std::fs::write(path, &trace)
+            .map_err(|e| format!("cannot write the trace to {}: {e}", path.display()))?,
+        None => {
+            emit("--- trace ---\n");
+            emit(&trace);
+        }
+    }
+    Ok(if result.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

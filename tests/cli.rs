@@ -64,3 +64,342 @@ fn a_corrupt_schedule_exits_2_saying_where() {
             .contains("cannot read schedule file")
     );
 }
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8(out.stderr.clone()).unwrap()
+}
+
+/// The table's rows without the seeds-per-second column (timing varies).
+fn rows_without_speed(table: &str) -> Vec<String> {
+    table
+        .lines()
+        .map(|l| {
+            let mut cols: Vec<&str> = l.split_whitespace().collect();
+            if cols.len() == 9 {
+                cols.remove(7);
+            }
+            cols.join(" ")
+        })
+        .collect()
+}
+
+/// The value of `"key":` in the JSON text, as written (a number, `null` or a string).
+fn json_field<'a>(json: &'a str, key: &str) -> &'a str {
+    let start = json
+        .find(&format!("\"{key}\":"))
+        .unwrap_or_else(|| panic!("{key} in {json}"))
+        + key.len()
+        + 3;
+    let rest = &json[start..];
+    if let Some(s) = rest.strip_prefix('"') {
+        let mut escaped = false;
+        for (i, c) in s.char_indices() {
+            match c {
+                '\\' if !escaped => escaped = true,
+                '"' if !escaped => return &rest[..i + 2],
+                _ => escaped = false,
+            }
+        }
+        panic!("unterminated string for {key}");
+    }
+    let end = rest.find([',', '}', ']']).unwrap();
+    &rest[..end]
+}
+
+fn unescape(s: &str) -> String {
+    let inner = &s[1..s.len() - 1];
+    let mut out = String::new();
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next().unwrap() {
+            'n' => out.push('\n'),
+            't' => out.push('\t'),
+            'r' => out.push('\r'),
+            'u' => {
+                let hex: String = chars.by_ref().take(4).collect();
+                out.push(char::from_u32(u32::from_str_radix(&hex, 16).unwrap()).unwrap());
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[test]
+fn list_names_every_variant_with_its_expectation() {
+    let out = corosim(&["list"]);
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout(&out);
+    for e in scenarios::registry() {
+        let line = text
+            .lines()
+            .find(|l| {
+                let cols: Vec<&str> = l.split_whitespace().collect();
+                cols.len() > 3 && cols[0] == e.scenario && cols[1] == e.variant
+            })
+            .unwrap_or_else(|| panic!("{} missing from\n{text}", e.id()));
+        assert!(line.contains(&e.expect.label()), "{line}");
+        assert!(line.contains(e.description), "{line}");
+    }
+    assert!(text.contains("philosophers       left-then-right      catch:deadlock"));
+    assert!(text.contains("bank               locked               pass"));
+}
+
+#[test]
+fn run_reports_a_pass_and_a_catch() {
+    let out = corosim(&[
+        "run",
+        "bank/locked",
+        "philosophers/left-then-right",
+        "--seeds",
+        "50",
+        "--jobs",
+        "2",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = stdout(&out);
+    let rows = rows_without_speed(&text);
+    assert!(
+        rows.contains(&"bank locked pass 50 0 - - ok".to_string()),
+        "{text}"
+    );
+    let caught = rows
+        .iter()
+        .find(|r| r.starts_with("philosophers left-then-right catch:deadlock"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(caught.ends_with("deadlock ok"), "{caught}");
+    assert!(text.contains("ok: every correct variant passed"), "{text}");
+}
+
+#[test]
+fn run_fails_with_exit_1_when_a_bug_is_not_caught() {
+    // A seed on which the philosophers happen not to deadlock.
+    let entry = scenarios::select("philosophers/left-then-right").unwrap()[0];
+    let seed = (0..100)
+        .find(|&s| {
+            entry
+                .run_seed(s, &sim::Strategy::Random, scenarios::DEFAULT_MAX_TIME)
+                .is_ok()
+        })
+        .expect("some seed does not deadlock");
+    let seed = seed.to_string();
+    let out = corosim(&[
+        "run",
+        "philosophers/left-then-right",
+        "--seeds",
+        "1",
+        "--start-seed",
+        &seed,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        stderr(&out).contains(
+            "philosophers/left-then-right: expected deadlock, but none of the 1 seeds failed"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("FAIL"), "{}", stdout(&out));
+}
+
+#[test]
+fn json_output_has_the_key_fields() {
+    let out = corosim(&[
+        "run",
+        "bounded_pool",
+        "--seeds",
+        "20",
+        "--format",
+        "json",
+        "--strategy",
+        "pct:3",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let json = stdout(&out);
+    let json = json.trim();
+    assert!(json.starts_with('{') && json.ends_with('}'), "{json}");
+    assert_eq!(json_field(json, "strategy"), "\"pct:3\"");
+    assert_eq!(json_field(json, "ok"), "true");
+    assert_eq!(json_field(json, "seeds"), "20");
+    assert_eq!(json_field(json, "shard"), "null");
+    assert!(json.contains(
+        "{\"scenario\":\"bounded_pool\",\"variant\":\"permit\",\"expected\":\"pass\",\"seeds_run\":20,\"failures\":0,\"first_failing_seed\":null,\"failure_kind\":null"
+    ), "{json}");
+    let buggy = &json[json.find("\"variant\":\"early-release\"").unwrap()..];
+    assert_eq!(json_field(buggy, "expected"), "\"catch:panic\"");
+    assert_eq!(json_field(buggy, "failure_kind"), "\"panic\"");
+    assert_eq!(json_field(buggy, "ok"), "true");
+    let report = unescape(json_field(buggy, "report"));
+    assert!(report.contains("jobs at once, limit 2"), "{report}");
+}
+
+#[test]
+fn results_do_not_depend_on_the_job_count() {
+    let args = ["run", "--seeds", "60", "--strategy", "pct"];
+    let one = corosim(&[&args[..], &["--jobs", "1"]].concat());
+    let two = corosim(&[&args[..], &["--jobs", "2"]].concat());
+    assert_eq!(one.status.code(), two.status.code());
+    assert_eq!(
+        rows_without_speed(&stdout(&one)),
+        rows_without_speed(&stdout(&two))
+    );
+}
+
+#[test]
+fn shards_cover_disjoint_seeds() {
+    let mut all = Vec::new();
+    for shard in ["1/3", "2/3", "3/3"] {
+        let out = corosim(&[
+            "run",
+            "bank/locked",
+            "--seeds",
+            "20",
+            "--start-seed",
+            "5",
+            "--shard",
+            shard,
+            "--format",
+            "json",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let json = stdout(&out);
+        assert_eq!(json_field(&json, "shard"), format!("\"{shard}\""));
+        let field = |k: &str| json_field(&json, k).parse::<u64>().unwrap();
+        let (first, step, count) = (field("seed_first"), field("seed_step"), field("seed_count"));
+        let seeds: Vec<u64> = (0..count).map(|i| first + i * step).collect();
+        let index: u64 = shard[..1].parse().unwrap();
+        assert!(
+            seeds.iter().all(|s| s % 3 == index - 1),
+            "{shard}: {seeds:?}"
+        );
+        assert_eq!(json_field(&json, "seeds_run"), seeds.len().to_string());
+        all.extend(seeds);
+    }
+    all.sort_unstable();
+    assert_eq!(all, (5..25).collect::<Vec<u64>>());
+}
+
+#[test]
+fn replay_reproduces_the_first_failing_seed_of_a_run() {
+    let out = corosim(&[
+        "run",
+        "producer_consumer/cancelled-consumer",
+        "--seeds",
+        "100",
+        "--strategy",
+        "pct",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let json = stdout(&out);
+    let seed = json_field(&json, "first_failing_seed").to_string();
+    let report = unescape(json_field(&json, "report"));
+    let schedule = unescape(json_field(&json, "schedule"));
+
+    let replayed = corosim(&[
+        "replay",
+        "producer_consumer/cancelled-consumer",
+        "--seed",
+        &seed,
+        "--strategy",
+        "pct",
+    ]);
+    assert_eq!(replayed.status.code(), Some(1), "{replayed:?}");
+    let text = stdout(&replayed);
+    assert!(
+        text.starts_with(&report),
+        "run said:\n{report}\nreplay said:\n{text}"
+    );
+    assert!(text.contains("--- trace ---"), "{text}");
+
+    // The schedule replays the same run: the same trace.
+    let dir = std::env::temp_dir().join(format!("corosim-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (a, b) = (dir.join("by-seed.trace"), dir.join("by-schedule.trace"));
+    let by_seed = corosim(&[
+        "replay",
+        "producer_consumer/cancelled-consumer",
+        "--seed",
+        &seed,
+        "--strategy",
+        "pct",
+        "--trace-out",
+        a.to_str().unwrap(),
+    ]);
+    let by_schedule = corosim(&[
+        "replay",
+        "producer_consumer/cancelled-consumer",
+        "--schedule",
+        &schedule,
+        "--trace-out",
+        b.to_str().unwrap(),
+    ]);
+    assert_eq!(by_seed.status.code(), Some(1));
+    assert_eq!(by_schedule.status.code(), Some(1));
+    assert!(!stdout(&by_seed).contains("--- trace ---"));
+    let trace = std::fs::read_to_string(&a).unwrap();
+    assert!(!trace.is_empty());
+    assert_eq!(trace, std::fs::read_to_string(&b).unwrap());
+    assert!(
+        stdout(&by_schedule).contains("deadlock"),
+        "{}",
+        stdout(&by_schedule)
+    );
+}
+
+#[test]
+fn bad_arguments_exit_2_naming_the_input() {
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &["run", "nosuch"],
+            &["unknown scenario \"nosuch\"", "philosophers"],
+        ),
+        (
+            &["run", "bank/nosuch"],
+            &["unknown variant \"nosuch\" of scenario \"bank\"", "locked"],
+        ),
+        (
+            &["run", "--shard", "5/3"],
+            &["5/3", "expected I/N with 1 <= I <= N"],
+        ),
+        (
+            &["run", "--shard", "0/3"],
+            &["0/3", "expected I/N with 1 <= I <= N"],
+        ),
+        (&["run", "--shard", "x"], &["\"x\"", "expected I/N"]),
+        (&["run", "--seeds", "0"], &["'0'", "--seeds"]),
+        (
+            &["run", "--strategy", "bogus"],
+            &["bogus", "accepted forms"],
+        ),
+        (
+            &["run", "--max-time", "10 parsecs"],
+            &["10 parsecs", "expected a number with a unit"],
+        ),
+        (
+            &["replay", "bank/unlocked", "--schedule", "v1:2a:0.1.q"],
+            &["at byte 10", "\"q\""],
+        ),
+        (
+            &["replay", "bank", "--seed", "1"],
+            &["replay needs one SCENARIO/VARIANT"],
+        ),
+    ];
+    for (args, needles) in cases {
+        let out = corosim(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        let err = stderr(&out);
+        for n in *needles {
+            assert!(err.contains(n), "{args:?}: {n:?} not in {err}");
+        }
+    }
+}

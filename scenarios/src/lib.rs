@@ -9,6 +9,26 @@
 //!
 //! [`registry()`] lists every scenario/variant with a one-line description and its
 //! [`Expect`]ation; [`Entry::run_seed`] runs one of them on one seed.
+//!
+//! ```
+//! use scenarios::{DEFAULT_MAX_TIME, Expect, select};
+//! use sim::{FailureKind, Strategy};
+//!
+//! // The correct philosophers never deadlock ...
+//! let ordered = select("philosophers/ordered-forks").unwrap()[0];
+//! assert_eq!(ordered.expect, Expect::Pass);
+//! for seed in 0..20 {
+//!     ordered.run_seed(seed, &Strategy::Random, DEFAULT_MAX_TIME).unwrap();
+//! }
+//!
+//! // ... the left-then-right ones do, on some seed within the stated budget.
+//! let naive = select("philosophers/left-then-right").unwrap()[0];
+//! let failure = (0..naive.budget)
+//!     .find_map(|seed| naive.run_seed(seed, &Strategy::Random, DEFAULT_MAX_TIME).err())
+//!     .expect("caught within the budget");
+//! assert_eq!(failure.kind(), FailureKind::Deadlock);
+//! assert!(naive.expect.matches(&Err(failure)));
+//! ```
 
 use std::future::Future;
 use std::pin::Pin;
@@ -16,11 +36,17 @@ use std::time::Duration;
 
 use sim::{Failure, FailureKind, Strategy};
 
+pub mod actors;
 pub mod bank;
 pub mod bounded_pool;
 pub mod channel;
+pub mod event_waiter;
+pub mod ordering;
 pub mod philosophers;
+pub mod pipeline;
 pub mod producer_consumer;
+pub mod task_distributor;
+pub mod timeouts;
 
 /// What a variant is expected to do under a seed sweep.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,6 +148,12 @@ impl Entry {
         max_time: Duration,
     ) -> Result<(), Failure> {
         let mut rt = builder(seed, strategy, max_time).build();
+        self.run_on(&mut rt)
+    }
+
+    /// Runs this variant once on `rt` (which keeps the trace and schedule). Every run
+    /// goes through here, so reports name the same spawn location for `main`.
+    pub fn run_on(&self, rt: &mut sim::Runtime) -> Result<(), Failure> {
         rt.block_on(self.main())
     }
 }
@@ -255,6 +287,134 @@ static REGISTRY: &[Entry] = &[
         Catch(Panic),
         1,
         "BUG: `let _ = sem.acquire()` drops the permit before the work starts"
+    ),
+    entry!(
+        event_waiter,
+        Event,
+        "event",
+        Pass,
+        0,
+        "waiters wait on an asyncio Event that the notifier sets"
+    ),
+    entry!(
+        event_waiter,
+        NotifyFlag,
+        "notify-flag",
+        Pass,
+        0,
+        "ready flag + notify_waiters; waiters register before checking the flag"
+    ),
+    entry!(
+        event_waiter,
+        LostWakeup,
+        "lost-wakeup",
+        Catch(Deadlock),
+        50,
+        "BUG: waiters await notified() without a flag; an earlier notify_waiters is lost"
+    ),
+    entry!(
+        task_distributor,
+        Correct,
+        "correct",
+        Pass,
+        0,
+        "jobs queue with a sentinel per worker, results queue, join, one result per job"
+    ),
+    entry!(
+        task_distributor,
+        SentinelNotDone,
+        "sentinel-not-done",
+        Catch(Deadlock),
+        1,
+        "BUG: workers leave on their sentinel without task_done; join never returns"
+    ),
+    entry!(
+        task_distributor,
+        OneResultTooMany,
+        "one-result-too-many",
+        Catch(Deadlock),
+        1,
+        "BUG: the collector waits for 0..=n results, one more than there are jobs"
+    ),
+    entry!(
+        actors,
+        Correct,
+        "correct",
+        Pass,
+        0,
+        "counter and logger actors; the counter asks the logger, never the reverse"
+    ),
+    entry!(
+        actors,
+        MutualAsk,
+        "mutual-ask",
+        Catch(Deadlock),
+        50,
+        "BUG: the logger asks the counter while the counter asks the logger"
+    ),
+    entry!(
+        pipeline,
+        UnboundedFeedback,
+        "unbounded-feedback",
+        Pass,
+        0,
+        "source, fan-out, workers, fan-in over bounded channels; retries unbounded"
+    ),
+    entry!(
+        pipeline,
+        BoundedFeedback,
+        "bounded-feedback",
+        Catch(Deadlock),
+        200,
+        "BUG: retries go back over a bounded channel: a cycle of full channels"
+    ),
+    entry!(
+        timeouts,
+        Recv,
+        "recv",
+        Pass,
+        0,
+        "timeout(recv) over mpsc: a timed-out receive takes nothing"
+    ),
+    entry!(
+        timeouts,
+        Get,
+        "get",
+        Pass,
+        0,
+        "timeout(get) over a Queue ended by shutdown"
+    ),
+    entry!(
+        timeouts,
+        TakeThenTimeout,
+        "take-then-timeout",
+        Catch(Panic),
+        50,
+        "BUG: get and validate under one timeout: a late timeout drops the taken item"
+    ),
+    entry!(
+        ordering,
+        Priority,
+        "priority",
+        Pass,
+        0,
+        "concurrent producers; every PriorityQueue get is the smallest item present"
+    ),
+    entry!(
+        ordering,
+        Lifo,
+        "lifo",
+        Pass,
+        0,
+        "concurrent producers; every LifoQueue get is the newest item present"
+    ),
+    entry!(
+        ordering,
+        LifoAssumedFifo,
+        "lifo-assumed-fifo",
+        Catch(Panic),
+        50,
+        "BUG: the consumer of a LifoQueue expects each producer's items in put order"
     ),
 ];
 

@@ -12,9 +12,11 @@ fn measure() {
             let seeds = if e.expect == Expect::Pass { 300 } else { 1000 };
             let mut first = None;
             let mut fails = 0;
+            let mut kinds = std::collections::BTreeMap::new();
             for seed in 0..seeds {
                 if let Err(f) = e.run_seed(seed, &strategy, DEFAULT_MAX_TIME) {
                     fails += 1;
+                    *kinds.entry(format!("{:?}", f.kind())).or_insert(0) += 1;
                     if first.is_none() {
                         first = Some((seed, f.kind()));
                         if e.expect == Expect::Pass {
@@ -24,7 +26,7 @@ fn measure() {
                 }
             }
             println!(
-                "{:40} {:10} fails {fails}/{seeds} first {:?} {:?}/seed",
+                "{:40} {:10} fails {fails}/{seeds} first {:?} {:?}/seed {kinds:?}",
                 e.id(),
                 strategy.to_string(),
                 first,
