@@ -453,20 +453,12 @@ impl Failure {
                     writeln!(f, "  - {t}")?;
                 }
                 for c in &d.cycles {
-                    let names: Vec<String> = c
-                        .iter()
-                        .map(|id| {
-                            d.blocked
-                                .iter()
-                                .find(|b| b.task.id == *id)
-                                .map_or(format!("task {id}"), |b| b.task.to_string())
-                        })
-                        .collect();
-                    writeln!(
-                        f,
-                        "  cycle: {} -> (back to the first)",
-                        names.join(" -> waits on a resource held by -> ")
-                    )?;
+                    let name = |id: &TaskId| {
+                        d.blocked.iter().find(|b| b.task.id == *id).map_or(format!("task {id}"), |b| b.task.to_string())
+                    };
+                    let mut names: Vec<String> = c.iter().map(name).collect();
+                    names.extend(c.first().map(name));
+                    writeln!(f, "  cycle (each waits on what the next holds): {}", names.join(" -> "))?;
                 }
                 Ok(())
             }

@@ -80,7 +80,7 @@ fn joins_on_each_other_are_a_partial_deadlock_found_when_the_cycle_closes() {
         "{report}"
     );
     assert!(
-        report.contains("cycle: `a` (task 1) -> waits on a resource held by -> `b` (task 2)"),
+        report.contains("cycle (each waits on what the next holds): `a` (task 1) -> `b` (task 2) -> `a` (task 1)"),
         "{report}"
     );
     let dot = d.to_dot();
