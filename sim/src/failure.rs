@@ -454,11 +454,18 @@ impl Failure {
                 }
                 for c in &d.cycles {
                     let name = |id: &TaskId| {
-                        d.blocked.iter().find(|b| b.task.id == *id).map_or(format!("task {id}"), |b| b.task.to_string())
+                        d.blocked
+                            .iter()
+                            .find(|b| b.task.id == *id)
+                            .map_or(format!("task {id}"), |b| b.task.to_string())
                     };
                     let mut names: Vec<String> = c.iter().map(name).collect();
                     names.extend(c.first().map(name));
-                    writeln!(f, "  cycle (each waits on what the next holds): {}", names.join(" -> "))?;
+                    writeln!(
+                        f,
+                        "  cycle (each waits on what the next holds): {}",
+                        names.join(" -> ")
+                    )?;
                 }
                 Ok(())
             }

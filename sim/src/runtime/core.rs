@@ -12,7 +12,7 @@ use super::{Config, Stop};
 use crate::detect::race::RaceDetector;
 use crate::detect::waits::{BlockedWaits, Target, WaitGraph};
 use crate::rand::{DetRng, Stream};
-use crate::sched::{self, Divergence, ReadySet, Schedule, Scheduler};
+use crate::sched::{self, Divergence, ReadySet, Schedule, Scheduler, Strategy};
 use crate::task::TaskId;
 use crate::task::raw::BoxTask;
 use crate::task::waker::{RunSync, TaskWaker};
@@ -37,7 +37,8 @@ pub(crate) struct TaskSlot {
     // Invariant: `Some` while live and not being polled, and after returning while the
     // output waits for its JoinHandle; `None` otherwise. Always `None` for main.
     pub(crate) future: Option<BoxTask>,
-    pub(crate) waker: Waker,
+    /// The main task's waker (spawned tasks keep theirs inside their `BoxTask`).
+    pub(crate) waker: Option<Waker>,
     pub(crate) state: TaskState,
     pub(crate) name: Option<Arc<str>>,
     pub(crate) location: &'static Location<'static>,
@@ -141,7 +142,14 @@ impl Core {
             last_actor: None,
             last_polled: None,
             tasks: Vec::new(),
-            ready: ReadySet::default(),
+            // Only strategies that fall back to FIFO order need arrival tracking.
+            ready: ReadySet::new(
+                config.shrink.is_some()
+                    || matches!(
+                        config.strategy,
+                        Strategy::RoundRobin | Strategy::Bytes(_) | Strategy::Replay(_)
+                    ),
+            ),
             scheduler,
             timers: Timers::default(),
             waits: WaitGraph::default(),
@@ -360,6 +368,13 @@ impl Core {
             task: id,
             run: self.sync.clone(),
         }));
+        let (future, waker) = match future {
+            Some(mut f) => {
+                f.as_mut().set_waker(waker);
+                (Some(f), None)
+            }
+            None => (None, Some(waker)),
+        };
         let span = tracing::info_span!("task", id = id.0, name = name.as_deref().unwrap_or(""));
         let span = (!span.is_disabled()).then(|| Box::new(span));
         self.tasks.push(TaskSlot {
@@ -480,11 +495,16 @@ impl Core {
     }
 
     /// Takes a task's future out for polling, with what polling needs.
-    pub(crate) fn begin_poll(&mut self, id: TaskId) -> (Option<BoxTask>, Waker, bool) {
+    /// The main task's waker.
+    pub(crate) fn main_waker(&self) -> Waker {
+        self.tasks[0].waker.clone().expect("main has a waker")
+    }
+
+    pub(crate) fn begin_poll(&mut self, id: TaskId) -> (Option<BoxTask>, bool) {
         // Join waits are re-registered by every pending JoinHandle polled this time.
         self.waits.clear_joins(id);
         let slot = &mut self.tasks[id.index()];
-        (slot.future.take(), slot.waker.clone(), slot.abort)
+        (slot.future.take(), slot.abort)
     }
 
     pub(crate) fn end_poll(&mut self, id: TaskId, future: Option<BoxTask>) {

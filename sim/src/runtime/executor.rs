@@ -30,7 +30,11 @@ pub(crate) fn run<F: Future>(shared: &Shared, mut main: Pin<&mut F>) -> Result<F
 }
 
 fn poll_main<F: Future>(shared: &Shared, main: Pin<&mut F>) -> Result<Poll<F::Output>, Stop> {
-    let (_, waker, _) = shared.core.borrow_mut().begin_poll(TaskId::MAIN);
+    let waker = {
+        let mut core = shared.core.borrow_mut();
+        core.begin_poll(TaskId::MAIN);
+        core.main_waker()
+    };
     let span = shared.core.borrow().tasks[0].span.as_deref().cloned();
     let _entered = span.as_ref().map(tracing::Span::enter);
     let polled = catch_unwind(AssertUnwindSafe(|| {
@@ -54,7 +58,7 @@ fn poll_main<F: Future>(shared: &Shared, main: Pin<&mut F>) -> Result<Poll<F::Ou
 }
 
 fn poll_task(shared: &Shared, id: TaskId) -> Result<(), Stop> {
-    let (future, waker, abort) = shared.core.borrow_mut().begin_poll(id);
+    let (future, abort) = shared.core.borrow_mut().begin_poll(id);
     let mut future = future.expect("sim internal error: a live task has no future");
     if abort {
         let dropped = catch_unwind(AssertUnwindSafe(|| drop(future)));
@@ -70,9 +74,7 @@ fn poll_task(shared: &Shared, id: TaskId) -> Result<(), Stop> {
         .as_deref()
         .cloned();
     let entered = span.as_ref().map(tracing::Span::enter);
-    let polled = catch_unwind(AssertUnwindSafe(|| {
-        future.as_mut().poll(&mut Context::from_waker(&waker))
-    }));
+    let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll()));
     drop(entered);
     let mut core = shared.core.borrow_mut();
     match polled {

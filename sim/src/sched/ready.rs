@@ -9,9 +9,11 @@ const ABSENT: u32 = u32::MAX;
 
 /// Runnable tasks. `get(i)` indexes a dense array whose order is deterministic (it
 /// depends only on the history of inserts and removes); `oldest()` is the task that has
-/// been in the set longest.
+/// been in the set longest, tracked only when the set is built with `fifo` (it costs
+/// memory and time that Random and PCT never use).
 #[derive(Default)]
 pub(crate) struct ReadySet {
+    fifo: bool,
     dense: Vec<TaskId>,
     // Invariant: pos[t] is t's index in `dense`, or ABSENT.
     pos: Vec<u32>,
@@ -24,6 +26,14 @@ pub(crate) struct ReadySet {
 }
 
 impl ReadySet {
+    /// An empty set; `fifo` enables [`ReadySet::oldest`].
+    pub(crate) fn new(fifo: bool) -> Self {
+        ReadySet {
+            fifo,
+            ..Self::default()
+        }
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.dense.len()
     }
@@ -45,19 +55,23 @@ impl ReadySet {
         let i = t.index();
         if i >= self.pos.len() {
             self.pos.resize(i + 1, ABSENT);
-            self.stamp.resize(i + 1, 0);
+            if self.fifo {
+                self.stamp.resize(i + 1, 0);
+            }
         }
         if self.pos[i] != ABSENT {
             return false;
         }
         self.pos[i] = self.dense.len() as u32;
         self.dense.push(t);
-        self.next_stamp += 1;
-        self.stamp[i] = self.next_stamp;
-        if self.arrivals.len() > 2 * self.dense.len() + 64 {
-            self.compact();
+        if self.fifo {
+            self.next_stamp += 1;
+            self.stamp[i] = self.next_stamp;
+            if self.arrivals.len() > 2 * self.dense.len() + 64 {
+                self.compact();
+            }
+            self.arrivals.push_back((t, self.next_stamp));
         }
-        self.arrivals.push_back((t, self.next_stamp));
         true
     }
 
@@ -77,6 +91,10 @@ impl ReadySet {
 
     /// The task present longest. Panics on an empty set.
     pub(crate) fn oldest(&mut self) -> TaskId {
+        assert!(
+            self.fifo,
+            "sim internal error: ReadySet::oldest without FIFO tracking"
+        );
         while let Some(&front) = self.arrivals.front() {
             if self.live(front) {
                 return front.0;
@@ -105,7 +123,7 @@ mod tests {
 
     #[test]
     fn fifo_and_membership() {
-        let mut r = ReadySet::default();
+        let mut r = ReadySet::new(true);
         for i in [3, 1, 2] {
             assert!(r.insert(TaskId(i)));
         }
@@ -124,7 +142,7 @@ mod tests {
 
     #[test]
     fn arrivals_stay_bounded_without_oldest() {
-        let mut r = ReadySet::default();
+        let mut r = ReadySet::new(true);
         for round in 0..10_000u32 {
             r.insert(TaskId(round % 5));
             r.remove(TaskId(round % 5));

@@ -6,6 +6,7 @@
 
 use std::collections::VecDeque;
 use std::panic::Location;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex as StdMutex, MutexGuard as StdGuard, PoisonError};
 use std::task::Waker;
 
@@ -28,8 +29,31 @@ pub(crate) struct Res {
     /// Whether tasks hold it (a lock, a semaphore): the deadlock detector then knows
     /// who can end a wait on it.
     owned: bool,
-    // Invariant: the id is valid in run `.0` only.
-    reg: StdMutex<Option<(u64, ResourceId)>>,
+    // Invariant: 0, or `pack(run, id)`: the id is valid in that run only. One atomic
+    // word, so the pair is read and written together without a lock.
+    reg: AtomicU64,
+}
+
+/// Bits of the packed registration that hold the resource id (+1, so 0 means none).
+const ID_BITS: u32 = 24;
+
+fn pack(run: u64, id: ResourceId) -> u64 {
+    let id = u64::from(id.as_u32()) + 1;
+    assert!(
+        id < (1 << ID_BITS) && run < (1 << (64 - ID_BITS)),
+        "sim: more than {} synchronisation resources in one run (or 2^40 runs in one process)",
+        (1u64 << ID_BITS) - 2
+    );
+    (run << ID_BITS) | id
+}
+
+fn unpack(reg: u64) -> Option<(u64, ResourceId)> {
+    (reg != 0).then(|| {
+        (
+            reg >> ID_BITS,
+            ResourceId((reg & ((1 << ID_BITS) - 1)) as u32 - 1),
+        )
+    })
 }
 
 impl Res {
@@ -40,7 +64,7 @@ impl Res {
             kind,
             created_at: Location::caller(),
             owned: false,
-            reg: StdMutex::new(None),
+            reg: AtomicU64::new(0),
         }
     }
 
@@ -51,21 +75,20 @@ impl Res {
             kind,
             created_at: Location::caller(),
             owned: true,
-            reg: StdMutex::new(None),
+            reg: AtomicU64::new(0),
         }
     }
 
     fn id(&self, core: &mut Core) -> ResourceId {
-        let mut reg = lock(&self.reg);
         let run = core.sync.run_id;
-        match *reg {
+        match unpack(self.reg.load(Ordering::Relaxed)) {
             Some((r, id)) if r == run => id,
             _ => {
                 let id = core.register_resource(self.kind, None, self.created_at);
                 if self.owned {
                     core.track_holders(id);
                 }
-                *reg = Some((run, id));
+                self.reg.store(pack(run, id), Ordering::Relaxed);
                 id
             }
         }
@@ -110,8 +133,7 @@ impl Res {
     /// Runs `f` if the run that last used this resource is still current (for drop
     /// paths, which must not panic).
     fn with_lenient(&self, f: impl FnOnce(&mut Core, ResourceId)) {
-        let reg = *lock(&self.reg);
-        if let Some((run, id)) = reg {
+        if let Some((run, id)) = unpack(self.reg.load(Ordering::Relaxed)) {
             context::with_run(run, |core| f(core, id));
         }
     }

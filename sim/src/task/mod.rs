@@ -33,7 +33,7 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    let cell: raw::BoxTask = Box::pin(raw::TaskCell::new(future));
+    let cell: raw::BoxTask = Box::pin(raw::Task::new(future));
     let (id, run_id) = context::with_core("sim::spawn", |core| {
         let run_id = core.sync.run_id;
         (core.spawn(Some(cell), name, location), run_id)

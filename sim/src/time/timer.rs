@@ -23,12 +23,17 @@ struct Slot {
     owner: Option<TaskId>,
 }
 
+/// A deadline as nanoseconds since the start (saturating: 584 years is "never").
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
 #[derive(Default)]
 pub(crate) struct Timers {
-    // Min-heap of (deadline, seq, slot); an entry is live iff its slot is live with seq.
+    // Min-heap of (deadline in ns, seq, slot); an entry is live iff its slot is live with seq.
     // Ties on deadline fire in registration order; which woken task runs first is the
     // scheduler's choice.
-    heap: BinaryHeap<Reverse<(Duration, u64, u32)>>,
+    heap: BinaryHeap<Reverse<(u64, u64, u32)>>,
     slots: Vec<Slot>,
     free: Vec<u32>,
     next_seq: u64,
@@ -62,7 +67,7 @@ impl Timers {
             waker: Some(waker),
             owner,
         };
-        self.heap.push(Reverse((deadline, seq, slot)));
+        self.heap.push(Reverse((nanos(deadline), seq, slot)));
         self.live += 1;
         TimerKey { slot, seq }
     }
@@ -102,7 +107,7 @@ impl Timers {
         while let Some(&Reverse((deadline, seq, slot))) = self.heap.peek() {
             let s = &self.slots[slot as usize];
             if s.live && s.seq == seq {
-                return Some(deadline);
+                return Some(Duration::from_nanos(deadline));
             }
             self.heap.pop();
         }
@@ -112,6 +117,7 @@ impl Timers {
     /// Removes every timer due at or before `now`, appending (owner, waker) in firing
     /// order.
     pub(crate) fn fire_due(&mut self, now: Duration, out: &mut Vec<(Option<TaskId>, Waker)>) {
+        let now = nanos(now);
         while let Some(&Reverse((deadline, seq, slot))) = self.heap.peek() {
             if deadline > now {
                 break;

@@ -31,6 +31,40 @@ pub(crate) struct Recorder {
     last_time_ns: u64,
 }
 
+/// The longest encoded event: a tag and four varints of at most 10 bytes.
+const MAX_EVENT: usize = 1 + 4 * 10;
+
+/// One event being encoded on the stack, appended to the buffer in one copy.
+struct Scratch {
+    buf: [u8; MAX_EVENT],
+    len: usize,
+}
+
+impl Scratch {
+    fn new(tag: u8) -> Self {
+        let mut buf = [0; MAX_EVENT];
+        buf[0] = tag;
+        Scratch { buf, len: 1 }
+    }
+
+    /// LEB128, with the common one-byte case first.
+    #[inline]
+    fn put(&mut self, mut v: u64) {
+        if v < 0x80 {
+            self.buf[self.len] = v as u8;
+            self.len += 1;
+            return;
+        }
+        while v >= 0x80 {
+            self.buf[self.len] = (v as u8) | 0x80;
+            self.len += 1;
+            v >>= 7;
+        }
+        self.buf[self.len] = v as u8;
+        self.len += 1;
+    }
+}
+
 impl Recorder {
     pub(crate) fn record(
         &mut self,
@@ -40,41 +74,36 @@ impl Recorder {
         kind: EventKind,
     ) {
         let time_ns = time.as_nanos() as u64;
-        let (tag, payload) = match kind {
+        let (tag, a, b) = match kind {
             EventKind::Resource {
                 resource,
                 op,
                 value,
-            } => {
-                self.bytes.push(RESOURCE_BASE + op.code());
-                self.head(step, time_ns, task);
-                put(&mut self.bytes, u64::from(resource.0));
-                put(&mut self.bytes, value);
-                return;
-            }
-            EventKind::Spawn { child } => (SPAWN, Some(u64::from(child.0))),
-            EventKind::Poll => (POLL, None),
-            EventKind::Yield => (YIELD, None),
-            EventKind::Wake { target } => (WAKE, Some(u64::from(target.0))),
-            EventKind::Sleep { deadline } => (SLEEP, Some(deadline.as_nanos() as u64)),
-            EventKind::TimerFired => (TIMER_FIRED, None),
-            EventKind::Exit => (EXIT, None),
-            EventKind::Abort { target } => (ABORT, Some(u64::from(target.0))),
-            EventKind::Cancelled => (CANCELLED, None),
-            EventKind::Panicked => (PANICKED, None),
-            EventKind::Dropped => (DROPPED, None),
+            } => (
+                RESOURCE_BASE + op.code(),
+                Some(u64::from(resource.0)),
+                Some(value),
+            ),
+            EventKind::Spawn { child } => (SPAWN, Some(u64::from(child.0)), None),
+            EventKind::Poll => (POLL, None, None),
+            EventKind::Yield => (YIELD, None, None),
+            EventKind::Wake { target } => (WAKE, Some(u64::from(target.0)), None),
+            EventKind::Sleep { deadline } => (SLEEP, Some(deadline.as_nanos() as u64), None),
+            EventKind::TimerFired => (TIMER_FIRED, None, None),
+            EventKind::Exit => (EXIT, None, None),
+            EventKind::Abort { target } => (ABORT, Some(u64::from(target.0)), None),
+            EventKind::Cancelled => (CANCELLED, None, None),
+            EventKind::Panicked => (PANICKED, None, None),
+            EventKind::Dropped => (DROPPED, None, None),
         };
-        self.bytes.push(tag);
-        self.head(step, time_ns, task);
-        if let Some(p) = payload {
-            put(&mut self.bytes, p);
+        let mut e = Scratch::new(tag);
+        e.put(step - self.last_step);
+        e.put(time_ns - self.last_time_ns);
+        e.put(task.map_or(0, |t| u64::from(t.0) + 1));
+        for v in [a, b].into_iter().flatten() {
+            e.put(v);
         }
-    }
-
-    fn head(&mut self, step: u64, time_ns: u64, task: Option<TaskId>) {
-        put(&mut self.bytes, step - self.last_step);
-        put(&mut self.bytes, time_ns - self.last_time_ns);
-        put(&mut self.bytes, task.map_or(0, |t| u64::from(t.0) + 1));
+        self.bytes.extend_from_slice(&e.buf[..e.len]);
         self.last_step = step;
         self.last_time_ns = time_ns;
         self.len += 1;
@@ -88,14 +117,6 @@ impl Recorder {
     pub(crate) fn finish(self) -> (Vec<u8>, usize) {
         (self.bytes, self.len)
     }
-}
-
-fn put(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
 }
 
 /// Decodes a buffer written by [`Recorder`].
