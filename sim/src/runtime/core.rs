@@ -14,6 +14,7 @@ use crate::detect::waits::{BlockedWaits, Target, WaitGraph};
 use crate::rand::{DetRng, Stream};
 use crate::sched::{self, Divergence, ReadySet, Schedule, Scheduler, Strategy};
 use crate::task::TaskId;
+use super::tasks::TaskTable;
 use crate::task::raw::BoxTask;
 use crate::task::waker::{RunSync, TaskWaker};
 use crate::time::timer::{TimerKey, Timers};
@@ -23,7 +24,8 @@ use crate::trace::{EventKind, Recorder, ResourceId, ResourceInfo, ResourceOp, Ta
 pub(crate) enum Outcome {
     Returned,
     Cancelled,
-    Panicked(Box<dyn Any + Send>),
+    /// The payload waits in `Core::panics` for the JoinHandle.
+    Panicked,
     /// Dropped unfinished at the end of the run.
     Dropped,
 }
@@ -37,8 +39,6 @@ pub(crate) struct TaskSlot {
     // Invariant: `Some` while live and not being polled, and after returning while the
     // output waits for its JoinHandle; `None` otherwise. Always `None` for main.
     pub(crate) future: Option<BoxTask>,
-    /// The main task's waker (spawned tasks keep theirs inside their `BoxTask`).
-    pub(crate) waker: Option<Waker>,
     pub(crate) state: TaskState,
     pub(crate) name: Option<Arc<str>>,
     pub(crate) location: &'static Location<'static>,
@@ -101,7 +101,11 @@ pub(crate) struct Core {
     last_actor: Option<TaskId>,
     last_polled: Option<TaskId>,
     /// Invariant: indexed by TaskId; tasks are never removed during a run.
-    pub(crate) tasks: Vec<TaskSlot>,
+    pub(crate) tasks: TaskTable,
+    /// The main task's waker (spawned tasks keep theirs inside their `BoxTask`).
+    main_waker: Option<Waker>,
+    /// Panic payloads of tasks whose panic goes to their JoinHandle.
+    panics: std::collections::BTreeMap<TaskId, Box<dyn Any + Send>>,
     /// Invariant: holds exactly the live tasks that are runnable and not being polled.
     pub(crate) ready: ReadySet,
     scheduler: Box<dyn Scheduler>,
@@ -141,7 +145,9 @@ impl Core {
             current: None,
             last_actor: None,
             last_polled: None,
-            tasks: Vec::new(),
+            tasks: TaskTable::default(),
+            main_waker: None,
+            panics: Default::default(),
             // Only strategies that fall back to FIFO order need arrival tracking.
             ready: ReadySet::new(
                 config.shrink.is_some()
@@ -368,18 +374,20 @@ impl Core {
             task: id,
             run: self.sync.clone(),
         }));
-        let (future, waker) = match future {
+        let future = match future {
             Some(mut f) => {
                 f.as_mut().set_waker(waker);
-                (Some(f), None)
+                Some(f)
             }
-            None => (None, Some(waker)),
+            None => {
+                self.main_waker = Some(waker);
+                None
+            }
         };
         let span = tracing::info_span!("task", id = id.0, name = name.as_deref().unwrap_or(""));
         let span = (!span.is_disabled()).then(|| Box::new(span));
         self.tasks.push(TaskSlot {
             future,
-            waker,
             state: TaskState::Live,
             name,
             location,
@@ -497,7 +505,7 @@ impl Core {
     /// Takes a task's future out for polling, with what polling needs.
     /// The main task's waker.
     pub(crate) fn main_waker(&self) -> Waker {
-        self.tasks[0].waker.clone().expect("main has a waker")
+        self.main_waker.clone().expect("main has a waker")
     }
 
     pub(crate) fn begin_poll(&mut self, id: TaskId) -> (Option<BoxTask>, bool) {
@@ -529,7 +537,7 @@ impl Core {
         let kind = match outcome {
             Outcome::Returned => EventKind::Exit,
             Outcome::Cancelled => EventKind::Cancelled,
-            Outcome::Panicked(_) => EventKind::Panicked,
+            Outcome::Panicked => EventKind::Panicked,
             Outcome::Dropped => EventKind::Dropped,
         };
         self.record(Some(id), kind);
@@ -572,10 +580,19 @@ impl Core {
                 None => panic!("JoinHandle for task {id} polled after it completed"),
             },
             TaskState::Done(Outcome::Cancelled | Outcome::Dropped) => JoinPoll::Cancelled,
-            TaskState::Done(Outcome::Panicked(payload)) => {
-                JoinPoll::Panicked(std::mem::replace(payload, Box::new(())))
-            }
+            TaskState::Done(Outcome::Panicked) => match self.panics.remove(&id) {
+                Some(payload) => JoinPoll::Panicked(payload),
+                None => panic!("JoinHandle for task {id} polled after it completed"),
+            },
         }
+    }
+
+    /// A task panicked and its panic goes to its JoinHandle.
+    pub(crate) fn finish_panicked(&mut self, id: TaskId, payload: Box<dyn Any + Send>) -> Leftovers {
+        if !self.tasks[id.index()].detached {
+            self.panics.insert(id, payload);
+        }
+        self.finish(id, Outcome::Panicked, None)
     }
 
     /// A JoinHandle was dropped: the task runs on detached; returns its finished cell.
@@ -583,6 +600,7 @@ impl Core {
         let slot = &mut self.tasks[id.index()];
         slot.detached = true;
         slot.join_waker = None;
+        self.panics.remove(&id);
         if slot.is_live() {
             None
         } else {

@@ -93,7 +93,7 @@ fn poll_task(shared: &Shared, id: TaskId) -> Result<(), Stop> {
                 return Err(panic::stop(id, payload));
             }
             panic::take_report(&*payload); // Delivered to the JoinHandle instead.
-            let left = core.finish(id, Outcome::Panicked(payload), None);
+            let left = core.finish_panicked(id, payload);
             drop(core);
             drop_quietly(future);
             left.finish();

@@ -7,6 +7,7 @@
 
 pub(crate) mod context;
 pub(crate) mod core;
+mod tasks;
 mod executor;
 mod panic;
 
