@@ -8,13 +8,13 @@ use std::sync::Arc;
 use std::task::Waker;
 use std::time::Duration;
 
+use super::tasks::TaskTable;
 use super::{Config, Stop};
 use crate::detect::race::RaceDetector;
 use crate::detect::waits::{BlockedWaits, Target, WaitGraph};
 use crate::rand::{DetRng, Stream};
 use crate::sched::{self, Divergence, ReadySet, Schedule, Scheduler, Strategy};
 use crate::task::TaskId;
-use super::tasks::TaskTable;
 use crate::task::raw::BoxTask;
 use crate::task::waker::{RunSync, TaskWaker};
 use crate::time::timer::{TimerKey, Timers};
@@ -588,7 +588,11 @@ impl Core {
     }
 
     /// A task panicked and its panic goes to its JoinHandle.
-    pub(crate) fn finish_panicked(&mut self, id: TaskId, payload: Box<dyn Any + Send>) -> Leftovers {
+    pub(crate) fn finish_panicked(
+        &mut self,
+        id: TaskId,
+        payload: Box<dyn Any + Send>,
+    ) -> Leftovers {
         if !self.tasks[id.index()].detached {
             self.panics.insert(id, payload);
         }

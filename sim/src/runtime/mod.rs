@@ -7,9 +7,9 @@
 
 pub(crate) mod context;
 pub(crate) mod core;
-mod tasks;
 mod executor;
 mod panic;
+mod tasks;
 
 use std::future::Future;
 use std::panic::Location;

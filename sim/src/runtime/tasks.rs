@@ -25,7 +25,10 @@ impl TaskTable {
         if self.len % CHUNK == 0 {
             self.chunks.push(Vec::with_capacity(CHUNK));
         }
-        self.chunks.last_mut().expect("a chunk with room").push(slot);
+        self.chunks
+            .last_mut()
+            .expect("a chunk with room")
+            .push(slot);
         self.len += 1;
     }
 

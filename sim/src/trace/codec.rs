@@ -24,45 +24,29 @@ const RESOURCE_BASE: u8 = 64;
 /// Appends events to a byte buffer.
 #[derive(Default)]
 pub(crate) struct Recorder {
-    bytes: Vec<u8>,
+    // Invariant: every event lies whole inside one chunk; chunks never reallocate
+    // (created with capacity CHUNK_BYTES), so recording never copies old events.
+    chunks: Vec<Vec<u8>>,
     len: usize,
     // Invariant: the step and time of the last recorded event; deltas are against them.
     last_step: u64,
     last_time_ns: u64,
 }
 
+/// Bytes per chunk of the trace buffer.
+const CHUNK_BYTES: usize = 64 * 1024;
+
 /// The longest encoded event: a tag and four varints of at most 10 bytes.
 const MAX_EVENT: usize = 1 + 4 * 10;
 
-/// One event being encoded on the stack, appended to the buffer in one copy.
-struct Scratch {
-    buf: [u8; MAX_EVENT],
-    len: usize,
-}
-
-impl Scratch {
-    fn new(tag: u8) -> Self {
-        let mut buf = [0; MAX_EVENT];
-        buf[0] = tag;
-        Scratch { buf, len: 1 }
+/// Appends `v` as LEB128, the common one-byte case first.
+#[inline]
+fn put(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
     }
-
-    /// LEB128, with the common one-byte case first.
-    #[inline]
-    fn put(&mut self, mut v: u64) {
-        if v < 0x80 {
-            self.buf[self.len] = v as u8;
-            self.len += 1;
-            return;
-        }
-        while v >= 0x80 {
-            self.buf[self.len] = (v as u8) | 0x80;
-            self.len += 1;
-            v >>= 7;
-        }
-        self.buf[self.len] = v as u8;
-        self.len += 1;
-    }
+    out.push(v as u8);
 }
 
 impl Recorder {
@@ -96,14 +80,21 @@ impl Recorder {
             EventKind::Panicked => (PANICKED, None, None),
             EventKind::Dropped => (DROPPED, None, None),
         };
-        let mut e = Scratch::new(tag);
-        e.put(step - self.last_step);
-        e.put(time_ns - self.last_time_ns);
-        e.put(task.map_or(0, |t| u64::from(t.0) + 1));
+        // Room for the longest event, so no push below reallocates (chunks never do).
+        let chunk = match self.chunks.last_mut() {
+            Some(c) if c.capacity() - c.len() >= MAX_EVENT => c,
+            _ => {
+                self.chunks.push(Vec::with_capacity(CHUNK_BYTES));
+                self.chunks.last_mut().expect("just pushed")
+            }
+        };
+        chunk.push(tag);
+        put(chunk, step - self.last_step);
+        put(chunk, time_ns - self.last_time_ns);
+        put(chunk, task.map_or(0, |t| u64::from(t.0) + 1));
         for v in [a, b].into_iter().flatten() {
-            e.put(v);
+            put(chunk, v);
         }
-        self.bytes.extend_from_slice(&e.buf[..e.len]);
         self.last_step = step;
         self.last_time_ns = time_ns;
         self.len += 1;
@@ -114,35 +105,43 @@ impl Recorder {
         self.len
     }
 
-    pub(crate) fn finish(self) -> (Vec<u8>, usize) {
-        (self.bytes, self.len)
+    pub(crate) fn finish(self) -> (Vec<Vec<u8>>, usize) {
+        (self.chunks, self.len)
     }
 }
 
-/// Decodes a buffer written by [`Recorder`].
+/// Decodes the chunks written by [`Recorder`].
 pub(crate) struct Decoder<'a> {
-    bytes: &'a [u8],
+    chunks: &'a [Vec<u8>],
+    chunk: usize,
     pos: usize,
     step: u64,
     time_ns: u64,
 }
 
 impl<'a> Decoder<'a> {
-    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+    pub(crate) fn new(chunks: &'a [Vec<u8>]) -> Self {
         Decoder {
-            bytes,
+            chunks,
+            chunk: 0,
             pos: 0,
             step: 0,
             time_ns: 0,
         }
     }
 
+    /// The next byte of the current event (events never cross chunks).
+    fn byte(&mut self) -> u8 {
+        let b = self.chunks[self.chunk][self.pos];
+        self.pos += 1;
+        b
+    }
+
     fn get(&mut self) -> u64 {
         let mut v = 0u64;
         let mut shift = 0;
         loop {
-            let b = self.bytes[self.pos];
-            self.pos += 1;
+            let b = self.byte();
             v |= u64::from(b & 0x7f) << shift;
             if b < 0x80 {
                 return v;
@@ -160,8 +159,11 @@ impl Iterator for Decoder<'_> {
     type Item = Event;
 
     fn next(&mut self) -> Option<Event> {
-        let &tag = self.bytes.get(self.pos)?;
-        self.pos += 1;
+        while self.pos >= self.chunks.get(self.chunk)?.len() {
+            self.chunk += 1;
+            self.pos = 0;
+        }
+        let tag = self.byte();
         self.step += self.get();
         self.time_ns += self.get();
         let task = match self.get() {
@@ -259,9 +261,9 @@ mod tests {
         for e in &events {
             r.record(e.step, e.time, e.task, e.kind.clone());
         }
-        let (bytes, len) = r.finish();
+        let (chunks, len) = r.finish();
         assert_eq!(len, events.len());
-        let back: Vec<Event> = Decoder::new(&bytes).collect();
+        let back: Vec<Event> = Decoder::new(&chunks).collect();
         assert_eq!(back, events);
     }
 }

@@ -220,7 +220,7 @@ impl TaskInfo {
 /// Every event of one run. See the [module docs](self).
 #[derive(Clone, Default)]
 pub struct Trace {
-    bytes: Vec<u8>,
+    chunks: Vec<Vec<u8>>,
     len: usize,
     tasks: Vec<TaskInfo>,
     resources: Vec<ResourceInfo>,
@@ -228,13 +228,13 @@ pub struct Trace {
 
 impl Trace {
     pub(crate) fn new(
-        bytes: Vec<u8>,
+        chunks: Vec<Vec<u8>>,
         len: usize,
         tasks: Vec<TaskInfo>,
         resources: Vec<ResourceInfo>,
     ) -> Self {
         Trace {
-            bytes,
+            chunks,
             len,
             tasks,
             resources,
@@ -265,7 +265,7 @@ impl Trace {
 
     /// The events in order.
     pub fn events(&self) -> impl Iterator<Item = Event> + '_ {
-        codec::Decoder::new(&self.bytes)
+        codec::Decoder::new(&self.chunks)
     }
 
     /// Every task of the run, indexed by id.
@@ -282,7 +282,9 @@ impl Trace {
     /// digests on every platform and Rust version (FNV-1a, not `DefaultHasher`).
     pub fn digest(&self) -> u64 {
         let mut h = Fnv::new();
-        h.write(&self.bytes);
+        for c in &self.chunks {
+            h.write(c);
+        }
         for t in &self.tasks {
             h.write(t.name.as_deref().unwrap_or("").as_bytes());
             h.write(&[0xff]);
