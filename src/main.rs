@@ -77,7 +77,7 @@ struct RunArgs {
     /// The first seed.
     #[arg(long, default_value_t = 0)]
     start_seed: u64,
-    /// The scheduler: random, pct (depth 3), pct:<depth>, round-robin.
+    /// The scheduler: random, pct (depth 3), `pct:<depth>`, round-robin.
     #[arg(long, default_value = "random", value_parser = parse_sweep_strategy)]
     strategy: Strategy,
     /// The virtual-time bound of each run (`10s`, `500ms`, `2m`).
@@ -105,7 +105,7 @@ struct ReplayArgs {
         required_unless_present = "schedule"
     )]
     seed: Option<u64>,
-    /// The scheduler: random, pct, pct:<depth>, round-robin.
+    /// The scheduler: random, pct, `pct:<depth>`, round-robin.
     #[arg(long, default_value = "random", value_parser = parse_sweep_strategy, conflicts_with = "schedule")]
     strategy: Strategy,
     /// A recorded schedule (from a failure report), or `@path` of a file holding one.

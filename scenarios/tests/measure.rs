@@ -4,7 +4,7 @@ use scenarios::{DEFAULT_MAX_TIME, Expect, registry};
 use sim::Strategy;
 
 #[test]
-#[ignore]
+#[ignore = "a measuring tool, not a check: prints per-variant failure statistics used to choose the seed budgets in sweep.rs; run with --ignored --nocapture"]
 fn measure() {
     for e in registry() {
         for strategy in [Strategy::Random, Strategy::Pct { depth: 3 }] {

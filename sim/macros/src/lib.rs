@@ -23,7 +23,7 @@ const STR_KEYS: &[&str] = &["strategy", "max_time", "unhandled_panic", "regressi
 
 /// Runs an `async fn` test over many seeds on the deterministic runtime.
 ///
-/// ```ignore
+/// ```text
 /// #[sim::test]
 /// async fn transfers_conserve_money() { /* ... */ }
 ///
