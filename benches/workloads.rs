@@ -12,7 +12,6 @@ use std::future::Future;
 use std::hint::black_box;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -23,6 +22,10 @@ use criterion::{
 use futures::executor::LocalPool;
 use futures::task::LocalSpawnExt;
 use sim::Strategy;
+
+#[path = "shared/same_code.rs"]
+mod same_code;
+use same_code::*;
 
 // ---------------------------------------------------------------------------------------
 // Runtimes
@@ -115,81 +118,19 @@ fn w0_empty(c: &mut Criterion) {
 // W1: 4 producers x 1,000 messages, one bounded(16) channel, one consumer
 // ---------------------------------------------------------------------------------------
 
-const W1_PRODUCERS: u64 = 4;
-const W1_PER_PRODUCER: u64 = 1_000;
-const W1_MESSAGES: u64 = W1_PRODUCERS * W1_PER_PRODUCER;
-
-fn w1_expected_sum() -> u64 {
-    (0..W1_PRODUCERS)
-        .flat_map(|p| (0..W1_PER_PRODUCER).map(move |i| p * 1000 + i))
-        .sum()
-}
-
-async fn w1_sim() {
-    let (tx, mut rx) = sim::sync::mpsc::channel::<u64>(16);
-    let producers: Vec<_> = (0..W1_PRODUCERS)
-        .map(|p| {
-            let tx = tx.clone();
-            sim::spawn(async move {
-                for i in 0..W1_PER_PRODUCER {
-                    tx.send(p * 1000 + i).await.unwrap();
-                    if (i + 1) % 10 == 0 {
-                        sim::time::sleep(Duration::from_millis(1)).await;
-                    }
-                }
-            })
-        })
-        .collect();
-    drop(tx);
-    let (mut sum, mut n) = (0, 0);
-    while let Some(v) = rx.recv().await {
-        sum += v;
-        n += 1;
-    }
-    for p in producers {
-        p.await.unwrap();
-    }
-    assert_eq!(n, W1_MESSAGES);
-    assert_eq!(sum, w1_expected_sum());
-}
-
-async fn w1_tokio() {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<u64>(16);
-    let producers: Vec<_> = (0..W1_PRODUCERS)
-        .map(|p| {
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                for i in 0..W1_PER_PRODUCER {
-                    tx.send(p * 1000 + i).await.unwrap();
-                    if (i + 1) % 10 == 0 {
-                        tokio::time::sleep(Duration::from_millis(1)).await;
-                    }
-                }
-            })
-        })
-        .collect();
-    drop(tx);
-    let (mut sum, mut n) = (0, 0);
-    while let Some(v) = rx.recv().await {
-        sum += v;
-        n += 1;
-    }
-    for p in producers {
-        p.await.unwrap();
-    }
-    assert_eq!(n, W1_MESSAGES);
-    assert_eq!(sum, w1_expected_sum());
-}
-
 fn w1_producer_consumer(c: &mut Criterion) {
     let mut group = c.benchmark_group("w1_producer_consumer");
     heavy(&mut group, 3);
     group.throughput(Throughput::Elements(W1_MESSAGES));
     for (id, strategy) in STRATEGIES {
         let seed = Cell::new(0);
-        group.bench_function(id, |b| b.iter(|| run_sim(&seed, &strategy, w1_sim())));
+        group.bench_function(id, |b| {
+            b.iter(|| run_sim(&seed, &strategy, same_code::on_sim::w1()))
+        });
     }
-    group.bench_function("tokio_paused", |b| b.iter(|| run_tokio(w1_tokio())));
+    group.bench_function("tokio_paused", |b| {
+        b.iter(|| run_tokio(same_code::on_tokio::w1()))
+    });
     group.finish();
 }
 
@@ -266,59 +207,6 @@ fn w2_ping_pong(c: &mut Criterion) {
 // W3: 10,000 tasks x 10 sleeps of 1..1000 ms (fixed xorshift per task index)
 // ---------------------------------------------------------------------------------------
 
-const W3_TASKS: u64 = 10_000;
-const W3_SLEEPS: u64 = 10;
-
-/// The sleep durations (ms) of task `index`: xorshift64 seeded by the index.
-fn w3_durations(index: u64) -> impl Iterator<Item = u64> {
-    let mut x = index.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..W3_SLEEPS).map(move |_| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        1 + x % 999
-    })
-}
-
-/// Virtual time at which W3 ends: the longest task's total sleep.
-fn w3_virtual_end() -> Duration {
-    let ms = (0..W3_TASKS)
-        .map(|t| w3_durations(t).sum::<u64>())
-        .max()
-        .unwrap();
-    Duration::from_millis(ms)
-}
-
-async fn w3_sim() {
-    let tasks: Vec<_> = (0..W3_TASKS)
-        .map(|t| {
-            sim::spawn(async move {
-                for ms in w3_durations(t) {
-                    sim::time::sleep(Duration::from_millis(ms)).await;
-                }
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.unwrap();
-    }
-}
-
-async fn w3_tokio() {
-    let tasks: Vec<_> = (0..W3_TASKS)
-        .map(|t| {
-            tokio::spawn(async move {
-                for ms in w3_durations(t) {
-                    tokio::time::sleep(Duration::from_millis(ms)).await;
-                }
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.unwrap();
-    }
-}
-
 fn w3_timers(c: &mut Criterion) {
     let end = w3_virtual_end();
     // Sanity: both runtimes end at the same virtual instant.
@@ -326,14 +214,14 @@ fn w3_timers(c: &mut Criterion) {
         let mut rt = sim::Builder::new().max_steps(50_000_000).build();
         let t = rt
             .block_on(async {
-                w3_sim().await;
+                same_code::on_sim::w3().await;
                 sim::time::Instant::now().since_start()
             })
             .unwrap();
         assert_eq!(t, end);
         let t = run_tokio(async {
             let start = tokio::time::Instant::now();
-            w3_tokio().await;
+            same_code::on_tokio::w3().await;
             start.elapsed()
         });
         assert!(t >= end && t < end + Duration::from_millis(10), "{t:?}");
@@ -347,52 +235,19 @@ fn w3_timers(c: &mut Criterion) {
     group.throughput(Throughput::Elements(W3_TASKS * W3_SLEEPS));
     for (id, strategy) in STRATEGIES {
         let seed = Cell::new(0);
-        group.bench_function(id, |b| b.iter(|| run_sim(&seed, &strategy, w3_sim())));
+        group.bench_function(id, |b| {
+            b.iter(|| run_sim(&seed, &strategy, same_code::on_sim::w3()))
+        });
     }
-    group.bench_function("tokio_paused", |b| b.iter(|| run_tokio(w3_tokio())));
+    group.bench_function("tokio_paused", |b| {
+        b.iter(|| run_tokio(same_code::on_tokio::w3()))
+    });
     group.finish();
 }
 
 // ---------------------------------------------------------------------------------------
 // W4: spawn 100,000 tasks that yield once and return a value; join and sum
 // ---------------------------------------------------------------------------------------
-
-const W4_TASKS: u64 = 100_000;
-const W4_SUM: u64 = W4_TASKS * (W4_TASKS - 1) / 2;
-
-async fn w4_sim() -> u64 {
-    let tasks: Vec<_> = (0..W4_TASKS)
-        .map(|i| {
-            sim::spawn(async move {
-                sim::task::yield_now().await;
-                i
-            })
-        })
-        .collect();
-    let mut sum = 0;
-    for t in tasks {
-        sum += t.await.unwrap();
-    }
-    assert_eq!(sum, W4_SUM);
-    sum
-}
-
-async fn w4_tokio() -> u64 {
-    let tasks: Vec<_> = (0..W4_TASKS)
-        .map(|i| {
-            tokio::spawn(async move {
-                tokio::task::yield_now().await;
-                i
-            })
-        })
-        .collect();
-    let mut sum = 0;
-    for t in tasks {
-        sum += t.await.unwrap();
-    }
-    assert_eq!(sum, W4_SUM);
-    sum
-}
 
 async fn w4_bare(sp: futures::executor::LocalSpawner) -> u64 {
     let tasks: Vec<_> = (0..W4_TASKS)
@@ -418,9 +273,13 @@ fn w4_spawn(c: &mut Criterion) {
     group.throughput(Throughput::Elements(W4_TASKS));
     for (id, strategy) in STRATEGIES {
         let seed = Cell::new(0);
-        group.bench_function(id, |b| b.iter(|| run_sim(&seed, &strategy, w4_sim())));
+        group.bench_function(id, |b| {
+            b.iter(|| run_sim(&seed, &strategy, same_code::on_sim::w4()))
+        });
     }
-    group.bench_function("tokio_paused", |b| b.iter(|| run_tokio(w4_tokio())));
+    group.bench_function("tokio_paused", |b| {
+        b.iter(|| run_tokio(same_code::on_tokio::w4()))
+    });
     group.bench_function("bare_localpool", |b| b.iter(|| run_bare(w4_bare)));
     group.finish();
 }
@@ -428,51 +287,6 @@ fn w4_spawn(c: &mut Criterion) {
 // ---------------------------------------------------------------------------------------
 // W5: 100 tasks x 100 locks of one async mutex, yielding while holding it
 // ---------------------------------------------------------------------------------------
-
-const W5_TASKS: u64 = 100;
-const W5_LOCKS: u64 = 100;
-
-async fn w5_sim() {
-    let m = Rc::new(sim::sync::Mutex::new(0u64));
-    let tasks: Vec<_> = (0..W5_TASKS)
-        .map(|_| {
-            let m = m.clone();
-            sim::spawn(async move {
-                for _ in 0..W5_LOCKS {
-                    let mut g = m.lock().await;
-                    let v = *g;
-                    sim::task::yield_now().await;
-                    *g = v + 1;
-                }
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.unwrap();
-    }
-    assert_eq!(*m.lock().await, W5_TASKS * W5_LOCKS);
-}
-
-async fn w5_tokio() {
-    let m = Arc::new(tokio::sync::Mutex::new(0u64));
-    let tasks: Vec<_> = (0..W5_TASKS)
-        .map(|_| {
-            let m = m.clone();
-            tokio::spawn(async move {
-                for _ in 0..W5_LOCKS {
-                    let mut g = m.lock().await;
-                    let v = *g;
-                    tokio::task::yield_now().await;
-                    *g = v + 1;
-                }
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.unwrap();
-    }
-    assert_eq!(*m.lock().await, W5_TASKS * W5_LOCKS);
-}
 
 async fn w5_bare(sp: futures::executor::LocalSpawner) {
     let m = Rc::new(tokio::sync::Mutex::new(0u64));
@@ -502,9 +316,13 @@ fn w5_mutex(c: &mut Criterion) {
     group.throughput(Throughput::Elements(W5_TASKS * W5_LOCKS));
     for (id, strategy) in STRATEGIES {
         let seed = Cell::new(0);
-        group.bench_function(id, |b| b.iter(|| run_sim(&seed, &strategy, w5_sim())));
+        group.bench_function(id, |b| {
+            b.iter(|| run_sim(&seed, &strategy, same_code::on_sim::w5()))
+        });
     }
-    group.bench_function("tokio_paused", |b| b.iter(|| run_tokio(w5_tokio())));
+    group.bench_function("tokio_paused", |b| {
+        b.iter(|| run_tokio(same_code::on_tokio::w5()))
+    });
     group.bench_function("bare_localpool", |b| b.iter(|| run_bare(w5_bare)));
     group.finish();
 }

@@ -11,8 +11,9 @@
 
 use std::time::Instant;
 
-const TASKS: u64 = 100_000;
-const SUM: u64 = TASKS * (TASKS - 1) / 2;
+#[path = "../benches/shared/same_code.rs"]
+#[allow(dead_code)] // The example runs only W4.
+mod same_code;
 
 fn vm_hwm_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
@@ -25,23 +26,7 @@ fn vm_hwm_kib() -> u64 {
 
 fn corosim() -> u64 {
     let mut rt = sim::Builder::new().seed(1).max_steps(50_000_000).build();
-    let sum = rt
-        .block_on(async {
-            let tasks: Vec<_> = (0..TASKS)
-                .map(|i| {
-                    sim::spawn(async move {
-                        sim::task::yield_now().await;
-                        i
-                    })
-                })
-                .collect();
-            let mut sum = 0;
-            for t in tasks {
-                sum += t.await.unwrap();
-            }
-            sum
-        })
-        .unwrap();
+    let sum = rt.block_on(same_code::on_sim::w4()).unwrap();
     println!("trace events: {}", rt.trace().len());
     sum
 }
@@ -52,21 +37,7 @@ fn tokio() -> u64 {
         .start_paused(true)
         .build()
         .unwrap();
-    rt.block_on(async {
-        let tasks: Vec<_> = (0..TASKS)
-            .map(|i| {
-                tokio::spawn(async move {
-                    tokio::task::yield_now().await;
-                    i
-                })
-            })
-            .collect();
-        let mut sum = 0;
-        for t in tasks {
-            sum += t.await.unwrap();
-        }
-        sum
-    })
+    rt.block_on(same_code::on_tokio::w4())
 }
 
 fn main() {
@@ -82,7 +53,7 @@ fn main() {
         }
     };
     let elapsed = start.elapsed();
-    assert_eq!(sum, SUM);
+    assert_eq!(sum, same_code::W4_SUM);
     let after = vm_hwm_kib();
     println!("runtime: {which}");
     println!("wall: {:.1} ms", elapsed.as_secs_f64() * 1e3);
