@@ -1,8 +1,7 @@
-//! The timer queue of the virtual clock: a min-heap of deadlines over a slab of timer
-//! slots, with lazy deletion of cancelled entries.
+//! The timer queue of the virtual clock: deadline buckets (an ordered map) over a slab of
+//! timer slots, with lazy deletion of cancelled entries.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::BTreeMap;
 use std::task::Waker;
 use std::time::Duration;
 
@@ -30,10 +29,13 @@ fn nanos(d: Duration) -> u64 {
 
 #[derive(Default)]
 pub(crate) struct Timers {
-    // Min-heap of (deadline in ns, seq, slot); an entry is live iff its slot is live with seq.
-    // Ties on deadline fire in registration order; which woken task runs first is the
-    // scheduler's choice.
-    heap: BinaryHeap<Reverse<(u64, u64, u32)>>,
+    // Deadline (ns) -> registrations (seq, slot) in registration order; an entry is
+    // live iff its slot is live with that seq (cancellation is lazy). Timers sharing a
+    // deadline fire together, in registration order; which woken task runs first is
+    // the scheduler's choice. Buckets beat a binary heap here: deadlines cluster.
+    buckets: BTreeMap<u64, Vec<(u64, u32)>>,
+    // Emptied bucket vectors, reused to avoid an allocation per distinct deadline.
+    spare: Vec<Vec<(u64, u32)>>,
     slots: Vec<Slot>,
     free: Vec<u32>,
     next_seq: u64,
@@ -67,7 +69,11 @@ impl Timers {
             waker: Some(waker),
             owner,
         };
-        self.heap.push(Reverse((nanos(deadline), seq, slot)));
+        let spare = &mut self.spare;
+        self.buckets
+            .entry(nanos(deadline))
+            .or_insert_with(|| spare.pop().unwrap_or_default())
+            .push((seq, slot));
         self.live += 1;
         TimerKey { slot, seq }
     }
@@ -102,42 +108,52 @@ impl Timers {
         Some(cancelled)
     }
 
-    /// The earliest pending deadline.
+    fn is_live(&self, (seq, slot): (u64, u32)) -> bool {
+        let s = &self.slots[slot as usize];
+        s.live && s.seq == seq
+    }
+
+    /// The earliest pending deadline (drops buckets holding only cancelled timers).
     pub(crate) fn next_deadline(&mut self) -> Option<Duration> {
-        while let Some(&Reverse((deadline, seq, slot))) = self.heap.peek() {
-            let s = &self.slots[slot as usize];
-            if s.live && s.seq == seq {
+        loop {
+            let (&deadline, bucket) = self.buckets.first_key_value()?;
+            if bucket.iter().any(|&e| self.is_live(e)) {
                 return Some(Duration::from_nanos(deadline));
             }
-            self.heap.pop();
+            let (_, mut stale) = self.buckets.pop_first().expect("a first bucket");
+            stale.clear();
+            self.spare.push(stale);
         }
-        None
     }
 
     /// Removes every timer due at or before `now`, appending (owner, waker) in firing
     /// order.
     pub(crate) fn fire_due(&mut self, now: Duration, out: &mut Vec<(Option<TaskId>, Waker)>) {
         let now = nanos(now);
-        while let Some(&Reverse((deadline, seq, slot))) = self.heap.peek() {
-            if deadline > now {
-                break;
-            }
-            self.heap.pop();
-            let s = &mut self.slots[slot as usize];
-            if s.live && s.seq == seq {
-                s.live = false;
-                self.live -= 1;
-                self.free.push(slot);
-                if let Some(w) = s.waker.take() {
-                    out.push((s.owner, w));
+        while self
+            .buckets
+            .first_key_value()
+            .is_some_and(|(&d, _)| d <= now)
+        {
+            let (_, mut bucket) = self.buckets.pop_first().expect("a due bucket");
+            for (seq, slot) in bucket.drain(..) {
+                let s = &mut self.slots[slot as usize];
+                if s.live && s.seq == seq {
+                    s.live = false;
+                    self.live -= 1;
+                    self.free.push(slot);
+                    if let Some(w) = s.waker.take() {
+                        out.push((s.owner, w));
+                    }
                 }
             }
+            self.spare.push(bucket);
         }
     }
 
     /// Drops every registration (end of run), returning the wakers to drop outside.
     pub(crate) fn clear(&mut self) -> Vec<Waker> {
-        self.heap.clear();
+        self.buckets.clear();
         self.free.clear();
         self.live = 0;
         self.slots.drain(..).filter_map(|s| s.waker).collect()
