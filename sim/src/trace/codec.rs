@@ -88,12 +88,25 @@ impl Recorder {
                 self.chunks.last_mut().expect("just pushed")
             }
         };
-        chunk.push(tag);
-        put(chunk, step - self.last_step);
-        put(chunk, time_ns - self.last_time_ns);
-        put(chunk, task.map_or(0, |t| u64::from(t.0) + 1));
-        for v in [a, b].into_iter().flatten() {
-            put(chunk, v);
+        let (ds, dt, who) = (
+            step - self.last_step,
+            time_ns - self.last_time_ns,
+            task.map_or(0, |t| u64::from(t.0) + 1),
+        );
+        if ds < 0x80 && dt < 0x80 && who < 0x80 {
+            // The common case: a four-byte header, appended as one fixed-size block.
+            chunk.extend_from_slice(&[tag, ds as u8, dt as u8, who as u8]);
+        } else {
+            chunk.push(tag);
+            put(chunk, ds);
+            put(chunk, dt);
+            put(chunk, who);
+        }
+        if let Some(a) = a {
+            put(chunk, a);
+        }
+        if let Some(b) = b {
+            put(chunk, b);
         }
         self.last_step = step;
         self.last_time_ns = time_ns;
