@@ -117,14 +117,25 @@ impl WaitGraph {
         self.timers.get(task.index()).is_some_and(|&n| n > 0)
     }
 
+    /// Runs `f` on the holders of `target` (`None` if unknown) without copying them.
+    fn with_holders<R>(&self, target: Target, f: impl FnOnce(Option<&[TaskId]>) -> R) -> R {
+        match target {
+            Target::Task(t) => f(Some(std::slice::from_ref(&t))),
+            Target::Resource(r) => f(self.holders.get(r.0 as usize).and_then(|h| h.as_deref())),
+        }
+    }
+
     /// Quick filter: could a wait of `task` close a deadlock? False when some holder of
     /// one of its waits is not itself waiting (it can still release).
     pub(crate) fn may_close_cycle(&self, task: TaskId) -> bool {
         let waits = self.waits_of(task);
         !waits.is_empty()
             && waits.iter().all(|&w| {
-                self.holders_of(w).is_some_and(|h| {
-                    !h.is_empty() && h.iter().all(|&o| o == task || !self.waits_of(o).is_empty())
+                self.with_holders(w, |h| {
+                    h.is_some_and(|h| {
+                        !h.is_empty()
+                            && h.iter().all(|&o| o == task || !self.waits_of(o).is_empty())
+                    })
                 })
             })
     }
@@ -138,8 +149,9 @@ impl WaitGraph {
         loop {
             let stuck = |t: TaskId, set: &BTreeSet<TaskId>| {
                 self.waits_of(t).iter().all(|&w| {
-                    self.holders_of(w)
-                        .is_some_and(|h| !h.is_empty() && h.iter().all(|o| set.contains(o)))
+                    self.with_holders(w, |h| {
+                        h.is_some_and(|h| !h.is_empty() && h.iter().all(|o| set.contains(o)))
+                    })
                 })
             };
             let drop: Vec<TaskId> = set.iter().copied().filter(|&t| !stuck(t, &set)).collect();
