@@ -137,3 +137,8 @@ pub use trace::Trace;
 /// Runs an `async fn` test over many seeds; see [`Check`] and the `sim-macros` crate
 /// for its arguments (`seeds`, `strategy`, `max_time`, ...).
 pub use sim_macros::test;
+
+/// The README's Rust examples, compiled as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
