@@ -8,8 +8,8 @@ use std::process::{Command, Output};
 /// Copies the fixture crate to a fresh directory outside the workspace's members.
 fn fixture() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("planted-{}", std::process::id()));
+    // A stable path: cargo reuses the fixture's test binary across runs of this test.
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("planted");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("tests")).unwrap();
     std::fs::copy(

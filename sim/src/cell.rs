@@ -79,8 +79,7 @@ impl<T> RaceCell<T> {
     }
 
     fn access(&self, write: bool, location: &'static Location<'static>) {
-        context::check_run("sim::cell::RaceCell", self.run_id);
-        context::with_core("sim::cell::RaceCell", |core| {
+        context::with_core_of("sim::cell::RaceCell", self.run_id, |core| {
             core.race_access(self.cell, write, location)
         });
     }

@@ -180,7 +180,7 @@ fn tasks_alive_when_main_returns_are_dropped_and_traced() {
     assert!(dropped.get());
     let last = rt.trace().events().last().unwrap();
     assert_eq!(last.kind, EventKind::Dropped);
-    assert_eq!(rt.trace().actor_name(last.task), "forever#1");
+    assert_eq!(rt.trace().actor_label(last.task), "forever#1");
 }
 
 #[test]

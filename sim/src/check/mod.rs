@@ -297,7 +297,8 @@ impl Check {
     }
 
     /// The package and manifest directory of the test (what `#[sim::test]` passes from
-    /// `env!`); by default read from cargo's environment at run time.
+    /// `env!`); used when cargo's run-time environment does not say (e.g. a test binary
+    /// run directly).
     pub fn package(mut self, package: &str, manifest_dir: &str) -> Self {
         self.package = Some(package.to_string());
         self.manifest_dir = Some(manifest_dir.to_string());
@@ -496,10 +497,11 @@ impl Check {
             Regressions::Off => None,
             Regressions::File(p) => Some(p.clone()),
             Regressions::Auto => {
-                let dir = self
-                    .manifest_dir
-                    .clone()
-                    .or_else(|| env::cargo_package().1)?;
+                // Cargo's run-time value first: the compile-time one goes stale when a
+                // test binary is reused after its package moved.
+                let dir = env::cargo_package()
+                    .1
+                    .or_else(|| self.manifest_dir.clone())?;
                 Some(
                     PathBuf::from(dir)
                         .join("sim-regressions")
@@ -678,41 +680,36 @@ impl Artifacts {
         let dir = env::target_dir().join("corosim");
         let stem = format!("{}.seed-{}", target.file_stem(), failure.run().seed);
         let mut a = Artifacts::default();
-        let write = |name: String, text: &str| -> Result<PathBuf, String> {
-            std::fs::create_dir_all(&dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-            let path = dir.join(name);
-            std::fs::write(&path, text)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            Ok(path)
+        // Writes one file; a failure is remembered (the last one) and the path is `None`.
+        let mut write = |name: String, text: String| {
+            let result = std::fs::create_dir_all(&dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))
+                .and_then(|()| {
+                    let path = dir.join(name);
+                    std::fs::write(&path, text)
+                        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                    Ok(path)
+                });
+            result.map_err(|e| a.error = Some(e)).ok()
         };
-        let mut results = vec![(
-            "schedule",
-            write(
-                format!("{stem}.schedule"),
-                &format!("{}\n", failure.schedule()),
-            ),
-        )];
+        let schedule = write(
+            format!("{stem}.schedule"),
+            format!("{}\n", failure.schedule()),
+        );
         let trace = shrunk.map_or(&failure.run().trace, |s| &s.failure.run().trace);
-        results.push(("trace", write(format!("{stem}.trace"), &trace.to_string())));
-        if let Some(s) = shrunk {
-            results.push((
-                "shrunk",
-                write(
-                    format!("{stem}.shrunk.schedule"),
-                    &format!("{}\n", s.failure.schedule()),
-                ),
-            ));
+        let trace = write(format!("{stem}.trace"), trace.to_string());
+        let shrunk_schedule = shrunk.and_then(|s| {
+            write(
+                format!("{stem}.shrunk.schedule"),
+                format!("{}\n", s.failure.schedule()),
+            )
+        });
+        Artifacts {
+            schedule,
+            shrunk_schedule,
+            trace,
+            ..a
         }
-        for (what, r) in results {
-            match (what, r) {
-                ("schedule", Ok(p)) => a.schedule = Some(p),
-                ("trace", Ok(p)) => a.trace = Some(p),
-                (_, Ok(p)) => a.shrunk_schedule = Some(p),
-                (_, Err(e)) => a.error = Some(e),
-            }
-        }
-        a
     }
 }
 

@@ -66,11 +66,31 @@ fn outside(what: &str) -> ! {
 /// # Panics
 /// Outside a run, or when the core is already borrowed (an internal bug).
 pub(crate) fn with_core<R>(what: &str, f: impl FnOnce(&mut Core) -> R) -> R {
+    with_core_checked(what, None, f)
+}
+
+/// Like [`with_core`], and first checks that the handle of run `run_id` belongs to the
+/// current run (one thread-local access for both).
+///
+/// # Panics
+/// Outside a run, in a different run than the one that made the handle, or when the
+/// core is already borrowed (an internal bug).
+pub(crate) fn with_core_of<R>(what: &str, run_id: u64, f: impl FnOnce(&mut Core) -> R) -> R {
+    with_core_checked(what, Some(run_id), f)
+}
+
+fn with_core_checked<R>(what: &str, run_id: Option<u64>, f: impl FnOnce(&mut Core) -> R) -> R {
     CURRENT.with(|c| {
         let c = c.borrow();
         let Some(shared) = c.as_ref() else {
             outside(what)
         };
+        if run_id.is_some_and(|r| r != shared.run_id) {
+            panic!(
+                "{what} belongs to another simulated run: handles cannot cross from one run \
+                 (seed) to the next"
+            );
+        }
         let mut core = shared
             .core
             .try_borrow_mut()
@@ -91,21 +111,6 @@ pub(crate) fn with_run<R>(run_id: u64, f: impl FnOnce(&mut Core) -> R) -> Option
         })
         .ok()
         .flatten()
-}
-
-/// The current run's id, checking that `run_id` (of a handle) belongs to it.
-///
-/// # Panics
-/// Outside a run, or in a different run than the one that made the handle.
-pub(crate) fn check_run(what: &str, run_id: u64) {
-    CURRENT.with(|c| match c.borrow().as_ref() {
-        None => outside(what),
-        Some(s) if s.run_id != run_id => panic!(
-            "{what} belongs to another simulated run: handles cannot cross from one run \
-             (seed) to the next"
-        ),
-        Some(_) => {}
-    })
 }
 
 /// Outcome of a wake attempt for run `run_id`.

@@ -321,7 +321,16 @@ impl Core {
             .into_iter()
             .map(|c| c.into_iter().map(|(t, _)| t).collect())
             .collect();
-        let blocked = tasks
+        Stop::Deadlock {
+            blocked: self.waits_of_tasks(tasks),
+            cycles,
+            partial,
+        }
+    }
+
+    /// Each task with what it waits on and who holds that.
+    fn waits_of_tasks(&self, tasks: impl IntoIterator<Item = TaskId>) -> BlockedWaits {
+        tasks
             .into_iter()
             .map(|t| {
                 let waits = self
@@ -332,26 +341,12 @@ impl Core {
                     .collect();
                 (t, waits)
             })
-            .collect();
-        Stop::Deadlock {
-            blocked,
-            cycles,
-            partial,
-        }
+            .collect()
     }
 
-    /// The blocked tasks with what they wait on (for leak reports).
+    /// The live spawned tasks with what they wait on (for leak reports).
     pub(crate) fn blocked_waits(&self) -> BlockedWaits {
-        match self.deadlock(
-            self.live_tasks()
-                .into_iter()
-                .filter(|&t| t != TaskId::MAIN)
-                .collect(),
-            false,
-        ) {
-            Stop::Deadlock { blocked, .. } => blocked,
-            _ => unreachable!("deadlock() builds a deadlock"),
-        }
+        self.waits_of_tasks(self.live_tasks().into_iter().filter(|&t| t != TaskId::MAIN))
     }
 
     /// The current task yields: recorded, and a hint to the scheduler.

@@ -66,17 +66,17 @@ impl<T> JoinHandle<T> {
 }
 
 fn abort(id: TaskId, run_id: u64) {
-    context::check_run("JoinHandle::abort", run_id);
-    context::with_run(run_id, |core| core.abort(id));
+    context::with_core_of("JoinHandle::abort", run_id, |core| core.abort(id));
 }
 
 impl<T: 'static> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        context::check_run("JoinHandle", self.run_id);
         let id = self.id;
-        let polled = context::with_core("JoinHandle", |core| core.poll_join(id, cx.waker()));
+        let polled = context::with_core_of("JoinHandle", self.run_id, |core| {
+            core.poll_join(id, cx.waker())
+        });
         Poll::Ready(match polled {
             JoinPoll::Pending => return Poll::Pending,
             JoinPoll::Output(mut cell) => {

@@ -201,8 +201,7 @@ impl Future for Sleep {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         let deadline = this.deadline.0;
-        context::check_run("sim::time::Sleep", this.run_id);
-        context::with_core("sim::time::sleep", |core| {
+        context::with_core_of("sim::time::Sleep", this.run_id, |core| {
             if core.now >= deadline {
                 if let Some(key) = this.timer.take() {
                     drop(core.cancel_timer(key));

@@ -299,12 +299,7 @@ impl Trace {
     }
 
     /// The label of an event's actor: `name#id` / `#id` for a task, `runtime` for `None`.
-    pub fn actor_name(&self, task: Option<TaskId>) -> String {
-        self.actor_label(task)
-    }
-
-    /// `label` of a task id, or `runtime` for `None`.
-    pub(crate) fn actor_label(&self, task: Option<TaskId>) -> String {
+    pub fn actor_label(&self, task: Option<TaskId>) -> String {
         match task {
             None => "runtime".to_string(),
             Some(id) => match self.task(id) {
