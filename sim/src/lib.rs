@@ -119,6 +119,7 @@ pub mod sync;
 pub mod task;
 pub mod time;
 pub mod trace;
+mod unsafe_parts;
 
 pub use check::{Check, CheckFailure, CheckReport, check, replay};
 pub use env::ConfigError;

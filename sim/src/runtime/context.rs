@@ -36,6 +36,7 @@ pub(crate) fn enter(shared: Rc<Shared>) -> EnterGuard {
             "sim: Runtime::block_on called inside a simulated run; runs cannot nest \
              (spawn a task or await the future instead)"
         );
+        shared.core.borrow().sync.register();
         *c = Some(shared);
     });
     IN_RUN.with(|f| f.set(true));
@@ -45,7 +46,9 @@ pub(crate) fn enter(shared: Rc<Shared>) -> EnterGuard {
 impl Drop for EnterGuard {
     fn drop(&mut self) {
         IN_RUN.with(|f| f.set(false));
-        let _ = CURRENT.try_with(|c| c.borrow_mut().take());
+        if let Ok(Some(shared)) = CURRENT.try_with(|c| c.borrow_mut().take()) {
+            shared.core.borrow().sync.unregister();
+        }
     }
 }
 
@@ -85,7 +88,7 @@ fn with_core_checked<R>(what: &str, run_id: Option<u64>, f: impl FnOnce(&mut Cor
         let Some(shared) = c.as_ref() else {
             outside(what)
         };
-        if run_id.is_some_and(|r| r != shared.run_id) {
+        if run_id.is_some_and(|r| !same_run(r, shared.run_id)) {
             panic!(
                 "{what} belongs to another simulated run: handles cannot cross from one run \
                  (seed) to the next"
@@ -99,13 +102,19 @@ fn with_core_checked<R>(what: &str, run_id: Option<u64>, f: impl FnOnce(&mut Cor
     })
 }
 
+/// Whether a handle's `run_id` names the run `current`: handles may keep only the low
+/// 32 bits of a run id (wakers and join handles do), so only those are compared.
+fn same_run(run_id: u64, current: u64) -> bool {
+    run_id as u32 == current as u32
+}
+
 /// Like [`with_core`] but for run `run_id` only: `None` outside a run, in another run,
 /// or while the thread-local is being torn down.
 pub(crate) fn with_run<R>(run_id: u64, f: impl FnOnce(&mut Core) -> R) -> Option<R> {
     CURRENT
         .try_with(|c| {
             let c = c.borrow();
-            let shared = c.as_ref().filter(|s| s.run_id == run_id)?;
+            let shared = c.as_ref().filter(|s| same_run(run_id, s.run_id))?;
             let mut core = shared.core.try_borrow_mut().ok()?;
             Some(f(&mut core))
         })
@@ -113,33 +122,18 @@ pub(crate) fn with_run<R>(run_id: u64, f: impl FnOnce(&mut Core) -> R) -> Option
         .flatten()
 }
 
-/// Outcome of a wake attempt for run `run_id`.
-pub(crate) enum Wake {
-    /// Queued for the executor.
-    Queued,
-    /// The run is over (a stale waker): nothing to do.
-    Stale,
-    /// Not on the run's thread.
-    Foreign,
-}
-
-pub(crate) fn wake(run_id: u64, task: TaskId, thread: std::thread::ThreadId) -> Wake {
-    let queued = CURRENT
+/// Queues `task` for the executor if run `run` (the low 32 bits of its id) is the
+/// current run of this thread; `false` otherwise.
+pub(crate) fn wake(run: u32, task: TaskId) -> bool {
+    CURRENT
         .try_with(|c| match c.borrow().as_ref() {
-            Some(s) if s.run_id == run_id => {
+            Some(s) if s.run_id as u32 == run => {
                 s.woken.borrow_mut().push(task);
                 true
             }
             _ => false,
         })
-        .unwrap_or(false);
-    if queued {
-        Wake::Queued
-    } else if std::thread::current().id() != thread {
-        Wake::Foreign
-    } else {
-        Wake::Stale
-    }
+        .unwrap_or(false)
 }
 
 /// The task being polled, if inside a run.
@@ -161,7 +155,7 @@ pub(crate) fn log_stamp() -> Option<(std::time::Duration, String)> {
             let c = c.borrow();
             let core = c.as_ref()?.core.try_borrow().ok()?;
             let label = match core.current {
-                Some(id) => match &core.tasks[id.index()].name {
+                Some(id) => match core.tasks[id.index()].name() {
                     Some(name) => format!("{name}#{id}"),
                     None => format!("#{id}"),
                 },

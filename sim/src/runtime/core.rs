@@ -16,7 +16,7 @@ use crate::rand::{DetRng, Stream};
 use crate::sched::{self, Divergence, ReadySet, Schedule, Scheduler, Strategy};
 use crate::task::TaskId;
 use crate::task::raw::BoxTask;
-use crate::task::waker::{RunSync, TaskWaker};
+use crate::task::waker::RunSync;
 use crate::time::timer::{TimerKey, Timers};
 use crate::trace::{EventKind, Recorder, ResourceId, ResourceInfo, ResourceOp, TaskInfo};
 
@@ -35,30 +35,58 @@ pub(crate) enum TaskState {
     Done(Outcome),
 }
 
+/// One task's entry in the task table (kept small: a run may have 100,000 tasks).
 pub(crate) struct TaskSlot {
     // Invariant: `Some` while live and not being polled, and after returning while the
     // output waits for its JoinHandle; `None` otherwise. Always `None` for main.
     pub(crate) future: Option<BoxTask>,
-    pub(crate) state: TaskState,
-    pub(crate) name: Option<Arc<str>>,
-    pub(crate) location: &'static Location<'static>,
     pub(crate) join_waker: Option<Waker>,
+    pub(crate) location: &'static Location<'static>,
+    /// The name and the tracing span, for the tasks that have either.
+    extra: Option<Box<TaskExtra>>,
+    pub(crate) state: TaskState,
     pub(crate) detached: bool,
     pub(crate) abort: bool,
-    pub(crate) span: Option<Box<tracing::Span>>,
+}
+
+/// What only some tasks have.
+struct TaskExtra {
+    name: Option<Arc<str>>,
+    /// Entered around each poll; `None` once the task is done.
+    span: Option<tracing::Span>,
 }
 
 impl TaskSlot {
     pub(crate) fn is_live(&self) -> bool {
         matches!(self.state, TaskState::Live)
     }
+
+    pub(crate) fn name(&self) -> Option<&Arc<str>> {
+        self.extra.as_ref()?.name.as_ref()
+    }
+
+    /// The task's tracing span, if tracing is on for it and it is not done.
+    pub(crate) fn span(&self) -> Option<&tracing::Span> {
+        self.extra.as_ref()?.span.as_ref()
+    }
 }
 
 /// What the executor does next.
 pub(crate) enum Next {
-    Poll(TaskId),
+    Poll(Turn),
     /// The clock advanced; wake these (outside the core borrow).
     Fire(Vec<Waker>),
+}
+
+/// A task's turn to run: everything polling it needs, taken in one core borrow.
+pub(crate) struct Turn {
+    pub(crate) id: TaskId,
+    /// The task's future (`None` for main, whose future the executor holds).
+    pub(crate) future: Option<BoxTask>,
+    /// Cancel it instead of polling it.
+    pub(crate) abort: bool,
+    pub(crate) waker: Waker,
+    pub(crate) span: Option<tracing::Span>,
 }
 
 /// What a JoinHandle poll found.
@@ -102,8 +130,6 @@ pub(crate) struct Core {
     last_polled: Option<TaskId>,
     /// Invariant: indexed by TaskId; tasks are never removed during a run.
     pub(crate) tasks: TaskTable,
-    /// The main task's waker (spawned tasks keep theirs inside their `BoxTask`).
-    main_waker: Option<Waker>,
     /// Panic payloads of tasks whose panic goes to their JoinHandle.
     panics: std::collections::BTreeMap<TaskId, Box<dyn Any + Send>>,
     /// Invariant: holds exactly the live tasks that are runnable and not being polled.
@@ -146,7 +172,6 @@ impl Core {
             last_actor: None,
             last_polled: None,
             tasks: TaskTable::default(),
-            main_waker: None,
             panics: Default::default(),
             // Only strategies that fall back to FIFO order need arrival tracking.
             ready: ReadySet::new(
@@ -173,6 +198,7 @@ impl Core {
         }
     }
 
+    #[inline]
     pub(crate) fn record(&mut self, task: Option<TaskId>, kind: EventKind) {
         self.trace.record(self.step, self.now, task, kind);
     }
@@ -198,6 +224,7 @@ impl Core {
 
     /// Records an operation of the current task on a resource (and its happens-before
     /// edge, when race detection is on).
+    #[inline]
     pub(crate) fn resource_event(&mut self, resource: ResourceId, op: ResourceOp, value: u64) {
         self.record(
             self.current,
@@ -365,31 +392,17 @@ impl Core {
         location: &'static Location<'static>,
     ) -> TaskId {
         let id = TaskId(u32::try_from(self.tasks.len()).expect("more than 2^32 tasks in one run"));
-        let waker = Waker::from(Arc::new(TaskWaker {
-            task: id,
-            run: self.sync.clone(),
-        }));
-        let future = match future {
-            Some(mut f) => {
-                f.as_mut().set_waker(waker);
-                Some(f)
-            }
-            None => {
-                self.main_waker = Some(waker);
-                None
-            }
-        };
         let span = tracing::info_span!("task", id = id.0, name = name.as_deref().unwrap_or(""));
-        let span = (!span.is_disabled()).then(|| Box::new(span));
+        let span = (!span.is_disabled()).then_some(span);
+        let extra = (name.is_some() || span.is_some()).then(|| Box::new(TaskExtra { name, span }));
         self.tasks.push(TaskSlot {
             future,
-            state: TaskState::Live,
-            name,
-            location,
             join_waker: None,
+            location,
+            extra,
+            state: TaskState::Live,
             detached: false,
             abort: false,
-            span,
         });
         if id != TaskId::MAIN {
             self.record(self.current, EventKind::Spawn { child: id });
@@ -456,7 +469,7 @@ impl Core {
         self.last_actor = Some(id);
         self.last_polled = Some(id);
         self.record(Some(id), EventKind::Poll);
-        Ok(Next::Poll(id))
+        Ok(Next::Poll(self.begin_poll(id)))
     }
 
     fn advance_to(&mut self, t: Duration) -> Vec<Waker> {
@@ -497,17 +510,24 @@ impl Core {
         Stop::NonDeterminism { reason }
     }
 
-    /// Takes a task's future out for polling, with what polling needs.
-    /// The main task's waker.
-    pub(crate) fn main_waker(&self) -> Waker {
-        self.main_waker.clone().expect("main has a waker")
+    /// The waker of task `id` of this run.
+    pub(crate) fn waker(&self, id: TaskId) -> Waker {
+        crate::task::waker::waker(self.sync.run_id, id)
     }
 
-    pub(crate) fn begin_poll(&mut self, id: TaskId) -> (Option<BoxTask>, bool) {
+    /// Takes a task's future out for polling, with what polling needs.
+    fn begin_poll(&mut self, id: TaskId) -> Turn {
         // Join waits are re-registered by every pending JoinHandle polled this time.
         self.waits.clear_joins(id);
+        let waker = self.waker(id);
         let slot = &mut self.tasks[id.index()];
-        (slot.future.take(), slot.abort)
+        Turn {
+            id,
+            future: slot.future.take(),
+            abort: slot.abort,
+            waker,
+            span: slot.span().cloned(),
+        }
     }
 
     pub(crate) fn end_poll(&mut self, id: TaskId, future: Option<BoxTask>) {
@@ -540,7 +560,9 @@ impl Core {
         let slot = &mut self.tasks[id.index()];
         let keep = matches!(outcome, Outcome::Returned) && !slot.detached;
         slot.state = TaskState::Done(outcome);
-        slot.span = None;
+        if let Some(extra) = &mut slot.extra {
+            extra.span = None;
+        }
         if keep {
             slot.future = cell;
             Leftovers {
@@ -644,7 +666,7 @@ impl Core {
             .enumerate()
             .map(|(i, s)| TaskInfo {
                 id: TaskId(i as u32),
-                name: s.name.clone(),
+                name: s.name().cloned(),
                 spawned_at: s.location,
             })
             .collect()

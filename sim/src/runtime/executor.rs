@@ -8,7 +8,7 @@ use std::task::{Context, Poll, Waker};
 
 use super::Stop;
 use super::context::Shared;
-use super::core::{Next, Outcome};
+use super::core::{Next, Outcome, Turn};
 use super::panic;
 use crate::UnhandledPanic;
 use crate::task::TaskId;
@@ -19,27 +19,26 @@ pub(crate) fn run<F: Future>(shared: &Shared, mut main: Pin<&mut F>) -> Result<F
         let next = shared.core.borrow_mut().next(&shared.woken)?;
         match next {
             Next::Fire(wakers) => wakers.into_iter().for_each(Waker::wake),
-            Next::Poll(TaskId::MAIN) => {
-                if let Poll::Ready(out) = poll_main(shared, main.as_mut())? {
+            Next::Poll(turn) if turn.id == TaskId::MAIN => {
+                if let Poll::Ready(out) = poll_main(shared, turn, main.as_mut())? {
                     return Ok(out);
                 }
             }
-            Next::Poll(id) => poll_task(shared, id)?,
+            Next::Poll(turn) => poll_task(shared, turn)?,
         }
     }
 }
 
-fn poll_main<F: Future>(shared: &Shared, main: Pin<&mut F>) -> Result<Poll<F::Output>, Stop> {
-    let waker = {
-        let mut core = shared.core.borrow_mut();
-        core.begin_poll(TaskId::MAIN);
-        core.main_waker()
-    };
-    let span = shared.core.borrow().tasks[0].span.as_deref().cloned();
-    let _entered = span.as_ref().map(tracing::Span::enter);
+fn poll_main<F: Future>(
+    shared: &Shared,
+    turn: Turn,
+    main: Pin<&mut F>,
+) -> Result<Poll<F::Output>, Stop> {
+    let entered = turn.span.as_ref().map(tracing::Span::enter);
     let polled = catch_unwind(AssertUnwindSafe(|| {
-        main.poll(&mut Context::from_waker(&waker))
+        main.poll(&mut Context::from_waker(&turn.waker))
     }));
+    drop(entered);
     let mut core = shared.core.borrow_mut();
     core.end_poll(TaskId::MAIN, None);
     match polled {
@@ -57,10 +56,12 @@ fn poll_main<F: Future>(shared: &Shared, main: Pin<&mut F>) -> Result<Poll<F::Ou
     }
 }
 
-fn poll_task(shared: &Shared, id: TaskId) -> Result<(), Stop> {
-    let (future, abort) = shared.core.borrow_mut().begin_poll(id);
-    let mut future = future.expect("sim internal error: a live task has no future");
-    if abort {
+fn poll_task(shared: &Shared, turn: Turn) -> Result<(), Stop> {
+    let id = turn.id;
+    let mut future = turn
+        .future
+        .expect("sim internal error: a live task has no future");
+    if turn.abort {
         let dropped = catch_unwind(AssertUnwindSafe(|| drop(future)));
         let left = shared
             .core
@@ -69,12 +70,8 @@ fn poll_task(shared: &Shared, id: TaskId) -> Result<(), Stop> {
         left.finish();
         return dropped.map_err(|payload| panic::stop(id, payload));
     }
-    let span = shared.core.borrow().tasks[id.index()]
-        .span
-        .as_deref()
-        .cloned();
-    let entered = span.as_ref().map(tracing::Span::enter);
-    let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll()));
+    let entered = turn.span.as_ref().map(tracing::Span::enter);
+    let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&turn.waker)));
     drop(entered);
     let mut core = shared.core.borrow_mut();
     match polled {

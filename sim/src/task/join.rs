@@ -18,7 +18,8 @@ use crate::runtime::core::JoinPoll;
 /// Dropping it detaches the task, which runs on.
 pub struct JoinHandle<T> {
     id: TaskId,
-    run_id: u64,
+    /// The low 32 bits of the run's id (the handle stays 8 bytes, as tokio's).
+    run_id: u32,
     // The output lives in the run's core, never in the handle.
     _output: PhantomData<fn() -> T>,
 }
@@ -27,7 +28,7 @@ impl<T> JoinHandle<T> {
     pub(crate) fn new(id: TaskId, run_id: u64) -> Self {
         JoinHandle {
             id,
-            run_id,
+            run_id: run_id as u32,
             _output: PhantomData,
         }
     }
@@ -46,14 +47,16 @@ impl<T> JoinHandle<T> {
 
     /// Whether the task has finished (returned, been cancelled, or panicked).
     pub fn is_finished(&self) -> bool {
-        context::with_run(self.run_id, |core| !core.tasks[self.id.index()].is_live())
-            .unwrap_or(true)
+        context::with_run(self.run_id.into(), |core| {
+            !core.tasks[self.id.index()].is_live()
+        })
+        .unwrap_or(true)
     }
 
     /// Aborts the task if this run is still current (no panic otherwise; for drops).
     pub(crate) fn abort_if_current_run(&self) {
         let id = self.id;
-        context::with_run(self.run_id, |core| core.abort(id));
+        context::with_run(self.run_id.into(), |core| core.abort(id));
     }
 
     /// A handle that can abort the task without owning its output.
@@ -65,8 +68,8 @@ impl<T> JoinHandle<T> {
     }
 }
 
-fn abort(id: TaskId, run_id: u64) {
-    context::with_core_of("JoinHandle::abort", run_id, |core| core.abort(id));
+fn abort(id: TaskId, run_id: u32) {
+    context::with_core_of("JoinHandle::abort", run_id.into(), |core| core.abort(id));
 }
 
 impl<T: 'static> Future for JoinHandle<T> {
@@ -74,7 +77,7 @@ impl<T: 'static> Future for JoinHandle<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let id = self.id;
-        let polled = context::with_core_of("JoinHandle", self.run_id, |core| {
+        let polled = context::with_core_of("JoinHandle", self.run_id.into(), |core| {
             core.poll_join(id, cx.waker())
         });
         Poll::Ready(match polled {
@@ -97,7 +100,7 @@ impl<T: 'static> Future for JoinHandle<T> {
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
         let id = self.id;
-        let cell = context::with_run(self.run_id, |core| core.detach(id)).flatten();
+        let cell = context::with_run(self.run_id.into(), |core| core.detach(id)).flatten();
         drop(cell);
     }
 }
@@ -112,7 +115,7 @@ impl<T> fmt::Debug for JoinHandle<T> {
 #[derive(Clone, Debug)]
 pub struct AbortHandle {
     id: TaskId,
-    run_id: u64,
+    run_id: u32,
 }
 
 impl AbortHandle {
@@ -128,8 +131,10 @@ impl AbortHandle {
 
     /// Whether the task has finished.
     pub fn is_finished(&self) -> bool {
-        context::with_run(self.run_id, |core| !core.tasks[self.id.index()].is_live())
-            .unwrap_or(true)
+        context::with_run(self.run_id.into(), |core| {
+            !core.tasks[self.id.index()].is_live()
+        })
+        .unwrap_or(true)
     }
 }
 

@@ -1,16 +1,25 @@
-//! Task wakers: one `Arc` per task, made at spawn, so waking allocates nothing.
+//! Task wakers without allocation: a waker is the pair (run, task) packed into the
+//! waker's data word (see `unsafe_parts`), so spawning allocates no waker, and
+//! cloning, comparing and dropping one is a copy.
 //!
-//! A wake on the run's thread queues the task id for the executor. A wake from another
-//! OS thread cannot touch the run (it is single-threaded); it raises a flag that fails
-//! the run with a non-determinism report instead of being lost.
+//! A wake on the run's thread queues the task id for the executor. A wake for a run
+//! that is over is ignored (a stale waker). A wake from another OS thread cannot touch
+//! the run (it is single-threaded); it raises a flag, found through the registry of
+//! live runs, that fails the run with a non-determinism report instead of being lost.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::task::Wake;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::Waker;
 use std::thread::ThreadId;
 
-use crate::runtime::context::{self, Wake as Outcome};
+use crate::runtime::context;
 use crate::task::TaskId;
+
+const _: () = assert!(
+    usize::BITS == 64,
+    "sim packs a run and a task id into a waker's pointer word: 64-bit targets only"
+);
 
 /// Per-run state that wakers on other threads may touch (hence atomics).
 pub(crate) struct RunSync {
@@ -20,6 +29,10 @@ pub(crate) struct RunSync {
     foreign_report: Mutex<Option<String>>,
 }
 
+/// The live runs of the process, by the 32 bits of their id that a waker carries; only
+/// read by wakes that miss the current thread's run.
+static LIVE: Mutex<BTreeMap<u32, Arc<RunSync>>> = Mutex::new(BTreeMap::new());
+
 impl RunSync {
     pub(crate) fn new(run_id: u64) -> Arc<Self> {
         Arc::new(RunSync {
@@ -28,6 +41,17 @@ impl RunSync {
             foreign: AtomicBool::new(false),
             foreign_report: Mutex::new(None),
         })
+    }
+
+    /// Makes the run findable by wakes from other threads until [`unregister`](Self::unregister).
+    pub(crate) fn register(self: &Arc<Self>) {
+        let mut live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
+        live.insert(self.run_id as u32, self.clone());
+    }
+
+    pub(crate) fn unregister(&self) {
+        let mut live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
+        live.remove(&(self.run_id as u32));
     }
 
     /// The report of the first wake from another thread, if any happened.
@@ -40,31 +64,37 @@ impl RunSync {
             .map(|mut r| r.take())
             .unwrap_or(None)
     }
-}
 
-pub(crate) struct TaskWaker {
-    pub(crate) task: TaskId,
-    pub(crate) run: Arc<RunSync>,
-}
-
-impl Wake for TaskWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref()
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        if let Outcome::Foreign = context::wake(self.run.run_id, self.task, self.run.thread) {
-            if let Ok(mut report) = self.run.foreign_report.lock() {
-                report.get_or_insert_with(|| {
-                    format!(
-                        "task {} was woken from another OS thread ({:?}); a simulated run is \
-                         single-threaded, so a real thread, timer or I/O source reached into it",
-                        self.task,
-                        std::thread::current().id()
-                    )
-                });
-            }
-            self.run.foreign.store(true, Ordering::Relaxed);
+    fn woken_from_elsewhere(&self, task: TaskId) {
+        if let Ok(mut report) = self.foreign_report.lock() {
+            report.get_or_insert_with(|| {
+                format!(
+                    "task {task} was woken from another OS thread ({:?}); a simulated run is \
+                     single-threaded, so a real thread, timer or I/O source reached into it",
+                    std::thread::current().id()
+                )
+            });
         }
+        self.foreign.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The waker of `task` in run `run_id`.
+pub(crate) fn waker(run_id: u64, task: TaskId) -> Waker {
+    crate::unsafe_parts::word_waker(((run_id as u32 as usize) << 32) | task.0 as usize)
+}
+
+/// Wakes the task packed in `data` (called by the waker's vtable).
+pub(crate) fn wake(data: usize) {
+    let (run, task) = ((data >> 32) as u32, TaskId(data as u32));
+    if context::wake(run, task) {
+        return;
+    }
+    let live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
+    match live.get(&run) {
+        Some(sync) if sync.thread != std::thread::current().id() => {
+            sync.woken_from_elsewhere(task);
+        }
+        _ => {} // The run is over: a stale waker.
     }
 }

@@ -22,34 +22,52 @@ const DROPPED: u8 = 11;
 const RESOURCE_BASE: u8 = 64;
 
 /// Appends events to a byte buffer.
-#[derive(Default)]
 pub(crate) struct Recorder {
-    // Invariant: every event lies whole inside one chunk; chunks never reallocate
-    // (created with capacity CHUNK_BYTES), so recording never copies old events.
-    chunks: Vec<Vec<u8>>,
+    /// Full chunks, each cut to the bytes it holds.
+    full: Vec<Vec<u8>>,
+    // Invariant: `chunk[..pos]` holds whole events; `chunk` has `CHUNK_BYTES` bytes, so
+    // recording writes in place and never copies old events.
+    chunk: Box<[u8]>,
+    pos: usize,
     len: usize,
     // Invariant: the step and time of the last recorded event; deltas are against them.
     last_step: u64,
     last_time_ns: u64,
 }
 
+impl Default for Recorder {
+    fn default() -> Self {
+        Recorder {
+            full: Vec::new(),
+            chunk: Box::default(),
+            pos: 0,
+            len: 0,
+            last_step: 0,
+            last_time_ns: 0,
+        }
+    }
+}
+
 /// Bytes per chunk of the trace buffer.
 const CHUNK_BYTES: usize = 64 * 1024;
 
-/// The longest encoded event: a tag and four varints of at most 10 bytes.
-const MAX_EVENT: usize = 1 + 4 * 10;
+/// The longest encoded event: a tag and five varints of at most 10 bytes.
+const MAX_EVENT: usize = 1 + 5 * 10;
 
-/// Appends `v` as LEB128, the common one-byte case first.
-#[inline]
-fn put(out: &mut Vec<u8>, mut v: u64) {
+/// Writes `v` as LEB128 at `out[*at..]`, the common one-byte case first.
+#[inline(always)]
+fn put(out: &mut [u8; MAX_EVENT], at: &mut usize, mut v: u64) {
     while v >= 0x80 {
-        out.push((v as u8) | 0x80);
+        out[*at] = (v as u8) | 0x80;
+        *at += 1;
         v >>= 7;
     }
-    out.push(v as u8);
+    out[*at] = v as u8;
+    *at += 1;
 }
 
 impl Recorder {
+    #[inline]
     pub(crate) fn record(
         &mut self,
         step: u64,
@@ -80,37 +98,52 @@ impl Recorder {
             EventKind::Panicked => (PANICKED, None, None),
             EventKind::Dropped => (DROPPED, None, None),
         };
-        // Room for the longest event, so no push below reallocates (chunks never do).
-        let chunk = match self.chunks.last_mut() {
-            Some(c) if c.capacity() - c.len() >= MAX_EVENT => c,
-            _ => {
-                self.chunks.push(Vec::with_capacity(CHUNK_BYTES));
-                self.chunks.last_mut().expect("just pushed")
-            }
-        };
+        if self.chunk.len() - self.pos < MAX_EVENT {
+            self.next_chunk();
+        }
+        // One bounds check for the whole event; the writes below index a fixed array.
+        let out: &mut [u8; MAX_EVENT] = (&mut self.chunk[self.pos..self.pos + MAX_EVENT])
+            .try_into()
+            .expect("a window of MAX_EVENT bytes");
         let (ds, dt, who) = (
             step - self.last_step,
             time_ns - self.last_time_ns,
             task.map_or(0, |t| u64::from(t.0) + 1),
         );
-        if ds < 0x80 && dt < 0x80 && who < 0x80 {
-            // The common case: a four-byte header, appended as one fixed-size block.
-            chunk.extend_from_slice(&[tag, ds as u8, dt as u8, who as u8]);
+        let mut at = 0;
+        if (ds | dt | who) < 0x80 {
+            // The common case: a four-byte header.
+            out[..4].copy_from_slice(&[tag, ds as u8, dt as u8, who as u8]);
+            at = 4;
         } else {
-            chunk.push(tag);
-            put(chunk, ds);
-            put(chunk, dt);
-            put(chunk, who);
+            out[0] = tag;
+            at += 1;
+            put(out, &mut at, ds);
+            put(out, &mut at, dt);
+            put(out, &mut at, who);
         }
         if let Some(a) = a {
-            put(chunk, a);
+            put(out, &mut at, a);
         }
         if let Some(b) = b {
-            put(chunk, b);
+            put(out, &mut at, b);
         }
+        self.pos += at;
         self.last_step = step;
         self.last_time_ns = time_ns;
         self.len += 1;
+    }
+
+    /// Retires the current chunk (cut to its events) and starts a new one.
+    #[cold]
+    fn next_chunk(&mut self) {
+        let old = std::mem::replace(&mut self.chunk, vec![0; CHUNK_BYTES].into_boxed_slice());
+        if self.pos > 0 {
+            let mut old = old.into_vec();
+            old.truncate(self.pos);
+            self.full.push(old);
+        }
+        self.pos = 0;
     }
 
     /// The number of events recorded so far.
@@ -118,8 +151,13 @@ impl Recorder {
         self.len
     }
 
-    pub(crate) fn finish(self) -> (Vec<Vec<u8>>, usize) {
-        (self.chunks, self.len)
+    pub(crate) fn finish(mut self) -> (Vec<Vec<u8>>, usize) {
+        if self.pos > 0 {
+            let mut last = std::mem::take(&mut self.chunk).into_vec();
+            last.truncate(self.pos);
+            self.full.push(last);
+        }
+        (self.full, self.len)
     }
 }
 
