@@ -74,8 +74,9 @@ impl TaskSlot {
 /// What the executor does next.
 pub(crate) enum Next {
     Poll(Turn),
-    /// The clock advanced; wake these (outside the core borrow).
-    Fire(Vec<Waker>),
+    /// The clock advanced; wake the wakers left in the executor's buffer (outside the
+    /// core borrow).
+    Fire,
 }
 
 /// A task's turn to run: everything polling it needs, taken in one core borrow.
@@ -436,8 +437,13 @@ impl Core {
         self.spare = ids;
     }
 
-    /// Decides what happens next: poll a task, advance the clock, or stop.
-    pub(crate) fn next(&mut self, woken: &RefCell<Vec<TaskId>>) -> Result<Next, Stop> {
+    /// Decides what happens next: poll a task, advance the clock (leaving the wakers of
+    /// the timers that fired in `fired`), or stop.
+    pub(crate) fn next(
+        &mut self,
+        woken: &RefCell<Vec<TaskId>>,
+        fired: &mut Vec<Waker>,
+    ) -> Result<Next, Stop> {
         self.drain_wakes(woken);
         if let Some(reason) = self.sync.take_foreign() {
             return Err(Stop::NonDeterminism { reason });
@@ -452,7 +458,10 @@ impl Core {
             return match self.timers.next_deadline() {
                 None => Err(self.deadlock(self.live_tasks().into_iter().collect(), false)),
                 Some(t) if t > self.config.max_time => Err(Stop::TimeLimit { next_timer: t }),
-                Some(t) => Ok(Next::Fire(self.advance_to(t))),
+                Some(t) => {
+                    self.advance_to(t, fired);
+                    Ok(Next::Fire)
+                }
             };
         }
         if self.step >= self.config.max_steps {
@@ -472,21 +481,17 @@ impl Core {
         Ok(Next::Poll(self.begin_poll(id)))
     }
 
-    fn advance_to(&mut self, t: Duration) -> Vec<Waker> {
+    fn advance_to(&mut self, t: Duration, fired: &mut Vec<Waker>) {
         self.now = t;
         self.last_actor = None;
-        let mut fired = Vec::new();
-        self.timers.fire_due(t, &mut fired);
-        fired
-            .into_iter()
-            .map(|(owner, waker)| {
-                if let Some(owner) = owner {
-                    self.waits.timer_ended(owner);
-                }
-                self.record(owner, EventKind::TimerFired);
-                waker
-            })
-            .collect()
+        let (waits, trace, step) = (&mut self.waits, &mut self.trace, self.step);
+        self.timers.fire_due(t, |owner, waker| {
+            if let Some(owner) = owner {
+                waits.timer_ended(owner);
+            }
+            trace.record(step, t, owner, EventKind::TimerFired);
+            fired.push(waker);
+        });
     }
 
     fn divergence(&self, d: Divergence) -> Stop {

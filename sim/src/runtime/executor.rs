@@ -15,10 +15,11 @@ use crate::task::TaskId;
 
 /// Runs `main` to completion or failure. Every other task lives in the core.
 pub(crate) fn run<F: Future>(shared: &Shared, mut main: Pin<&mut F>) -> Result<F::Output, Stop> {
+    let mut fired = Vec::new();
     loop {
-        let next = shared.core.borrow_mut().next(&shared.woken)?;
+        let next = shared.core.borrow_mut().next(&shared.woken, &mut fired)?;
         match next {
-            Next::Fire(wakers) => wakers.into_iter().for_each(Waker::wake),
+            Next::Fire => fired.drain(..).for_each(Waker::wake),
             Next::Poll(turn) if turn.id == TaskId::MAIN => {
                 if let Poll::Ready(out) = poll_main(shared, turn, main.as_mut())? {
                     return Ok(out);

@@ -7,7 +7,6 @@
 //! the run (it is single-threaded); it raises a flag, found through the registry of
 //! live runs, that fails the run with a non-determinism report instead of being lost.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::Waker;
@@ -29,9 +28,9 @@ pub(crate) struct RunSync {
     foreign_report: Mutex<Option<String>>,
 }
 
-/// The live runs of the process, by the 32 bits of their id that a waker carries; only
-/// read by wakes that miss the current thread's run.
-static LIVE: Mutex<BTreeMap<u32, Arc<RunSync>>> = Mutex::new(BTreeMap::new());
+/// The live runs of the process (one per thread running one); only searched by wakes
+/// that miss the current thread's run, and short, so a list beats a map.
+static LIVE: Mutex<Vec<Arc<RunSync>>> = Mutex::new(Vec::new());
 
 impl RunSync {
     pub(crate) fn new(run_id: u64) -> Arc<Self> {
@@ -46,12 +45,14 @@ impl RunSync {
     /// Makes the run findable by wakes from other threads until [`unregister`](Self::unregister).
     pub(crate) fn register(self: &Arc<Self>) {
         let mut live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
-        live.insert(self.run_id as u32, self.clone());
+        live.push(self.clone());
     }
 
     pub(crate) fn unregister(&self) {
         let mut live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
-        live.remove(&(self.run_id as u32));
+        if let Some(i) = live.iter().position(|r| r.run_id == self.run_id) {
+            live.swap_remove(i);
+        }
     }
 
     /// The report of the first wake from another thread, if any happened.
@@ -91,7 +92,7 @@ pub(crate) fn wake(data: usize) {
         return;
     }
     let live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
-    match live.get(&run) {
+    match live.iter().find(|r| r.run_id as u32 == run) {
         Some(sync) if sync.thread != std::thread::current().id() => {
             sync.woken_from_elsewhere(task);
         }

@@ -144,8 +144,12 @@ impl Sub<Instant> for Instant {
 /// # Panics
 /// Outside a simulated run.
 pub fn sleep(duration: Duration) -> Sleep {
-    let now = Instant::now();
-    sleep_until(now.checked_add(duration).unwrap_or(Instant(Duration::MAX)))
+    let (now, run_id) = context::with_core("sim::time::sleep", |core| (core.now, core.sync.run_id));
+    Sleep {
+        deadline: Instant(now.checked_add(duration).unwrap_or(Duration::MAX)),
+        timer: None,
+        run_id,
+    }
 }
 
 /// Waits until the virtual clock reaches `deadline` (at once if it already has).

@@ -126,9 +126,9 @@ impl Timers {
         }
     }
 
-    /// Removes every timer due at or before `now`, appending (owner, waker) in firing
-    /// order.
-    pub(crate) fn fire_due(&mut self, now: Duration, out: &mut Vec<(Option<TaskId>, Waker)>) {
+    /// Removes every timer due at or before `now`, passing (owner, waker) to `fired` in
+    /// firing order.
+    pub(crate) fn fire_due(&mut self, now: Duration, mut fired: impl FnMut(Option<TaskId>, Waker)) {
         let now = nanos(now);
         while self
             .buckets
@@ -143,7 +143,7 @@ impl Timers {
                     self.live -= 1;
                     self.free.push(slot);
                     if let Some(w) = s.waker.take() {
-                        out.push((s.owner, w));
+                        fired(s.owner, w);
                     }
                 }
             }
@@ -181,7 +181,7 @@ mod tests {
         assert!(t.cancel(k2).is_none(), "second cancel is a no-op");
         assert_eq!(t.next_deadline(), Some(ms(3)));
         let mut out = Vec::new();
-        t.fire_due(ms(5), &mut out);
+        t.fire_due(ms(5), |o, w| out.push((o, w)));
         let owners: Vec<_> = out.iter().map(|(o, _)| o.unwrap().0).collect();
         assert_eq!(owners, vec![3, 1]);
         assert_eq!(t.live, 1);
@@ -194,7 +194,7 @@ mod tests {
         let w = Waker::noop().clone();
         let a = t.register(ms(1), w.clone(), None);
         let mut out = Vec::new();
-        t.fire_due(ms(1), &mut out);
+        t.fire_due(ms(1), |o, w| out.push((o, w)));
         let b = t.register(ms(2), w.clone(), None);
         assert_eq!(a.slot, b.slot);
         assert!(!t.set_waker(a, &w));

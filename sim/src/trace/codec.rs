@@ -1,6 +1,7 @@
 //! The compact event encoding: one tag byte, then LEB128 varints for the step delta,
 //! the time delta (nanoseconds), the actor (`0` = runtime, else task id + 1) and the
-//! payload of the event kind.
+//! payload of the event kind. A tag with the [`SAME`] bit set has no step, time or
+//! actor: they are those of the event before (the common case inside one step).
 
 use std::time::Duration;
 
@@ -20,19 +21,23 @@ const PANICKED: u8 = 10;
 const DROPPED: u8 = 11;
 /// Resource events: `RESOURCE_BASE + op code`, payload resource id then value.
 const RESOURCE_BASE: u8 = 64;
+/// Tag bit: same step, time and actor as the event before (no header varints).
+const SAME: u8 = 0x80;
 
 /// Appends events to a byte buffer.
 pub(crate) struct Recorder {
     /// Full chunks, each cut to the bytes it holds.
     full: Vec<Vec<u8>>,
-    // Invariant: `chunk[..pos]` holds whole events; `chunk` has `CHUNK_BYTES` bytes, so
-    // recording writes in place and never copies old events.
+    // Invariant: `chunk[..pos]` holds whole events; `chunk` never grows (a new one
+    // replaces it when full), so recording writes in place and never copies old events.
     chunk: Box<[u8]>,
     pos: usize,
     len: usize,
-    // Invariant: the step and time of the last recorded event; deltas are against them.
+    // Invariant: the step, time and actor of the last recorded event; deltas are
+    // against them.
     last_step: u64,
     last_time_ns: u64,
+    last_who: u64,
 }
 
 impl Default for Recorder {
@@ -44,11 +49,14 @@ impl Default for Recorder {
             len: 0,
             last_step: 0,
             last_time_ns: 0,
+            last_who: 0,
         }
     }
 }
 
-/// Bytes per chunk of the trace buffer.
+/// Bytes of the first chunk of the trace buffer (a short run stays small and cheap) and
+/// the most per chunk; each chunk doubles the one before up to the most.
+const FIRST_CHUNK_BYTES: usize = 512;
 const CHUNK_BYTES: usize = 64 * 1024;
 
 /// The longest encoded event: a tag and five varints of at most 10 bytes.
@@ -67,7 +75,7 @@ fn put(out: &mut [u8; MAX_EVENT], at: &mut usize, mut v: u64) {
 }
 
 impl Recorder {
-    #[inline]
+    #[inline(always)]
     pub(crate) fn record(
         &mut self,
         step: u64,
@@ -111,7 +119,10 @@ impl Recorder {
             task.map_or(0, |t| u64::from(t.0) + 1),
         );
         let mut at = 0;
-        if (ds | dt | who) < 0x80 {
+        if (ds | dt) == 0 && who == self.last_who {
+            out[0] = tag | SAME;
+            at = 1;
+        } else if (ds | dt | who) < 0x80 {
             // The common case: a four-byte header.
             out[..4].copy_from_slice(&[tag, ds as u8, dt as u8, who as u8]);
             at = 4;
@@ -131,13 +142,15 @@ impl Recorder {
         self.pos += at;
         self.last_step = step;
         self.last_time_ns = time_ns;
+        self.last_who = who;
         self.len += 1;
     }
 
     /// Retires the current chunk (cut to its events) and starts a new one.
     #[cold]
     fn next_chunk(&mut self) {
-        let old = std::mem::replace(&mut self.chunk, vec![0; CHUNK_BYTES].into_boxed_slice());
+        let size = (self.chunk.len() * 2).clamp(FIRST_CHUNK_BYTES, CHUNK_BYTES);
+        let old = std::mem::replace(&mut self.chunk, vec![0; size].into_boxed_slice());
         if self.pos > 0 {
             let mut old = old.into_vec();
             old.truncate(self.pos);
@@ -168,6 +181,7 @@ pub(crate) struct Decoder<'a> {
     pos: usize,
     step: u64,
     time_ns: u64,
+    who: u64,
 }
 
 impl<'a> Decoder<'a> {
@@ -178,6 +192,7 @@ impl<'a> Decoder<'a> {
             pos: 0,
             step: 0,
             time_ns: 0,
+            who: 0,
         }
     }
 
@@ -214,10 +229,15 @@ impl Iterator for Decoder<'_> {
             self.chunk += 1;
             self.pos = 0;
         }
-        let tag = self.byte();
-        self.step += self.get();
-        self.time_ns += self.get();
-        let task = match self.get() {
+        let mut tag = self.byte();
+        if tag & SAME != 0 {
+            tag &= !SAME;
+        } else {
+            self.step += self.get();
+            self.time_ns += self.get();
+            self.who = self.get();
+        }
+        let task = match self.who {
             0 => None,
             n => Some(TaskId((n - 1) as u32)),
         };
