@@ -1,7 +1,11 @@
-//! The timer queue of the virtual clock: deadline buckets (an ordered map) over a slab of
-//! timer slots, with lazy deletion of cancelled entries.
+//! The timer queue of the virtual clock: deadline buckets over a slab of timer slots,
+//! with lazy deletion of cancelled entries. Buckets are found by hashing the deadline
+//! (never iterated, so the hash order decides nothing) and ordered by a heap of the
+//! distinct deadlines.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::task::Waker;
 use std::time::Duration;
 
@@ -27,13 +31,37 @@ fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
+/// Hashes a `u64` deadline: a multiply, then the high bits folded into the low ones
+/// (deadlines in whole milliseconds share their low bits).
+#[derive(Default)]
+struct DeadlineHasher(u64);
+
+impl Hasher for DeadlineHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(self.0 ^ u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        let h = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = h ^ (h >> 32);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct Timers {
     // Deadline (ns) -> registrations (seq, slot) in registration order; an entry is
     // live iff its slot is live with that seq (cancellation is lazy). Timers sharing a
     // deadline fire together, in registration order; which woken task runs first is
-    // the scheduler's choice. Buckets beat a binary heap here: deadlines cluster.
-    buckets: BTreeMap<u64, Vec<(u64, u32)>>,
+    // the scheduler's choice. Buckets beat a heap of timers here: deadlines cluster.
+    buckets: HashMap<u64, Vec<(u64, u32)>, BuildHasherDefault<DeadlineHasher>>,
+    // Invariant: holds each key of `buckets` exactly once.
+    order: BinaryHeap<Reverse<u64>>,
     // Emptied bucket vectors, reused to avoid an allocation per distinct deadline.
     spare: Vec<Vec<(u64, u32)>>,
     slots: Vec<Slot>,
@@ -69,10 +97,14 @@ impl Timers {
             waker: Some(waker),
             owner,
         };
-        let spare = &mut self.spare;
+        let (spare, order) = (&mut self.spare, &mut self.order);
+        let deadline = nanos(deadline);
         self.buckets
-            .entry(nanos(deadline))
-            .or_insert_with(|| spare.pop().unwrap_or_default())
+            .entry(deadline)
+            .or_insert_with(|| {
+                order.push(Reverse(deadline));
+                spare.pop().unwrap_or_default()
+            })
             .push((seq, slot));
         self.live += 1;
         TimerKey { slot, seq }
@@ -116,11 +148,11 @@ impl Timers {
     /// The earliest pending deadline (drops buckets holding only cancelled timers).
     pub(crate) fn next_deadline(&mut self) -> Option<Duration> {
         loop {
-            let (&deadline, bucket) = self.buckets.first_key_value()?;
-            if bucket.iter().any(|&e| self.is_live(e)) {
+            let &Reverse(deadline) = self.order.peek()?;
+            if self.buckets[&deadline].iter().any(|&e| self.is_live(e)) {
                 return Some(Duration::from_nanos(deadline));
             }
-            let (_, mut stale) = self.buckets.pop_first().expect("a first bucket");
+            let mut stale = self.pop_bucket();
             stale.clear();
             self.spare.push(stale);
         }
@@ -130,12 +162,8 @@ impl Timers {
     /// firing order.
     pub(crate) fn fire_due(&mut self, now: Duration, mut fired: impl FnMut(Option<TaskId>, Waker)) {
         let now = nanos(now);
-        while self
-            .buckets
-            .first_key_value()
-            .is_some_and(|(&d, _)| d <= now)
-        {
-            let (_, mut bucket) = self.buckets.pop_first().expect("a due bucket");
+        while self.order.peek().is_some_and(|&Reverse(d)| d <= now) {
+            let mut bucket = self.pop_bucket();
             for (seq, slot) in bucket.drain(..) {
                 let s = &mut self.slots[slot as usize];
                 if s.live && s.seq == seq {
@@ -151,9 +179,18 @@ impl Timers {
         }
     }
 
+    /// Removes the earliest bucket; the caller empties it and gives it back to `spare`.
+    fn pop_bucket(&mut self) -> Vec<(u64, u32)> {
+        let Reverse(deadline) = self.order.pop().expect("a first bucket");
+        self.buckets
+            .remove(&deadline)
+            .expect("every deadline has a bucket")
+    }
+
     /// Drops every registration (end of run), returning the wakers to drop outside.
     pub(crate) fn clear(&mut self) -> Vec<Waker> {
         self.buckets.clear();
+        self.order.clear();
         self.free.clear();
         self.live = 0;
         self.slots.drain(..).filter_map(|s| s.waker).collect()
