@@ -153,6 +153,10 @@ pub(crate) struct Core {
     /// Invariant: indexed by ResourceId; resources are never removed during a run.
     pub(crate) resources: Vec<ResourceInfo>,
     spare: Vec<TaskId>,
+    /// Invariant: the number of live tasks.
+    live: usize,
+    /// Invariant: the number of finished tasks whose cell waits for their JoinHandle.
+    kept: usize,
     pub(crate) tearing_down: bool,
 }
 
@@ -194,6 +198,8 @@ impl Core {
             user_rng: DetRng::new(seed, Stream::User),
             resources: Vec::new(),
             spare: Vec::new(),
+            live: 0,
+            kept: 0,
             tearing_down: false,
             config,
         }
@@ -396,6 +402,7 @@ impl Core {
         let span = tracing::info_span!("task", id = id.0, name = name.as_deref().unwrap_or(""));
         let span = (!span.is_disabled()).then_some(span);
         let extra = (name.is_some() || span.is_some()).then(|| Box::new(TaskExtra { name, span }));
+        self.live += 1;
         self.tasks.push(TaskSlot {
             future,
             join_waker: None,
@@ -562,8 +569,10 @@ impl Core {
         };
         self.record(Some(id), kind);
         self.waits.clear_task(id);
+        self.live -= 1;
         let slot = &mut self.tasks[id.index()];
         let keep = matches!(outcome, Outcome::Returned) && !slot.detached;
+        self.kept += usize::from(keep && cell.is_some());
         slot.state = TaskState::Done(outcome);
         if let Some(extra) = &mut slot.extra {
             extra.span = None;
@@ -594,6 +603,7 @@ impl Core {
             }
             TaskState::Done(Outcome::Returned) => match slot.future.take() {
                 Some(cell) => {
+                    self.kept -= 1;
                     if let (Some(race), Some(joiner)) = (&mut self.race, self.current) {
                         race.joined(joiner, id);
                     }
@@ -626,12 +636,15 @@ impl Core {
         let slot = &mut self.tasks[id.index()];
         slot.detached = true;
         slot.join_waker = None;
-        self.panics.remove(&id);
-        if slot.is_live() {
-            None
-        } else {
-            slot.future.take()
+        if matches!(slot.state, TaskState::Done(Outcome::Panicked)) {
+            self.panics.remove(&id);
         }
+        if slot.is_live() {
+            return None;
+        }
+        let cell = slot.future.take();
+        self.kept -= usize::from(cell.is_some());
+        cell
     }
 
     /// Requests cancellation: the task is dropped when next scheduled.
@@ -650,6 +663,9 @@ impl Core {
         self.tearing_down = true;
         self.current = None;
         let mut futures = Vec::new();
+        if self.live == 0 && self.kept == 0 {
+            return (futures, self.timers.clear()); // Nothing to drop: skip the scan.
+        }
         for i in 0..self.tasks.len() {
             let id = TaskId(i as u32);
             if self.tasks[i].is_live() {
@@ -666,15 +682,13 @@ impl Core {
 
     /// Every task's identity, for the trace and reports.
     pub(crate) fn task_infos(&self) -> Vec<TaskInfo> {
-        self.tasks
-            .iter()
-            .enumerate()
-            .map(|(i, s)| TaskInfo {
-                id: TaskId(i as u32),
-                name: s.name().cloned(),
-                spawned_at: s.location,
-            })
-            .collect()
+        let mut infos = Vec::with_capacity(self.tasks.len());
+        infos.extend(self.tasks.iter().enumerate().map(|(i, s)| TaskInfo {
+            id: TaskId(i as u32),
+            name: s.name().cloned(),
+            spawned_at: s.location,
+        }));
+        infos
     }
 
     /// Live tasks, in id order.

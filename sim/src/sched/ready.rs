@@ -54,9 +54,11 @@ impl ReadySet {
     pub(crate) fn insert(&mut self, t: TaskId) -> bool {
         let i = t.index();
         if i >= self.pos.len() {
-            self.pos.resize(i + 1, ABSENT);
+            // Doubling, so spawning n tasks resizes log(n) times, not n.
+            let len = (i + 1).max(2 * self.pos.len());
+            self.pos.resize(len, ABSENT);
             if self.fifo {
-                self.stamp.resize(i + 1, 0);
+                self.stamp.resize(len, 0);
             }
         }
         if self.pos[i] != ABSENT {
