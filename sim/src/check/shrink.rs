@@ -94,14 +94,6 @@ impl<R: Fn(Candidate) -> Result<(), Failure>> Search<'_, R> {
                 let kept: Vec<T> = list[..start].iter().chain(&list[end..]).cloned().collect();
                 self.replays += 1;
                 let r = (self.replay)(make(&self.best, kept));
-                if std::env::var("SHRINK_DEBUG").is_ok() {
-                    eprintln!(
-                        "chunk {chunk} start {start} -> {:?}",
-                        r.as_ref()
-                            .err()
-                            .map(|f| (f.kind(), f.schedule().to_string()))
-                    );
-                }
                 match r {
                     Err(f)
                         if signature(&f).as_ref() == Some(&self.wanted)

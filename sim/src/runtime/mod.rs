@@ -404,9 +404,10 @@ impl Runtime {
         };
         teardown(&shared);
         drop(guard);
-        let core = shared
+        let core = Rc::into_inner(shared)
+            .expect("sim internal error: the run's state outlived the run")
             .core
-            .replace(Core::new(self.config.clone(), RunSync::new(0)));
+            .into_inner();
         let infos = core.task_infos();
         let (bytes, len) = core.trace.finish();
         self.trace = Trace::new(bytes, len, infos, core.resources);
