@@ -12,7 +12,6 @@
 //! change-point priorities), as shuttle's PCT does: a yield says "let the others run",
 //! and without this a task spinning on `yield_now` would starve the task it waits for.
 
-use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use super::{Divergence, ReadySet, Scheduler};
@@ -24,9 +23,9 @@ pub(crate) struct PctScheduler {
     depth: u64,
     // Invariant: prio[t] is task t's current priority.
     prio: Vec<u64>,
-    // Max-heap of (priority, lower id first); an entry is live iff its task is ready
-    // and still has that priority.
-    heap: BinaryHeap<(u64, Reverse<TaskId>)>,
+    // Max-heap of `entry(priority, task)`: highest priority first, then lower id; an
+    // entry is live iff its task is ready and still has that priority.
+    heap: BinaryHeap<u128>,
     // (step, new priority), sorted by step, distinct steps.
     change_points: Vec<(u64, u64)>,
     next_change: usize,
@@ -37,6 +36,16 @@ pub(crate) struct PctScheduler {
 
 /// Initial priorities are drawn from `[INITIAL_MIN, u64::MAX)`.
 const INITIAL_MIN: u64 = 1 << 48;
+
+/// A heap entry ordered as (priority, lower id first), in one integer so the heap
+/// compares once per level.
+fn entry(prio: u64, task: TaskId) -> u128 {
+    (u128::from(prio) << 32) | u128::from(u32::MAX - task.0)
+}
+
+fn unpack(entry: u128) -> (u64, TaskId) {
+    ((entry >> 32) as u64, TaskId(u32::MAX - entry as u32))
+}
 
 impl PctScheduler {
     pub(crate) fn new(mut rng: DetRng, depth: usize, k: u64) -> Self {
@@ -74,7 +83,7 @@ impl Scheduler for PctScheduler {
     }
 
     fn readied(&mut self, task: TaskId) {
-        self.heap.push((self.prio[task.index()], Reverse(task)));
+        self.heap.push(entry(self.prio[task.index()], task));
     }
 
     fn choose(
@@ -84,7 +93,7 @@ impl Scheduler for PctScheduler {
         _: Option<TaskId>,
     ) -> Result<TaskId, Divergence> {
         loop {
-            let &(p, Reverse(t)) = self.heap.peek().expect("PCT heap holds every ready task");
+            let (p, t) = unpack(*self.heap.peek().expect("PCT heap holds every ready task"));
             if !ready.contains(t) || self.prio[t.index()] != p {
                 self.heap.pop();
                 continue;
@@ -94,7 +103,7 @@ impl Scheduler for PctScheduler {
                     self.next_change += 1;
                     self.heap.pop();
                     self.prio[t.index()] = low;
-                    self.heap.push((low, Reverse(t)));
+                    self.heap.push(entry(low, t));
                 }
                 _ => {
                     self.heap.pop();
