@@ -456,6 +456,37 @@ fn a_wake_from_another_thread_is_reported() {
 }
 
 #[test]
+fn stale_wakers_of_a_finished_run_do_nothing() {
+    // A waker kept past its run (e.g. in a static) is stale: waking it on this thread
+    // during a later run, or from another thread, must neither wake a task of the
+    // later run nor fail it.
+    let kept = rt(19)
+        .block_on(std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())))
+        .unwrap();
+    let kept2 = kept.clone();
+    assert!(kept.will_wake(&kept2), "a clone wakes the same task");
+    let mut second = rt(19);
+    second
+        .block_on(async move {
+            // Runs while main sleeps: a wrong wake of task 0 would poll main early.
+            let h = sim::spawn(async move {
+                kept.wake_by_ref();
+                std::thread::spawn(move || kept2.wake()).join().unwrap();
+                kept.wake();
+            });
+            sim::time::sleep(Duration::from_secs(1)).await;
+            h.await.unwrap();
+        })
+        .unwrap();
+    let main_polls = second
+        .trace()
+        .events()
+        .filter(|e| e.task == Some(sim::task::TaskId::MAIN) && e.kind == EventKind::Poll)
+        .count();
+    assert_eq!(main_polls, 2, "{}", second.trace());
+}
+
+#[test]
 fn nested_block_on_is_a_clear_error() {
     let mut outer = rt(16);
     let failure = outer
