@@ -284,53 +284,76 @@ impl<T> Chan<T> {
     }
 }
 
-/// The future of a bounded send (with a value) or reservation (without): waits for a
-/// free slot, senders being served in FIFO order, then fills it with the value or
-/// reserves it. Fails, giving the value back, if the receiver is closed or dropped.
+/// What a [`SlotFut`] puts into the slot it gets: a message or a reservation.
+trait Fill<T>: Sized {
+    /// Fills the slot just taken; gives `self` back if it cannot (the slot is then
+    /// passed on).
+    fn fill(self, st: &mut State<T>, cx: &mut Ctx<'_>, wakers: &mut Wakers) -> Result<(), Self>;
+}
+
+/// A message to send: fails once the receiver is dropped.
+struct Message<T>(T);
+
+impl<T> Fill<T> for Message<T> {
+    fn fill(self, st: &mut State<T>, cx: &mut Ctx<'_>, wakers: &mut Wakers) -> Result<(), Self> {
+        if st.rx_dropped {
+            st.slots().give(1, wakers);
+            return Err(self);
+        }
+        st.push(self.0, cx, wakers);
+        Ok(())
+    }
+}
+
+/// A reservation: the slot is kept for a [`Permit`].
+struct Reservation;
+
+impl<T> Fill<T> for Reservation {
+    fn fill(self, st: &mut State<T>, _: &mut Ctx<'_>, _: &mut Wakers) -> Result<(), Self> {
+        st.reserved += 1;
+        Ok(())
+    }
+}
+
+/// The future of a bounded send or reservation: waits for a free slot, senders being
+/// served in FIFO order, then fills it. Fails, giving the fill back, if the receiver
+/// is closed or dropped.
 ///
 /// Cancellation safe: dropped while waiting, it gives up its place; dropped after it
 /// was handed a slot, it passes the slot on.
-struct SlotFut<'a, T> {
+struct SlotFut<'a, T, F> {
     chan: &'a Chan<T>,
     what: &'static str,
-    value: Option<T>,
+    // Invariant: `Some` until the future completes.
+    fill: Option<F>,
     waiter: Option<u64>,
 }
 
-// The value is never pinned: it is moved into the channel or handed back.
-impl<T> Unpin for SlotFut<'_, T> {}
+// The fill is never pinned: it is moved into the channel or handed back.
+impl<T, F> Unpin for SlotFut<'_, T, F> {}
 
-impl<T> Future for SlotFut<'_, T> {
-    /// `Err` carries the value back (`None` for a reservation).
-    type Output = Result<(), Option<T>>;
+impl<T, F: Fill<T>> Future for SlotFut<'_, T, F> {
+    type Output = Result<(), F>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let first = this.waiter.is_none();
+        let mut fill = || {
+            this.fill
+                .take()
+                .expect("sim: mpsc send future polled after completion")
+        };
         let step = |st: &mut State<T>, ctx: &mut Ctx<'_>, wakers: &mut Wakers| {
             if first && st.rx_dropped {
-                return Poll::Ready(Err(this.value.take()));
+                return Poll::Ready(Err(fill()));
             }
             match st
                 .slots()
                 .poll_acquire(1, &mut this.waiter, ctx, cx.waker())
             {
                 Poll::Pending => Poll::Pending,
-                Poll::Ready(Err(Closed)) => Poll::Ready(Err(this.value.take())),
-                Poll::Ready(Ok(())) => Poll::Ready(match this.value.take() {
-                    Some(v) if st.rx_dropped => {
-                        st.slots().give(1, wakers);
-                        Err(Some(v))
-                    }
-                    Some(v) => {
-                        st.push(v, ctx, wakers);
-                        Ok(())
-                    }
-                    None => {
-                        st.reserved += 1;
-                        Ok(())
-                    }
-                }),
+                Poll::Ready(Err(Closed)) => Poll::Ready(Err(fill())),
+                Poll::Ready(Ok(())) => Poll::Ready(fill().fill(st, ctx, wakers)),
             }
         };
         let chan = this.chan;
@@ -343,7 +366,7 @@ impl<T> Future for SlotFut<'_, T> {
     }
 }
 
-impl<T> Drop for SlotFut<'_, T> {
+impl<T, F> Drop for SlotFut<'_, T, F> {
     fn drop(&mut self) {
         let Some(id) = self.waiter.take() else { return };
         self.chan
@@ -412,30 +435,30 @@ pub struct Sender<T> {
 }
 
 impl<T> Sender<T> {
-    /// Waits for a slot to send `value` into, or (`None`) to reserve.
-    fn slot(&self, what: &'static str, value: Option<T>) -> SlotFut<'_, T> {
+    /// Waits for a slot and fills it with `fill`.
+    fn slot<F: Fill<T>>(&self, what: &'static str, fill: F) -> SlotFut<'_, T, F> {
         SlotFut {
             chan: &self.chan,
             what,
-            value,
+            fill: Some(fill),
             waiter: None,
         }
     }
 
     /// Waits for a slot and reserves it.
     async fn reserve_slot(&self) -> Result<(), SendError<()>> {
-        self.slot("sim::sync::mpsc::Sender::reserve", None)
+        self.slot("sim::sync::mpsc::Sender::reserve", Reservation)
             .await
-            .map_err(|_| SendError(()))
+            .map_err(|Reservation| SendError(()))
     }
 
     /// Sends `value`, waiting for a free slot. Fails (returning the value) once the
     /// receiver is closed or dropped. Dropping the future before it completes means
     /// the value was not sent.
     pub async fn send(&self, value: T) -> Result<(), SendError<T>> {
-        self.slot("sim::sync::mpsc::Sender::send", Some(value))
+        self.slot("sim::sync::mpsc::Sender::send", Message(value))
             .await
-            .map_err(|v| SendError(v.expect("sim internal error: a failed send lost its value")))
+            .map_err(|Message(value)| SendError(value))
     }
 
     /// Sends `value` if a slot is free now.
