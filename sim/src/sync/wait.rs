@@ -94,6 +94,7 @@ impl Res {
         }
     }
 
+    /// Registers this resource in run `run` (first use in that run).
     #[cold]
     fn register(&self, core: &mut Core, run: u64) -> ResourceId {
         let id = core.register_resource(self.kind, None, self.created_at);
@@ -277,7 +278,18 @@ pub(crate) enum Wakers {
 
 impl Wakers {
     /// Adds a waker after those collected so far.
+    #[inline]
     pub(crate) fn push(&mut self, waker: Waker) {
+        match self {
+            Wakers::None => *self = Wakers::One(waker),
+            _ => self.push_more(waker),
+        }
+    }
+
+    /// [`push`](Self::push) when a waker is already collected (rare: a release that
+    /// serves several waiters).
+    #[cold]
+    fn push_more(&mut self, waker: Waker) {
         *self = match std::mem::take(self) {
             Wakers::None => Wakers::One(waker),
             Wakers::One(first) => Wakers::Many(vec![first, waker]),
@@ -289,6 +301,7 @@ impl Wakers {
     }
 
     /// Wakes every waker, in order (call only after releasing every lock and the core).
+    #[inline]
     pub(crate) fn wake(self) {
         match self {
             Wakers::None => {}
