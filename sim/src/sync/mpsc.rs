@@ -105,6 +105,7 @@ pub mod error {
 
 use error::{SendError, TryRecvError, TrySendError};
 
+/// A channel's state, under one lock.
 struct State<T> {
     buf: VecDeque<T>,
     /// Free slots and blocked senders of a bounded channel; `None` when unbounded. A
@@ -119,6 +120,7 @@ struct State<T> {
 }
 
 impl<T> State<T> {
+    /// The slots of a bounded channel.
     fn slots(&mut self) -> &mut Permits {
         self.slots
             .as_mut()
@@ -162,6 +164,7 @@ impl<T> State<T> {
     }
 }
 
+/// What the halves of a channel share.
 struct Chan<T> {
     res: Res,
     state: StdMutex<State<T>>,
@@ -184,6 +187,7 @@ impl<T> Chan<T> {
         })
     }
 
+    /// A sender is gone; the last one ends the channel (records `close`).
     fn drop_sender(&self) {
         let waker = {
             let mut st = lock(&self.state);
@@ -231,6 +235,7 @@ impl<T> Chan<T> {
         Some(v)
     }
 
+    /// Polls for the next message; `waiting` says whether a `wait` is recorded.
     fn poll_recv(&self, waiting: &mut bool, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let what = "sim::sync::mpsc::Receiver::recv";
         self.res.update(what, &self.state, |st, ctx, wakers| {
@@ -260,6 +265,7 @@ impl<T> Chan<T> {
         })
     }
 
+    /// Takes a message if one is buffered.
     fn try_recv(&self) -> Result<T, TryRecvError> {
         let what = "sim::sync::mpsc::Receiver::try_recv";
         self.res.update(what, &self.state, |st, cx, wakers| {
@@ -271,6 +277,7 @@ impl<T> Chan<T> {
         })
     }
 
+    /// Closes the receiving side (lenient: also used on drop paths).
     fn close(&self) {
         self.res.update_lenient(&self.state, State::close);
     }

@@ -30,6 +30,7 @@ pub(crate) struct Hold {
 }
 
 impl Hold {
+    /// How many permits it holds.
     pub(crate) fn permits(&self) -> usize {
         self.n
     }
@@ -54,6 +55,7 @@ pub(crate) struct Permits {
 }
 
 impl Permits {
+    /// `permits` free permits, open, nobody waiting.
     pub(crate) const fn new(permits: usize) -> Self {
         Permits {
             free: permits,
@@ -67,6 +69,7 @@ impl Permits {
         self.free
     }
 
+    /// Whether [`close`](Self::close) was called.
     pub(crate) fn is_closed(&self) -> bool {
         self.closed
     }
@@ -106,9 +109,7 @@ impl Permits {
         let was_open = !self.closed;
         self.closed = true;
         self.waiters.iter_mut().for_each(|w| w.granted = false);
-        while let Some(w) = self.waiters.release_front() {
-            wakers.push(w);
-        }
+        self.waiters.release_all(wakers);
         was_open
     }
 
@@ -167,6 +168,7 @@ pub(crate) enum Report {
     Holders(ResourceOp, usize),
 }
 
+/// A [`Sem`]'s state: its permits and who holds them.
 struct SemState {
     permits: Permits,
     /// Who holds permits, for reports: (hold key, task that acquired, permits).
@@ -187,6 +189,7 @@ impl SemState {
         Hold { key, n, task }
     }
 
+    /// The hold `key` is gone (released or forgotten).
     fn unhold(&mut self, key: u64) {
         if let Some(i) = self.holders.iter().position(|h| h.0 == key) {
             self.holders.swap_remove(i);
@@ -195,6 +198,7 @@ impl SemState {
 }
 
 impl Report {
+    /// The operation recorded.
     fn op(self) -> ResourceOp {
         match self {
             Report::Op(op, _) | Report::Holders(op, _) => op,
@@ -231,10 +235,12 @@ impl Sem {
         }
     }
 
+    /// Permits free now.
     pub(crate) fn available(&self) -> usize {
         lock(&self.state).permits.available()
     }
 
+    /// Whether [`close`](Self::close) was called.
     pub(crate) fn is_closed(&self) -> bool {
         lock(&self.state).permits.is_closed()
     }

@@ -389,9 +389,9 @@ impl<D> WaitQueue<D> {
     }
 
     /// Releases every parked waiter, adding their wakers to `wakers`.
-    pub(crate) fn release_all(&mut self, wakers: &mut Vec<Waker>) {
+    pub(crate) fn release_all(&mut self, wakers: &mut impl Extend<Waker>) {
         while let Some(w) = self.release_front() {
-            wakers.push(w);
+            wakers.extend([w]);
         }
     }
 
