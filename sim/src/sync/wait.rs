@@ -121,6 +121,7 @@ impl Res {
     ///
     /// # Panics
     /// Outside a run (the message names `what`), before `f` runs.
+    #[inline]
     pub(crate) fn enter<R>(&self, what: &str, f: impl FnOnce(&mut Ctx<'_>) -> R) -> R {
         context::with_core(what, |core| {
             let id = self.id(core);
@@ -134,6 +135,7 @@ impl Res {
     /// Runs `f` with a context attached to the run that last used this resource if it
     /// is still current, or else with a detached one that records nothing: the state
     /// change happens either way (for drop paths, which must not panic).
+    #[inline]
     pub(crate) fn enter_lenient<R>(&self, f: impl FnOnce(&mut Ctx<'_>) -> R) -> R {
         let owned = self.owned;
         let mut f = Some(f);
@@ -158,6 +160,7 @@ impl Res {
     ///
     /// # Panics
     /// Outside a run (the message names `what`), before any state change.
+    #[inline]
     pub(crate) fn update<S, R>(
         &self,
         what: &str,
@@ -172,6 +175,7 @@ impl Res {
 
     /// Like [`update`](Self::update) inside [`enter_lenient`](Self::enter_lenient):
     /// never panics for want of a run (for drop paths).
+    #[inline]
     pub(crate) fn update_lenient<S, R>(
         &self,
         state: &StdMutex<S>,
