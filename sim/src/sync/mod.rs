@@ -2,9 +2,11 @@
 //! (`sim::sync::Mutex`, `sim::sync::mpsc`, ...) plus asyncio's [`Event`].
 //!
 //! This module owns the primitives' state and their waiter lists. It reaches the run
-//! only through the crate-private context API (record an event, register a resource);
-//! it never touches the run queue, never calls a waker while a lock or the core is
-//! borrowed, and never decides who runs next.
+//! only through the crate-private context API (record an event, register a resource),
+//! once per operation: the state change, its events and the detectors' bookkeeping
+//! happen in one core access (`wait::Res::update`). It never touches the run queue,
+//! never calls a waker while a lock or the core is borrowed, and never decides who
+//! runs next.
 //!
 //! # Scheduling rules
 //!

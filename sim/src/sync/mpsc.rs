@@ -2,8 +2,9 @@
 //! (bounded, with backpressure) and [`unbounded_channel`].
 //!
 //! Owns the buffer, the sender count and the receiver's waker; a bounded channel's
-//! capacity is a fair semaphore of slots, so blocked senders are served FIFO. It must
-//! not wake a task or drop a message while its state is locked.
+//! capacity is a fair semaphore's permit accounting of slots kept in the same state, so
+//! blocked senders are served FIFO and each operation takes one lock. It must not wake
+//! a task or drop a message while its state is locked.
 //!
 //! Every message is received at most once and, unless the receiver is dropped, at
 //! least once: a `send` future dropped before it completes has not sent its message.
@@ -17,8 +18,8 @@ use std::task::{Context, Poll, Waker};
 
 use futures::{Sink, Stream};
 
-use super::semaphore::{Acquire, Hold, Sem};
-use super::wait::{Res, lock};
+use super::semaphore::{Closed, Permits};
+use super::wait::{Ctx, Res, Wakers, lock};
 use crate::trace::ResourceOp;
 
 /// Errors of this module.
@@ -104,8 +105,12 @@ pub mod error {
 
 use error::{SendError, TryRecvError, TrySendError};
 
+/// A channel's state, under one lock.
 struct State<T> {
     buf: VecDeque<T>,
+    /// Free slots and blocked senders of a bounded channel; `None` when unbounded. A
+    /// slot taken by a sent message comes back when the message is received.
+    slots: Option<Permits>,
     senders: usize,
     /// Slots reserved by live `Permit`s (they may still send after `close`).
     reserved: usize,
@@ -114,10 +119,54 @@ struct State<T> {
     rx_waker: Option<Waker>,
 }
 
+impl<T> State<T> {
+    /// The slots of a bounded channel.
+    fn slots(&mut self) -> &mut Permits {
+        self.slots
+            .as_mut()
+            .expect("sim internal error: a bounded channel without slots")
+    }
+
+    /// Appends a message (its slot already taken; the receiver is not dropped),
+    /// records `send` and collects the receiver's waker.
+    fn push(&mut self, value: T, cx: &mut Ctx<'_>, wakers: &mut Wakers) {
+        self.buf.push_back(value);
+        cx.event(ResourceOp::Send, self.buf.len());
+        wakers.extend(self.rx_waker.take());
+    }
+
+    /// Whether no message can come any more.
+    fn ended(&self) -> bool {
+        self.senders == 0 || (self.rx_closed && self.reserved == 0)
+    }
+
+    /// A reserved slot is used (`sent`: it now holds a message) or given back.
+    fn unreserve(&mut self, sent: bool, wakers: &mut Wakers) {
+        if !sent {
+            self.slots().give(1, wakers);
+        }
+        self.reserved -= 1;
+        if self.rx_closed && self.reserved == 0 {
+            wakers.extend(self.rx_waker.take());
+        }
+    }
+
+    /// Closes the receiving side (idempotent): blocked senders fail. Records `close`.
+    fn close(&mut self, cx: &mut Ctx<'_>, wakers: &mut Wakers) {
+        if self.rx_closed {
+            return;
+        }
+        self.rx_closed = true;
+        if let Some(slots) = &mut self.slots {
+            slots.close(wakers);
+        }
+        cx.event(ResourceOp::Close, 0);
+    }
+}
+
+/// What the halves of a channel share.
 struct Chan<T> {
     res: Res,
-    /// Free slots of a bounded channel; `None` when unbounded.
-    slots: Option<Sem>,
     state: StdMutex<State<T>>,
 }
 
@@ -126,9 +175,9 @@ impl<T> Chan<T> {
     fn new(cap: Option<usize>) -> Arc<Self> {
         Arc::new(Chan {
             res: Res::new("mpsc"),
-            slots: cap.map(Sem::new),
             state: StdMutex::new(State {
                 buf: VecDeque::new(),
+                slots: cap.map(Permits::new),
                 senders: 1,
                 reserved: 0,
                 rx_closed: false,
@@ -138,23 +187,7 @@ impl<T> Chan<T> {
         })
     }
 
-    /// Appends a message (its slot already taken). Gives it back if the receiver is gone.
-    fn push(&self, value: T) -> Result<(), T> {
-        let (len, waker) = {
-            let mut st = lock(&self.state);
-            if st.rx_dropped {
-                return Err(value);
-            }
-            st.buf.push_back(value);
-            (st.buf.len(), st.rx_waker.take())
-        };
-        self.res.event_lenient(ResourceOp::Send, len);
-        if let Some(w) = waker {
-            w.wake();
-        }
-        Ok(())
-    }
-
+    /// A sender is gone; the last one ends the channel (records `close`).
     fn drop_sender(&self) {
         let waker = {
             let mut st = lock(&self.state);
@@ -170,38 +203,43 @@ impl<T> Chan<T> {
         }
     }
 
-    fn release_reserved(&self, hold: Hold, sent: bool) {
-        let slots = self
-            .slots
-            .as_ref()
-            .expect("sim internal error: permit of an unbounded channel");
-        if sent {
-            slots.forget(hold); // The slot now belongs to the message until received.
-        } else {
-            slots.release(hold);
-        }
-        let waker = {
-            let mut st = lock(&self.state);
-            st.reserved -= 1;
-            if st.rx_closed && st.reserved == 0 {
-                st.rx_waker.take()
+    /// Sends into a slot reserved by a permit (the message is given back if the
+    /// receiver is gone).
+    fn send_reserved(&self, value: T) -> Option<T> {
+        self.res.update_lenient(&self.state, |st, cx, wakers| {
+            let rejected = if st.rx_dropped {
+                Some(value)
             } else {
+                st.push(value, cx, wakers);
                 None
-            }
-        };
-        if let Some(w) = waker {
-            w.wake();
-        }
+            };
+            st.unreserve(rejected.is_none(), wakers);
+            rejected
+        })
     }
 
+    /// Gives back a slot reserved by a permit, unused.
+    fn release_reserved(&self) {
+        let mut wakers = Wakers::default();
+        lock(&self.state).unreserve(false, &mut wakers);
+        wakers.wake();
+    }
+
+    /// Takes the next message, giving its slot back; records `recv`.
+    fn take(st: &mut State<T>, cx: &mut Ctx<'_>, wakers: &mut Wakers) -> Option<T> {
+        let v = st.buf.pop_front()?;
+        if let Some(slots) = &mut st.slots {
+            slots.give(1, wakers);
+        }
+        cx.event(ResourceOp::Recv, st.buf.len());
+        Some(v)
+    }
+
+    /// Polls for the next message; `waiting` says whether a `wait` is recorded.
     fn poll_recv(&self, waiting: &mut bool, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let what = "sim::sync::mpsc::Receiver::recv";
-        self.res.with(what, |_, _| ()); // Outside a run: panic before any change.
-        let mut st = lock(&self.state);
-        let out = match st.buf.pop_front() {
-            Some(v) => Some((v, st.buf.len())),
-            None if st.senders == 0 || (st.rx_closed && st.reserved == 0) => None,
-            None => {
+        self.res.update(what, &self.state, |st, ctx, wakers| {
+            if st.buf.is_empty() && !st.ended() {
                 if !st
                     .rx_waker
                     .as_ref()
@@ -209,76 +247,140 @@ impl<T> Chan<T> {
                 {
                     st.rx_waker = Some(cx.waker().clone());
                 }
-                drop(st);
                 if !*waiting {
                     *waiting = true;
-                    self.res.begin_wait(what);
+                    ctx.begin_wait();
                 }
                 return Poll::Pending;
             }
-        };
-        drop(st);
-        if std::mem::take(waiting) {
-            self.res.end_wait(false);
-        }
-        match out {
-            Some((v, len)) => {
-                if let Some(slots) = &self.slots {
-                    slots.add(1);
-                }
-                self.res.event(what, ResourceOp::Recv, len);
-                Poll::Ready(Some(v))
+            if std::mem::take(waiting) {
+                ctx.end_wait(false);
             }
-            None => {
+            let v = Self::take(st, ctx, wakers);
+            if v.is_none() {
                 // Ordered after the senders' drop or the close that ended the channel.
-                self.res.event(what, ResourceOp::Served, 0);
-                Poll::Ready(None)
+                ctx.event(ResourceOp::Served, 0);
             }
-        }
+            Poll::Ready(v)
+        })
     }
 
+    /// Takes a message if one is buffered.
     fn try_recv(&self) -> Result<T, TryRecvError> {
         let what = "sim::sync::mpsc::Receiver::try_recv";
-        self.res.with(what, |_, _| ());
-        let mut st = lock(&self.state);
-        match st.buf.pop_front() {
-            Some(v) => {
-                let len = st.buf.len();
-                drop(st);
-                if let Some(slots) = &self.slots {
-                    slots.add(1);
-                }
-                self.res.event(what, ResourceOp::Recv, len);
-                Ok(v)
+        self.res.update(what, &self.state, |st, cx, wakers| {
+            match Self::take(st, cx, wakers) {
+                Some(v) => Ok(v),
+                None if st.ended() => Err(TryRecvError::Disconnected),
+                None => Err(TryRecvError::Empty),
             }
-            None if st.senders == 0 || (st.rx_closed && st.reserved == 0) => {
-                Err(TryRecvError::Disconnected)
-            }
-            None => Err(TryRecvError::Empty),
-        }
+        })
     }
 
+    /// Closes the receiving side (lenient: also used on drop paths).
     fn close(&self) {
-        {
-            let mut st = lock(&self.state);
-            if st.rx_closed {
-                return;
-            }
-            st.rx_closed = true;
-        }
-        if let Some(slots) = &self.slots {
-            slots.close();
-        }
-        self.res.event_lenient(ResourceOp::Close, 0);
+        self.res.update_lenient(&self.state, State::close);
     }
 
     fn is_closed(&self) -> bool {
-        let st = lock(&self.state);
-        st.rx_closed
+        lock(&self.state).rx_closed
     }
 
     fn len(&self) -> usize {
         lock(&self.state).buf.len()
+    }
+}
+
+/// What a [`SlotFut`] puts into the slot it gets: a message or a reservation.
+trait Fill<T>: Sized {
+    /// Fills the slot just taken; gives `self` back if it cannot (the slot is then
+    /// passed on).
+    fn fill(self, st: &mut State<T>, cx: &mut Ctx<'_>, wakers: &mut Wakers) -> Result<(), Self>;
+}
+
+/// A message to send: fails once the receiver is dropped.
+struct Message<T>(T);
+
+impl<T> Fill<T> for Message<T> {
+    fn fill(self, st: &mut State<T>, cx: &mut Ctx<'_>, wakers: &mut Wakers) -> Result<(), Self> {
+        if st.rx_dropped {
+            st.slots().give(1, wakers);
+            return Err(self);
+        }
+        st.push(self.0, cx, wakers);
+        Ok(())
+    }
+}
+
+/// A reservation: the slot is kept for a [`Permit`].
+struct Reservation;
+
+impl<T> Fill<T> for Reservation {
+    fn fill(self, st: &mut State<T>, _: &mut Ctx<'_>, _: &mut Wakers) -> Result<(), Self> {
+        st.reserved += 1;
+        Ok(())
+    }
+}
+
+/// The future of a bounded send or reservation: waits for a free slot, senders being
+/// served in FIFO order, then fills it. Fails, giving the fill back, if the receiver
+/// is closed or dropped.
+///
+/// Cancellation safe: dropped while waiting, it gives up its place; dropped after it
+/// was handed a slot, it passes the slot on.
+struct SlotFut<'a, T, F> {
+    chan: &'a Chan<T>,
+    what: &'static str,
+    // Invariant: `Some` until the future completes.
+    fill: Option<F>,
+    waiter: Option<u64>,
+}
+
+// The fill is never pinned: it is moved into the channel or handed back.
+impl<T, F> Unpin for SlotFut<'_, T, F> {}
+
+impl<T, F: Fill<T>> Future for SlotFut<'_, T, F> {
+    type Output = Result<(), F>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let first = this.waiter.is_none();
+        let mut fill = || {
+            this.fill
+                .take()
+                .expect("sim: mpsc send future polled after completion")
+        };
+        let step = |st: &mut State<T>, ctx: &mut Ctx<'_>, wakers: &mut Wakers| {
+            if first && st.rx_dropped {
+                return Poll::Ready(Err(fill()));
+            }
+            match st
+                .slots()
+                .poll_acquire(1, &mut this.waiter, ctx, cx.waker())
+            {
+                Poll::Pending => Poll::Pending,
+                Poll::Ready(Err(Closed)) => Poll::Ready(Err(fill())),
+                Poll::Ready(Ok(())) => Poll::Ready(fill().fill(st, ctx, wakers)),
+            }
+        };
+        let chan = this.chan;
+        if first {
+            // Outside a run: panic before any change.
+            chan.res.update(this.what, &chan.state, step)
+        } else {
+            chan.res.update_lenient(&chan.state, step)
+        }
+    }
+}
+
+impl<T, F> Drop for SlotFut<'_, T, F> {
+    fn drop(&mut self) {
+        let Some(id) = self.waiter.take() else { return };
+        self.chan
+            .res
+            .update_lenient(&self.chan.state, |st, cx, wakers| {
+                st.slots().cancel(id, cx, wakers)
+            });
     }
 }
 
@@ -340,90 +442,61 @@ pub struct Sender<T> {
 }
 
 impl<T> Sender<T> {
-    fn slots(&self) -> &Sem {
-        self.chan
-            .slots
-            .as_ref()
-            .expect("sim internal error: bounded sender without slots")
+    /// Waits for a slot and fills it with `fill`.
+    fn slot<F: Fill<T>>(&self, what: &'static str, fill: F) -> SlotFut<'_, T, F> {
+        SlotFut {
+            chan: &self.chan,
+            what,
+            fill: Some(fill),
+            waiter: None,
+        }
     }
 
-    async fn acquire_slot(&self, what: &'static str) -> Result<Hold, SendError<()>> {
-        if lock(&self.chan.state).rx_dropped {
-            self.chan.res.with(what, |_, _| ());
-            return Err(SendError(()));
-        }
-        Acquire::new(self.slots(), &self.chan.res, what, 1, true)
+    /// Waits for a slot and reserves it.
+    async fn reserve_slot(&self) -> Result<(), SendError<()>> {
+        self.slot("sim::sync::mpsc::Sender::reserve", Reservation)
             .await
-            .map_err(|_| SendError(()))
+            .map_err(|Reservation| SendError(()))
     }
 
     /// Sends `value`, waiting for a free slot. Fails (returning the value) once the
     /// receiver is closed or dropped. Dropping the future before it completes means
     /// the value was not sent.
     pub async fn send(&self, value: T) -> Result<(), SendError<T>> {
-        let hold = match self.acquire_slot("sim::sync::mpsc::Sender::send").await {
-            Ok(h) => h,
-            Err(_) => return Err(SendError(value)),
-        };
-        match self.chan.push(value) {
-            Ok(()) => {
-                self.slots().forget(hold);
-                Ok(())
-            }
-            Err(v) => {
-                self.slots().release(hold);
-                Err(SendError(v))
-            }
-        }
+        self.slot("sim::sync::mpsc::Sender::send", Message(value))
+            .await
+            .map_err(|Message(value)| SendError(value))
     }
 
     /// Sends `value` if a slot is free now.
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        let what = "sim::sync::mpsc::Sender::try_send";
         self.chan
             .res
-            .with("sim::sync::mpsc::Sender::try_send", |_, _| ());
-        if lock(&self.chan.state).rx_dropped {
-            return Err(TrySendError::Closed(value));
-        }
-        let hold = match self.slots().try_acquire(1) {
-            Ok(h) => h,
-            Err(super::TryAcquireError::Closed) => return Err(TrySendError::Closed(value)),
-            Err(super::TryAcquireError::NoPermits) => return Err(TrySendError::Full(value)),
-        };
-        match self.chan.push(value) {
-            Ok(()) => {
-                self.slots().forget(hold);
+            .update(what, &self.chan.state, |st, cx, wakers| {
+                if st.rx_dropped || st.slots().is_closed() {
+                    return Err(TrySendError::Closed(value));
+                }
+                if !st.slots().try_take(1) {
+                    return Err(TrySendError::Full(value));
+                }
+                st.push(value, cx, wakers);
                 Ok(())
-            }
-            Err(v) => {
-                self.slots().release(hold);
-                Err(TrySendError::Closed(v))
-            }
-        }
+            })
     }
 
     /// Waits for a slot and reserves it; [`Permit::send`] then cannot fail or wait.
     pub async fn reserve(&self) -> Result<Permit<'_, T>, SendError<()>> {
-        let hold = self
-            .acquire_slot("sim::sync::mpsc::Sender::reserve")
-            .await?;
-        lock(&self.chan.state).reserved += 1;
+        self.reserve_slot().await?;
         Ok(Permit {
-            chan: &self.chan,
-            hold: Some(hold),
+            chan: Some(&self.chan),
         })
     }
 
     /// Like [`reserve`](Self::reserve), consuming a sender clone.
     pub async fn reserve_owned(self) -> Result<OwnedPermit<T>, SendError<()>> {
-        let hold = self
-            .acquire_slot("sim::sync::mpsc::Sender::reserve")
-            .await?;
-        lock(&self.chan.state).reserved += 1;
-        Ok(OwnedPermit {
-            sender: Some(self),
-            hold: Some(hold),
-        })
+        self.reserve_slot().await?;
+        Ok(OwnedPermit { sender: Some(self) })
     }
 
     /// Whether the receiver is closed or dropped.
@@ -433,7 +506,7 @@ impl<T> Sender<T> {
 
     /// Free slots now.
     pub fn capacity(&self) -> usize {
-        self.slots().available()
+        lock(&self.chan.state).slots().available()
     }
 
     /// Whether both senders send into the same channel.
@@ -466,27 +539,25 @@ impl<T> fmt::Debug for Sender<T> {
 /// A reserved slot of a bounded channel; dropping it unused frees the slot.
 #[must_use = "dropping the permit frees the slot"]
 pub struct Permit<'a, T> {
-    chan: &'a Chan<T>,
-    hold: Option<Hold>,
+    // Invariant: `Some` until the slot is used or given back.
+    chan: Option<&'a Chan<T>>,
 }
 
 impl<T> Permit<'_, T> {
     /// Sends into the reserved slot (dropped if the receiver is gone).
     pub fn send(mut self, value: T) {
-        let hold = self
-            .hold
+        let chan = self
+            .chan
             .take()
             .expect("sim internal error: permit used twice");
-        let res = self.chan.push(value);
-        self.chan.release_reserved(hold, res.is_ok());
-        drop(res);
+        drop(chan.send_reserved(value));
     }
 }
 
 impl<T> Drop for Permit<'_, T> {
     fn drop(&mut self) {
-        if let Some(h) = self.hold.take() {
-            self.chan.release_reserved(h, false);
+        if let Some(chan) = self.chan.take() {
+            chan.release_reserved();
         }
     }
 }
@@ -500,8 +571,8 @@ impl<T> fmt::Debug for Permit<'_, T> {
 /// A reserved slot owning its [`Sender`]; dropping it unused frees the slot.
 #[must_use = "dropping the permit frees the slot"]
 pub struct OwnedPermit<T> {
+    // Invariant: `Some` until the slot is used or given back.
     sender: Option<Sender<T>>,
-    hold: Option<Hold>,
 }
 
 impl<T> OwnedPermit<T> {
@@ -511,13 +582,7 @@ impl<T> OwnedPermit<T> {
             .sender
             .take()
             .expect("sim internal error: permit used twice");
-        let hold = self
-            .hold
-            .take()
-            .expect("sim internal error: permit used twice");
-        let res = sender.chan.push(value);
-        sender.chan.release_reserved(hold, res.is_ok());
-        drop(res);
+        drop(sender.chan.send_reserved(value));
         sender
     }
 
@@ -527,17 +592,15 @@ impl<T> OwnedPermit<T> {
             .sender
             .take()
             .expect("sim internal error: permit used twice");
-        if let Some(h) = self.hold.take() {
-            sender.chan.release_reserved(h, false);
-        }
+        sender.chan.release_reserved();
         sender
     }
 }
 
 impl<T> Drop for OwnedPermit<T> {
     fn drop(&mut self) {
-        if let (Some(s), Some(h)) = (&self.sender, self.hold.take()) {
-            s.chan.release_reserved(h, false);
+        if let Some(s) = self.sender.take() {
+            s.chan.release_reserved();
         }
     }
 }
@@ -572,24 +635,27 @@ impl<T> Future for RecvFut<'_, T> {
 impl<T> Drop for RecvFut<'_, T> {
     fn drop(&mut self) {
         if std::mem::take(self.waiting) {
-            lock(&self.chan.state).rx_waker = None;
-            self.chan.res.end_wait(true);
+            let chan = self.chan;
+            let waker = chan.res.update_lenient(&chan.state, |st, cx, _| {
+                cx.end_wait(true);
+                st.rx_waker.take()
+            });
+            drop(waker);
         }
     }
 }
 
 fn drop_receiver<T>(chan: &Chan<T>, waiting: bool) {
-    if waiting {
-        chan.res.end_wait(true);
-    }
-    chan.close();
-    let buf = {
-        let mut st = lock(&chan.state);
+    let (buf, waker) = chan.res.update_lenient(&chan.state, |st, cx, wakers| {
+        if waiting {
+            cx.end_wait(true);
+        }
+        st.close(cx, wakers);
         st.rx_dropped = true;
-        st.rx_waker = None;
-        std::mem::take(&mut st.buf)
-    };
-    drop(buf); // Unreceived messages, dropped outside the lock.
+        (std::mem::take(&mut st.buf), st.rx_waker.take())
+    });
+    drop(waker);
+    drop(buf); // Unreceived messages, dropped outside the lock and the core.
 }
 
 macro_rules! receiver_api {
@@ -665,13 +731,17 @@ pub struct UnboundedSender<T> {
 impl<T> UnboundedSender<T> {
     /// Sends `value` at once; fails (returning it) if the receiver is closed or gone.
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+        let what = "sim::sync::mpsc::UnboundedSender::send";
         self.chan
             .res
-            .with("sim::sync::mpsc::UnboundedSender::send", |_, _| ());
-        if self.chan.is_closed() {
-            return Err(SendError(value));
-        }
-        self.chan.push(value).map_err(SendError)
+            .update(what, &self.chan.state, |st, cx, wakers| {
+                // A dropped receiver was closed first.
+                if st.rx_closed {
+                    return Err(SendError(value));
+                }
+                st.push(value, cx, wakers);
+                Ok(())
+            })
     }
 
     /// Whether the receiver is closed or dropped.

@@ -10,9 +10,14 @@ use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
 use super::cell::ExclusiveCell;
-use super::semaphore::{Acquire, Hold, Sem};
-use super::wait::Res;
+use super::semaphore::{Acquire, Hold, Report, Sem};
 use crate::trace::ResourceOp;
+
+/// What acquiring the lock records.
+const ACQUIRE: Report = Report::Op(ResourceOp::Acquire, 1);
+
+/// What unlocking records.
+const RELEASE: Report = Report::Op(ResourceOp::Release, 1);
 
 /// An async mutex: [`lock`](Self::lock) waits while another task holds the guard.
 ///
@@ -41,7 +46,6 @@ use crate::trace::ResourceOp;
 /// }).unwrap();
 /// ```
 pub struct Mutex<T> {
-    res: Res,
     sem: Sem,
     cell: ExclusiveCell<T>,
 }
@@ -51,8 +55,7 @@ impl<T> Mutex<T> {
     #[track_caller]
     pub const fn new(value: T) -> Self {
         Mutex {
-            res: Res::owned("mutex"),
-            sem: Sem::new(1),
+            sem: Sem::new("mutex", 1),
             cell: ExclusiveCell::new(value),
         }
     }
@@ -60,7 +63,8 @@ impl<T> Mutex<T> {
     /// Waits for the lock. Cancellation safe: dropping the future gives up the place in
     /// the queue (and passes the lock on if it had just been handed over).
     pub async fn lock(&self) -> MutexGuard<'_, T> {
-        let hold = Acquire::new(&self.sem, &self.res, "sim::sync::Mutex::lock", 1, false)
+        let hold = self
+            .acquire()
             .await
             .expect("sim internal error: a mutex semaphore is never closed");
         MutexGuard {
@@ -80,18 +84,20 @@ impl<T> Mutex<T> {
         })
     }
 
+    fn acquire(&self) -> Acquire<'_> {
+        self.sem.acquire("sim::sync::Mutex::lock", 1, ACQUIRE)
+    }
+
     fn try_hold(&self) -> Result<Hold, TryLockError> {
-        self.res.with("sim::sync::Mutex::try_lock", |_, _| ());
-        let hold = self.sem.try_acquire(1).map_err(|_| TryLockError(()))?;
-        self.res.hold(hold.task());
-        self.res
-            .event("sim::sync::Mutex::try_lock", ResourceOp::Acquire, 1);
-        Ok(hold)
+        self.sem
+            .try_acquire("sim::sync::Mutex::try_lock", 1, ACQUIRE)
+            .map_err(|_| TryLockError(()))
     }
 
     /// Waits for the lock, returning a guard that owns an `Arc` of the mutex.
     pub async fn lock_owned(self: Arc<Self>) -> OwnedMutexGuard<T> {
-        let hold = Acquire::new(&self.sem, &self.res, "sim::sync::Mutex::lock", 1, false)
+        let hold = self
+            .acquire()
             .await
             .expect("sim internal error: a mutex semaphore is never closed");
         OwnedMutexGuard {
@@ -127,9 +133,7 @@ impl<T> Mutex<T> {
     }
 
     fn unlock(&self, hold: Hold) {
-        self.res.release(hold.task());
-        self.sem.release(hold);
-        self.res.event_lenient(ResourceOp::Release, 1);
+        self.sem.release(hold, RELEASE);
     }
 }
 

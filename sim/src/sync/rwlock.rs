@@ -11,12 +11,23 @@ use std::ops::{Deref, DerefMut};
 
 use super::TryLockError;
 use super::cell::SharedCell;
-use super::semaphore::{Acquire, Hold, Sem};
-use super::wait::Res;
+use super::semaphore::{Hold, Report, Sem};
 use crate::trace::ResourceOp;
 
 /// The most readers at once (tokio's bound).
 const MAX_READS: usize = (u32::MAX >> 3) as usize;
+
+/// What a read acquisition records: the readers once it holds the lock.
+const READ: Report = Report::Holders(ResourceOp::AcquireShared, MAX_READS);
+
+/// What a read release records: the readers left.
+const READ_DONE: Report = Report::Holders(ResourceOp::ReleaseShared, MAX_READS);
+
+/// What a write acquisition records.
+const WRITE: Report = Report::Op(ResourceOp::Acquire, 1);
+
+/// What a write release records.
+const WRITE_DONE: Report = Report::Op(ResourceOp::Release, 1);
 
 /// An async readers-writer lock: many [`read`](Self::read) guards or one
 /// [`write`](Self::write) guard at a time.
@@ -40,7 +51,6 @@ const MAX_READS: usize = (u32::MAX >> 3) as usize;
 /// }).unwrap();
 /// ```
 pub struct RwLock<T> {
-    res: Res,
     sem: Sem,
     cell: SharedCell<T>,
 }
@@ -50,24 +60,18 @@ impl<T> RwLock<T> {
     #[track_caller]
     pub const fn new(value: T) -> Self {
         RwLock {
-            res: Res::owned("rwlock"),
-            sem: Sem::new(MAX_READS),
+            sem: Sem::new("rwlock", MAX_READS),
             cell: SharedCell::new(value),
         }
     }
 
-    fn readers(&self) -> usize {
-        MAX_READS - self.sem.available()
-    }
-
     /// Waits for shared access. Cancellation safe.
     pub async fn read(&self) -> RwLockReadGuard<'_, T> {
-        let what = "sim::sync::RwLock::read";
-        let hold = Acquire::new(&self.sem, &self.res, what, 1, true)
+        let hold = self
+            .sem
+            .acquire("sim::sync::RwLock::read", 1, READ)
             .await
             .expect("sim internal error: an rwlock semaphore is never closed");
-        self.res
-            .event(what, ResourceOp::AcquireShared, self.readers());
         RwLockReadGuard {
             lock: self,
             hold: Some(hold),
@@ -77,11 +81,11 @@ impl<T> RwLock<T> {
 
     /// Waits for exclusive access. Cancellation safe.
     pub async fn write(&self) -> RwLockWriteGuard<'_, T> {
-        let what = "sim::sync::RwLock::write";
-        let hold = Acquire::new(&self.sem, &self.res, what, MAX_READS, true)
+        let hold = self
+            .sem
+            .acquire("sim::sync::RwLock::write", MAX_READS, WRITE)
             .await
             .expect("sim internal error: an rwlock semaphore is never closed");
-        self.res.event(what, ResourceOp::Acquire, 1);
         RwLockWriteGuard {
             lock: self,
             hold: Some(hold),
@@ -91,12 +95,10 @@ impl<T> RwLock<T> {
 
     /// Takes shared access if no writer holds or waits for the lock.
     pub fn try_read(&self) -> Result<RwLockReadGuard<'_, T>, TryLockError> {
-        let what = "sim::sync::RwLock::try_read";
-        self.res.with(what, |_, _| ());
-        let hold = self.sem.try_acquire(1).map_err(|_| TryLockError(()))?;
-        self.res.hold(hold.task());
-        self.res
-            .event(what, ResourceOp::AcquireShared, self.readers());
+        let hold = self
+            .sem
+            .try_acquire("sim::sync::RwLock::try_read", 1, READ)
+            .map_err(|_| TryLockError(()))?;
         Ok(RwLockReadGuard {
             lock: self,
             hold: Some(hold),
@@ -106,14 +108,10 @@ impl<T> RwLock<T> {
 
     /// Takes exclusive access if the lock is free and no one waits.
     pub fn try_write(&self) -> Result<RwLockWriteGuard<'_, T>, TryLockError> {
-        let what = "sim::sync::RwLock::try_write";
-        self.res.with(what, |_, _| ());
         let hold = self
             .sem
-            .try_acquire(MAX_READS)
+            .try_acquire("sim::sync::RwLock::try_write", MAX_READS, WRITE)
             .map_err(|_| TryLockError(()))?;
-        self.res.hold(hold.task());
-        self.res.event(what, ResourceOp::Acquire, 1);
         Ok(RwLockWriteGuard {
             lock: self,
             hold: Some(hold),
@@ -168,13 +166,7 @@ impl<T> Deref for RwLockReadGuard<'_, T> {
 impl<T> Drop for RwLockReadGuard<'_, T> {
     fn drop(&mut self) {
         if let Some(h) = self.hold.take() {
-            // Readers left, counted before waiters are served.
-            let readers = self.lock.readers() - 1;
-            self.lock.res.release(h.task());
-            self.lock.sem.release(h);
-            self.lock
-                .res
-                .event_lenient(ResourceOp::ReleaseShared, readers);
+            self.lock.sem.release(h, READ_DONE);
         }
     }
 }
@@ -218,9 +210,7 @@ impl<T> DerefMut for RwLockWriteGuard<'_, T> {
 impl<T> Drop for RwLockWriteGuard<'_, T> {
     fn drop(&mut self) {
         if let Some(h) = self.hold.take() {
-            self.lock.res.release(h.task());
-            self.lock.sem.release(h);
-            self.lock.res.event_lenient(ResourceOp::Release, 1);
+            self.lock.sem.release(h, WRITE_DONE);
         }
     }
 }

@@ -1,10 +1,13 @@
-//! [`Semaphore`], and the crate-private fair semaphore (`Sem`) that [`Mutex`](super::Mutex),
-//! [`RwLock`](super::RwLock) and bounded [`mpsc`](super::mpsc) channels are built on.
+//! [`Semaphore`], the permit accounting of fair semaphores (`Permits`), and the
+//! crate-private semaphore (`Sem`) that [`Mutex`](super::Mutex) and
+//! [`RwLock`](super::RwLock) are built on; a bounded [`mpsc`](super::mpsc) channel keeps
+//! its free slots in a `Permits` of its own state.
 //!
 //! Owns permit accounting, the FIFO waiter list and the list of holders. Permits are
 //! handed to the waiter at the front directly (never to a later arrival), so waiters
-//! are served strictly in order, as in tokio. It must not call a waker while its state
-//! is locked.
+//! are served strictly in order, as in tokio. Each operation locks the state once,
+//! inside one core access that also records its events; it never calls a waker while
+//! its state is locked.
 
 use std::fmt;
 use std::future::Future;
@@ -12,7 +15,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex as StdMutex};
 use std::task::{Context, Poll, Waker};
 
-use super::wait::{Removed, Res, WaitQueue, current_task, lock, wake_all};
+use super::wait::{Ctx, Removed, Res, WaitQueue, Wakers, lock};
 use crate::task::TaskId;
 use crate::trace::ResourceOp;
 
@@ -27,49 +30,166 @@ pub(crate) struct Hold {
 }
 
 impl Hold {
+    /// How many permits it holds.
     pub(crate) fn permits(&self) -> usize {
         self.n
     }
-
-    pub(crate) fn task(&self) -> Option<TaskId> {
-        self.task
-    }
 }
 
+/// A parked acquisition: how many permits it wants, and whether it got them (a waiter
+/// released without them was failed by a close).
 struct SemWait {
     n: usize,
     granted: bool,
 }
 
-struct SemState {
-    permits: usize,
+/// An acquisition failed: the permits are closed.
+pub(crate) struct Closed;
+
+/// The permit accounting of a fair semaphore: free permits, FIFO waiters, whether
+/// closed. It lives under its owner's lock (a [`Sem`], a bounded channel's state).
+pub(crate) struct Permits {
+    free: usize,
     closed: bool,
     waiters: WaitQueue<SemWait>,
+}
+
+impl Permits {
+    /// `permits` free permits, open, nobody waiting.
+    pub(crate) const fn new(permits: usize) -> Self {
+        Permits {
+            free: permits,
+            closed: false,
+            waiters: WaitQueue::new(),
+        }
+    }
+
+    /// Permits free now.
+    pub(crate) fn available(&self) -> usize {
+        self.free
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Takes `n` permits at once if no one waits and enough are free.
+    pub(crate) fn try_take(&mut self, n: usize) -> bool {
+        let ok = self.waiters.is_empty() && self.free >= n;
+        if ok {
+            self.free -= n;
+        }
+        ok
+    }
+
+    /// Adds `n` permits, serving the front waiters (their wakers go to `wakers`).
+    pub(crate) fn give(&mut self, n: usize, wakers: &mut Wakers) {
+        self.free = self
+            .free
+            .checked_add(n)
+            .expect("sim: semaphore permit count overflowed");
+        self.grant(wakers);
+    }
+
+    /// Hands free permits to the front waiters, in order, while there are enough.
+    fn grant(&mut self, wakers: &mut Wakers) {
+        while let Some(w) = self.waiters.front_mut() {
+            if w.n > self.free {
+                break;
+            }
+            self.free -= w.n;
+            w.granted = true;
+            wakers.extend(self.waiters.release_front());
+        }
+    }
+
+    /// Closes: every waiter fails, later acquisitions fail. Returns whether it was open.
+    pub(crate) fn close(&mut self, wakers: &mut Wakers) -> bool {
+        let was_open = !self.closed;
+        self.closed = true;
+        self.waiters.iter_mut().for_each(|w| w.granted = false);
+        self.waiters.release_all(wakers);
+        was_open
+    }
+
+    /// One poll of an acquisition of `n` permits; `waiter` is its place in the queue
+    /// (`None` until it parks, and again once served). Parking records `wait`; being
+    /// served ends the wait.
+    pub(crate) fn poll_acquire(
+        &mut self,
+        n: usize,
+        waiter: &mut Option<u64>,
+        cx: &mut Ctx<'_>,
+        waker: &Waker,
+    ) -> Poll<Result<(), Closed>> {
+        match *waiter {
+            Some(id) => match self.waiters.take_released(id) {
+                Some(w) => {
+                    *waiter = None;
+                    cx.end_wait(false);
+                    Poll::Ready(if w.granted { Ok(()) } else { Err(Closed) })
+                }
+                None => {
+                    self.waiters.set_waker(id, waker);
+                    Poll::Pending
+                }
+            },
+            None if self.closed => Poll::Ready(Err(Closed)),
+            None if self.try_take(n) => Poll::Ready(Ok(())),
+            None => {
+                *waiter = Some(self.waiters.push(waker, SemWait { n, granted: false }));
+                cx.begin_wait();
+                Poll::Pending
+            }
+        }
+    }
+
+    /// The acquisition parked as `id` is dropped: its place is given up, and permits
+    /// it was already handed go to the next waiters. Records `wait-cancelled`.
+    pub(crate) fn cancel(&mut self, id: u64, cx: &mut Ctx<'_>, wakers: &mut Wakers) {
+        match self.waiters.remove(id) {
+            Removed::Released(w) if w.granted => self.free += w.n,
+            Removed::Released(_) | Removed::Waiting(_) | Removed::Gone => {}
+        }
+        // The front may have changed (or permits come back): serve who can be.
+        self.grant(wakers);
+        cx.end_wait(true);
+    }
+}
+
+/// The event an operation of a [`Sem`] records.
+#[derive(Clone, Copy)]
+pub(crate) enum Report {
+    /// `op` with this value.
+    Op(ResourceOp, usize),
+    /// `op` with the number of one-permit holders once the operation is done (before
+    /// any waiter is served), out of this many permits (an `RwLock`'s readers).
+    Holders(ResourceOp, usize),
+}
+
+/// A [`Sem`]'s state: its permits and who holds them.
+struct SemState {
+    permits: Permits,
     /// Who holds permits, for reports: (hold key, task that acquired, permits).
     holders: Vec<(u64, Option<TaskId>, usize)>,
     next_key: u64,
 }
 
 impl SemState {
-    fn grant(&mut self, wakers: &mut Vec<Waker>) {
-        while let Some(w) = self.waiters.front_mut() {
-            if w.n > self.permits {
-                break;
-            }
-            self.permits -= w.n;
-            w.granted = true;
-            wakers.extend(self.waiters.release_front());
-        }
-    }
-
-    fn hold(&mut self, n: usize) -> Hold {
+    /// `n` permits, just taken, now belong to the current task: records the holder
+    /// and `report`.
+    fn hold(&mut self, n: usize, report: Report, cx: &mut Ctx<'_>) -> Hold {
         let key = self.next_key;
         self.next_key += 1;
-        let task = current_task();
+        let task = cx.task();
         self.holders.push((key, task, n));
+        cx.hold(task);
+        cx.event(report.op(), report.value(self.permits.free));
         Hold { key, n, task }
     }
 
+    /// The hold `key` is gone (released or forgotten).
     fn unhold(&mut self, key: u64) {
         if let Some(i) = self.holders.iter().position(|h| h.0 == key) {
             self.holders.swap_remove(i);
@@ -77,128 +197,142 @@ impl SemState {
     }
 }
 
-/// A fair counting semaphore without a public face.
+impl Report {
+    /// The operation recorded.
+    fn op(self) -> ResourceOp {
+        match self {
+            Report::Op(op, _) | Report::Holders(op, _) => op,
+        }
+    }
+
+    /// The value, given the permits free once the operation is done.
+    fn value(self, free: usize) -> usize {
+        match self {
+            Report::Op(_, value) => value,
+            Report::Holders(_, all) => all - free,
+        }
+    }
+}
+
+/// A fair counting semaphore without a public face, with the resource it is in traces
+/// (always an owned one: tasks hold its permits).
 pub(crate) struct Sem {
+    res: Res,
     state: StdMutex<SemState>,
 }
 
 impl Sem {
-    pub(crate) const fn new(permits: usize) -> Self {
+    /// `permits` permits of a resource of kind `kind` created by the caller's caller.
+    #[track_caller]
+    pub(crate) const fn new(kind: &'static str, permits: usize) -> Self {
         Sem {
+            res: Res::owned(kind),
             state: StdMutex::new(SemState {
-                permits,
-                closed: false,
-                waiters: WaitQueue::new(),
+                permits: Permits::new(permits),
                 holders: Vec::new(),
                 next_key: 0,
             }),
         }
     }
 
+    /// Permits free now.
     pub(crate) fn available(&self) -> usize {
-        lock(&self.state).permits
+        lock(&self.state).permits.available()
     }
 
+    /// Whether [`close`](Self::close) was called.
     pub(crate) fn is_closed(&self) -> bool {
-        lock(&self.state).closed
+        lock(&self.state).permits.is_closed()
     }
 
-    /// Tasks holding permits, in acquisition order (for reports).
-    #[allow(dead_code)]
+    /// Tasks holding permits (for reports).
     pub(crate) fn holders(&self) -> Vec<Option<TaskId>> {
         lock(&self.state).holders.iter().map(|h| h.1).collect()
     }
 
-    /// Takes `n` permits at once if no one waits and enough are free.
-    pub(crate) fn try_acquire(&self, n: usize) -> Result<Hold, TryAcquireError> {
-        let mut st = lock(&self.state);
-        if st.closed {
-            return Err(TryAcquireError::Closed);
-        }
-        if st.waiters.is_empty() && st.permits >= n {
-            st.permits -= n;
-            Ok(st.hold(n))
-        } else {
-            Err(TryAcquireError::NoPermits)
+    /// Waits for `n` permits; records `report` once they are taken. `what` names the
+    /// operation for the panic outside a run.
+    pub(crate) fn acquire(&self, what: &'static str, n: usize, report: Report) -> Acquire<'_> {
+        Acquire {
+            sem: self,
+            what,
+            n,
+            report,
+            waiter: None,
         }
     }
 
-    /// Gives `hold`'s permits back (to the front waiters first).
-    pub(crate) fn release(&self, hold: Hold) {
-        let mut wakers = Vec::new();
-        {
-            let mut st = lock(&self.state);
+    /// Takes `n` permits at once if no one waits and enough are free; records
+    /// `report` if it does.
+    ///
+    /// # Panics
+    /// Outside a run (the message names `what`).
+    pub(crate) fn try_acquire(
+        &self,
+        what: &str,
+        n: usize,
+        report: Report,
+    ) -> Result<Hold, TryAcquireError> {
+        self.res.update(what, &self.state, |st, cx, _| {
+            if st.permits.is_closed() {
+                Err(TryAcquireError::Closed)
+            } else if st.permits.try_take(n) {
+                Ok(st.hold(n, report, cx))
+            } else {
+                Err(TryAcquireError::NoPermits)
+            }
+        })
+    }
+
+    /// Gives `hold`'s permits back (to the front waiters first); records `report`.
+    pub(crate) fn release(&self, hold: Hold, report: Report) {
+        self.res.update_lenient(&self.state, |st, cx, wakers| {
+            let value = report.value(st.permits.free + hold.n);
             st.unhold(hold.key);
-            st.permits += hold.n;
-            st.grant(&mut wakers);
-        }
-        wake_all(wakers);
+            cx.release(hold.task);
+            st.permits.give(hold.n, wakers);
+            cx.event(report.op(), value);
+        });
     }
 
-    /// Adds `n` permits that no hold owns.
-    pub(crate) fn add(&self, n: usize) {
-        let mut wakers = Vec::new();
-        {
-            let mut st = lock(&self.state);
-            st.permits = st
-                .permits
-                .checked_add(n)
-                .expect("sim: semaphore permit count overflowed");
-            st.grant(&mut wakers);
-        }
-        wake_all(wakers);
+    /// Adds `n` permits that no hold owns; records `release`.
+    ///
+    /// # Panics
+    /// Outside a run (the message names `what`).
+    pub(crate) fn add(&self, what: &str, n: usize) {
+        self.res.update(what, &self.state, |st, cx, wakers| {
+            st.permits.give(n, wakers);
+            cx.event(ResourceOp::Release, n);
+        });
     }
 
     /// Forgets `hold` without returning its permits.
     pub(crate) fn forget(&self, hold: Hold) {
-        lock(&self.state).unhold(hold.key);
+        self.res.enter_lenient(|cx| {
+            cx.release(hold.task);
+            lock(&self.state).unhold(hold.key);
+        });
     }
 
-    /// Closes: every waiter fails, later acquires fail. Returns whether it was open.
-    pub(crate) fn close(&self) -> bool {
-        let mut wakers = Vec::new();
-        let was_open = {
-            let mut st = lock(&self.state);
-            let was_open = !st.closed;
-            st.closed = true;
-            st.waiters.iter_mut().for_each(|w| w.granted = false);
-            st.waiters.release_all(&mut wakers);
-            was_open
-        };
-        wake_all(wakers);
-        was_open
+    /// Closes: every waiter fails, later acquires fail; records `close` if it was open.
+    pub(crate) fn close(&self) {
+        self.res.update_lenient(&self.state, |st, cx, wakers| {
+            if st.permits.close(wakers) {
+                cx.event(ResourceOp::Close, 0);
+            }
+        });
     }
 }
 
-/// The future of a fair acquisition of `n` permits of a `Sem` (crate-private).
+/// The future of a fair acquisition of `n` permits of a [`Sem`] (crate-private).
 ///
-/// Records `wait` when it parks, `acquire` when it succeeds unless `quiet`.
+/// Records `wait` when it parks, then `report` once it holds the permits.
 pub(crate) struct Acquire<'a> {
     sem: &'a Sem,
-    res: &'a Res,
     what: &'static str,
     n: usize,
-    quiet: bool,
+    report: Report,
     waiter: Option<u64>,
-}
-
-impl<'a> Acquire<'a> {
-    pub(crate) fn new(
-        sem: &'a Sem,
-        res: &'a Res,
-        what: &'static str,
-        n: usize,
-        quiet: bool,
-    ) -> Self {
-        Acquire {
-            sem,
-            res,
-            what,
-            n,
-            quiet,
-            waiter: None,
-        }
-    }
 }
 
 impl Future for Acquire<'_> {
@@ -206,73 +340,50 @@ impl Future for Acquire<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        if this.waiter.is_none() {
-            this.res.with(this.what, |_, _| ()); // Outside a run: panic before any change.
-        }
-        let mut st = lock(&this.sem.state);
-        let result = match this.waiter {
-            Some(id) => match st.waiters.take_released(id) {
-                Some(w) => {
-                    this.waiter = None;
-                    let r = if w.granted {
-                        Ok(st.hold(w.n))
-                    } else {
-                        Err(AcquireError(()))
-                    };
-                    drop(st);
-                    this.res.end_wait(false);
-                    r
-                }
-                None => {
-                    st.waiters.set_waker(id, cx.waker());
-                    return Poll::Pending;
-                }
-            },
-            None if st.closed => Err(AcquireError(())),
-            None if st.waiters.is_empty() && st.permits >= this.n => {
-                st.permits -= this.n;
-                let hold = st.hold(this.n);
-                drop(st);
-                Ok(hold)
-            }
-            None => {
-                this.waiter = Some(st.waiters.push(
-                    cx.waker(),
-                    SemWait {
-                        n: this.n,
-                        granted: false,
-                    },
-                ));
-                drop(st);
-                this.res.begin_wait(this.what);
-                return Poll::Pending;
-            }
+        let (sem, n, report) = (this.sem, this.n, this.report);
+        let first = this.waiter.is_none();
+        let waiter = &mut this.waiter;
+        let mut step = |st: &mut SemState, ctx: &mut Ctx<'_>| match st.permits.poll_acquire(
+            n,
+            waiter,
+            ctx,
+            cx.waker(),
+        ) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(Closed)) => Poll::Ready(Err(AcquireError(()))),
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(st.hold(n, report, ctx))),
         };
-        if let Ok(hold) = &result {
-            this.res.hold(hold.task);
-            if !this.quiet {
-                this.res.event(this.what, ResourceOp::Acquire, this.n);
-            }
+        if first {
+            // First poll: outside a run, panic before any change.
+            return sem
+                .res
+                .update(this.what, &sem.state, |st, ctx, _| step(st, ctx));
         }
-        Poll::Ready(result)
+        // Later polls only take what the releasing task handed over: lenient, except
+        // that the acquisition's event needs a run (outside one, it panics last).
+        let mut missed = None;
+        let polled = sem.res.update_lenient(&sem.state, |st, ctx, _| {
+            let polled = step(st, ctx);
+            if !ctx.is_attached() && matches!(polled, Poll::Ready(Ok(_))) {
+                missed = Some(report.value(st.permits.free));
+            }
+            polled
+        });
+        if let Some(value) = missed {
+            sem.res.event(this.what, report.op(), value);
+        }
+        polled
     }
 }
 
 impl Drop for Acquire<'_> {
     fn drop(&mut self) {
         let Some(id) = self.waiter.take() else { return };
-        let mut wakers = Vec::new();
-        {
-            let mut st = lock(&self.sem.state);
-            match st.waiters.remove(id) {
-                Removed::Released(w) if w.granted => st.permits += w.n,
-                Removed::Released(_) | Removed::Waiting(_) | Removed::Gone => {}
-            }
-            // The front may have changed (or permits come back): serve who can be.
-            st.grant(&mut wakers);
-        }
-        wake_all(wakers);
-        self.res.end_wait(true);
+        self.sem
+            .res
+            .update_lenient(&self.sem.state, |st, cx, wakers| {
+                st.permits.cancel(id, cx, wakers)
+            });
     }
 }
 
@@ -297,7 +408,6 @@ impl Drop for Acquire<'_> {
 /// }).unwrap();
 /// ```
 pub struct Semaphore {
-    res: Res,
     sem: Sem,
 }
 
@@ -313,8 +423,7 @@ impl Semaphore {
             "sim: too many permits for a Semaphore"
         );
         Semaphore {
-            res: Res::owned("semaphore"),
-            sem: Sem::new(permits),
+            sem: Sem::new("semaphore", permits),
         }
     }
 
@@ -325,17 +434,13 @@ impl Semaphore {
 
     /// Adds `n` permits, serving waiters in order.
     pub fn add_permits(&self, n: usize) {
-        self.sem.add(n);
-        self.res
-            .event("sim::sync::Semaphore::add_permits", ResourceOp::Release, n);
+        self.sem.add("sim::sync::Semaphore::add_permits", n);
     }
 
     /// Closes the semaphore: pending and future acquires fail with [`AcquireError`];
     /// permits already held are unaffected.
     pub fn close(&self) {
-        if self.sem.close() {
-            self.res.event_lenient(ResourceOp::Close, 0);
-        }
+        self.sem.close();
     }
 
     /// Whether [`close`](Self::close) was called.
@@ -350,14 +455,7 @@ impl Semaphore {
 
     /// Waits for `n` permits, taken together.
     pub async fn acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, AcquireError> {
-        let hold = Acquire::new(
-            &self.sem,
-            &self.res,
-            "sim::sync::Semaphore::acquire",
-            n as usize,
-            false,
-        )
-        .await?;
+        let hold = self.acquire_hold(n as usize).await?;
         Ok(SemaphorePermit {
             sem: self,
             hold: Some(hold),
@@ -378,14 +476,15 @@ impl Semaphore {
         })
     }
 
+    fn acquire_hold(&self, n: usize) -> Acquire<'_> {
+        let report = Report::Op(ResourceOp::Acquire, n);
+        self.sem.acquire("sim::sync::Semaphore::acquire", n, report)
+    }
+
     fn try_hold(&self, n: usize) -> Result<Hold, TryAcquireError> {
-        self.res
-            .with("sim::sync::Semaphore::try_acquire", |_, _| ());
-        let hold = self.sem.try_acquire(n)?;
-        self.res.hold(hold.task);
-        self.res
-            .event("sim::sync::Semaphore::try_acquire", ResourceOp::Acquire, n);
-        Ok(hold)
+        let report = Report::Op(ResourceOp::Acquire, n);
+        self.sem
+            .try_acquire("sim::sync::Semaphore::try_acquire", n, report)
     }
 
     /// Waits for one permit owned by an `Arc` of the semaphore.
@@ -398,14 +497,7 @@ impl Semaphore {
         self: Arc<Self>,
         n: u32,
     ) -> Result<OwnedSemaphorePermit, AcquireError> {
-        let hold = Acquire::new(
-            &self.sem,
-            &self.res,
-            "sim::sync::Semaphore::acquire",
-            n as usize,
-            false,
-        )
-        .await?;
+        let hold = self.acquire_hold(n as usize).await?;
         Ok(OwnedSemaphorePermit {
             sem: self,
             hold: Some(hold),
@@ -423,9 +515,7 @@ impl Semaphore {
 
     fn give_back(&self, hold: Hold) {
         let n = hold.n;
-        self.res.release(hold.task);
-        self.sem.release(hold);
-        self.res.event_lenient(ResourceOp::Release, n);
+        self.sem.release(hold, Report::Op(ResourceOp::Release, n));
     }
 }
 
@@ -448,7 +538,6 @@ impl SemaphorePermit<'_> {
     /// Keeps the permits out of the semaphore for good.
     pub fn forget(mut self) {
         if let Some(h) = self.hold.take() {
-            self.sem.res.release(h.task);
             self.sem.sem.forget(h);
         }
     }
@@ -486,7 +575,6 @@ impl OwnedSemaphorePermit {
     /// Keeps the permits out of the semaphore for good.
     pub fn forget(mut self) {
         if let Some(h) = self.hold.take() {
-            self.sem.res.release(h.task);
             self.sem.sem.forget(h);
         }
     }

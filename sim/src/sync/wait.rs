@@ -1,8 +1,13 @@
 //! Crate-private plumbing shared by every primitive: [`Res`], a primitive's identity in
-//! the trace of the current run, and [`WaitQueue`], a FIFO list of parked waiters.
+//! the trace of the current run, [`Ctx`], what one operation records through it,
+//! [`WaitQueue`], a FIFO list of parked waiters, and [`Wakers`], the wakers an
+//! operation collects.
 //!
-//! Nothing here calls a waker: release functions hand wakers back to the caller, which
-//! wakes them after dropping every lock (a waker may re-enter the runtime).
+//! An operation reaches the run's core once: [`Res::update`] locks the primitive's
+//! state inside one core access, so the state change, its trace events and the
+//! detectors' bookkeeping happen together. Nothing here calls a waker while a lock or
+//! the core is held: operations collect [`Wakers`], woken after both are released (a
+//! waker may run arbitrary code).
 
 use std::collections::VecDeque;
 use std::panic::Location;
@@ -79,19 +84,25 @@ impl Res {
         }
     }
 
+    /// This resource's id in the current run, registering it there at first use.
+    #[inline]
     fn id(&self, core: &mut Core) -> ResourceId {
         let run = core.sync.run_id;
         match unpack(self.reg.load(Ordering::Relaxed)) {
             Some((r, id)) if r == run => id,
-            _ => {
-                let id = core.register_resource(self.kind, None, self.created_at);
-                if self.owned {
-                    core.track_holders(id);
-                }
-                self.reg.store(pack(run, id), Ordering::Relaxed);
-                id
-            }
+            _ => self.register(core, run),
         }
+    }
+
+    /// Registers this resource in run `run` (first use in that run).
+    #[cold]
+    fn register(&self, core: &mut Core, run: u64) -> ResourceId {
+        let id = core.register_resource(self.kind, None, self.created_at);
+        if self.owned {
+            core.track_holders(id);
+        }
+        self.reg.store(pack(run, id), Ordering::Relaxed);
+        id
     }
 
     /// Runs `f` on the current run's core with this resource's id.
@@ -105,54 +116,211 @@ impl Res {
         })
     }
 
+    /// Runs `f` with a context attached to the current run (registering this resource
+    /// in it if needed).
+    ///
+    /// # Panics
+    /// Outside a run (the message names `what`), before `f` runs.
+    #[inline]
+    pub(crate) fn enter<R>(&self, what: &str, f: impl FnOnce(&mut Ctx<'_>) -> R) -> R {
+        context::with_core(what, |core| {
+            let id = self.id(core);
+            f(&mut Ctx {
+                at: Some((core, id)),
+                owned: self.owned,
+            })
+        })
+    }
+
+    /// Runs `f` with a context attached to the run that last used this resource if it
+    /// is still current, or else with a detached one that records nothing: the state
+    /// change happens either way (for drop paths, which must not panic).
+    #[inline]
+    pub(crate) fn enter_lenient<R>(&self, f: impl FnOnce(&mut Ctx<'_>) -> R) -> R {
+        let owned = self.owned;
+        let mut f = Some(f);
+        if let Some((run, id)) = unpack(self.reg.load(Ordering::Relaxed)) {
+            let attached = context::with_run(run, |core| {
+                let f = f.take().expect("sim internal error: operation ran twice");
+                f(&mut Ctx {
+                    at: Some((core, id)),
+                    owned,
+                })
+            });
+            if let Some(r) = attached {
+                return r;
+            }
+        }
+        let f = f.take().expect("sim internal error: operation ran twice");
+        f(&mut Ctx { at: None, owned })
+    }
+
+    /// One whole operation: runs `f` on `state` (locked) inside [`enter`](Self::enter),
+    /// then wakes the wakers `f` collected, once the lock and the core are released.
+    ///
+    /// # Panics
+    /// Outside a run (the message names `what`), before any state change.
+    #[inline]
+    pub(crate) fn update<S, R>(
+        &self,
+        what: &str,
+        state: &StdMutex<S>,
+        f: impl FnOnce(&mut S, &mut Ctx<'_>, &mut Wakers) -> R,
+    ) -> R {
+        let mut wakers = Wakers::default();
+        let r = self.enter(what, |cx| f(&mut lock(state), cx, &mut wakers));
+        wakers.wake();
+        r
+    }
+
+    /// Like [`update`](Self::update) inside [`enter_lenient`](Self::enter_lenient):
+    /// never panics for want of a run (for drop paths).
+    #[inline]
+    pub(crate) fn update_lenient<S, R>(
+        &self,
+        state: &StdMutex<S>,
+        f: impl FnOnce(&mut S, &mut Ctx<'_>, &mut Wakers) -> R,
+    ) -> R {
+        let mut wakers = Wakers::default();
+        let r = self.enter_lenient(|cx| f(&mut lock(state), cx, &mut wakers));
+        wakers.wake();
+        r
+    }
+
     /// Records `op` for the current task. Panics outside a run.
     pub(crate) fn event(&self, what: &str, op: ResourceOp, value: usize) {
-        self.with(what, |core, id| core.resource_event(id, op, value as u64));
+        self.enter(what, |cx| cx.event(op, value));
     }
 
     /// Records `op` if the run that last used this resource is still current; does
     /// nothing otherwise (for drop paths, which must not panic).
     pub(crate) fn event_lenient(&self, op: ResourceOp, value: usize) {
-        self.with_lenient(|core, id| core.resource_event(id, op, value as u64));
-    }
-
-    /// `task` now holds this resource (once more), if it is an owned one.
-    pub(crate) fn hold(&self, task: Option<TaskId>) {
-        if let (true, Some(task)) = (self.owned, task) {
-            self.with_lenient(|core, id| core.hold(id, task));
-        }
-    }
-
-    /// `task` released one hold of this resource, if it is an owned one.
-    pub(crate) fn release(&self, task: Option<TaskId>) {
-        if let (true, Some(task)) = (self.owned, task) {
-            self.with_lenient(|core, id| core.release(id, task));
-        }
-    }
-
-    /// Runs `f` if the run that last used this resource is still current (for drop
-    /// paths, which must not panic).
-    fn with_lenient(&self, f: impl FnOnce(&mut Core, ResourceId)) {
-        if let Some((run, id)) = unpack(self.reg.load(Ordering::Relaxed)) {
-            context::with_run(run, |core| f(core, id));
-        }
+        self.enter_lenient(|cx| cx.event(op, value));
     }
 
     /// The current task starts waiting on this resource.
     pub(crate) fn begin_wait(&self, what: &str) {
-        self.with(what, super::begin_wait);
+        self.enter(what, |cx| cx.begin_wait());
     }
 
     /// The current task stopped waiting: it got the resource (`cancelled == false`) or
     /// gave up (a dropped future).
     pub(crate) fn end_wait(&self, cancelled: bool) {
-        self.with_lenient(|core, id| super::end_wait(core, id, cancelled));
+        self.enter_lenient(|cx| cx.end_wait(cancelled));
     }
 }
 
-/// The task being polled, if any (holders are recorded for reports).
-pub(crate) fn current_task() -> Option<TaskId> {
-    context::try_current_task()
+/// What one operation on a resource records: its trace events and the deadlock
+/// detector's bookkeeping, in the run it is attached to. A detached context (a lenient
+/// operation outside the run that last used the resource) records nothing.
+pub(crate) struct Ctx<'a> {
+    at: Option<(&'a mut Core, ResourceId)>,
+    owned: bool,
+}
+
+impl Ctx<'_> {
+    /// Whether this context records into a run.
+    pub(crate) fn is_attached(&self) -> bool {
+        self.at.is_some()
+    }
+
+    /// The task being polled, if any (holders are recorded for reports).
+    pub(crate) fn task(&self) -> Option<TaskId> {
+        match &self.at {
+            Some((core, _)) => core.current,
+            None => context::try_current_task(),
+        }
+    }
+
+    /// Records `op` for the current task.
+    pub(crate) fn event(&mut self, op: ResourceOp, value: usize) {
+        if let Some((core, id)) = &mut self.at {
+            core.resource_event(*id, op, value as u64);
+        }
+    }
+
+    /// The current task starts waiting on the resource (see [`super::begin_wait`]).
+    pub(crate) fn begin_wait(&mut self) {
+        if let Some((core, id)) = &mut self.at {
+            super::begin_wait(core, *id);
+        }
+    }
+
+    /// The current task stopped waiting: it got the resource (`cancelled == false`) or
+    /// gave up (see [`super::end_wait`]).
+    pub(crate) fn end_wait(&mut self, cancelled: bool) {
+        if let Some((core, id)) = &mut self.at {
+            super::end_wait(core, *id, cancelled);
+        }
+    }
+
+    /// `task` now holds the resource (once more), if it is an owned one.
+    pub(crate) fn hold(&mut self, task: Option<TaskId>) {
+        if let (true, Some((core, id)), Some(task)) = (self.owned, &mut self.at, task) {
+            core.hold(*id, task);
+        }
+    }
+
+    /// `task` released one hold of the resource, if it is an owned one.
+    pub(crate) fn release(&mut self, task: Option<TaskId>) {
+        if let (true, Some((core, id)), Some(task)) = (self.owned, &mut self.at, task) {
+            core.release(*id, task);
+        }
+    }
+}
+
+/// Wakers collected under a lock or the core borrow, to wake in collection order once
+/// both are released. Serving no waiter or one allocates nothing.
+#[derive(Default)]
+#[must_use = "collected wakers must be woken"]
+pub(crate) enum Wakers {
+    #[default]
+    None,
+    One(Waker),
+    Many(Vec<Waker>),
+}
+
+impl Wakers {
+    /// Adds a waker after those collected so far.
+    #[inline]
+    pub(crate) fn push(&mut self, waker: Waker) {
+        match self {
+            Wakers::None => *self = Wakers::One(waker),
+            _ => self.push_more(waker),
+        }
+    }
+
+    /// [`push`](Self::push) when a waker is already collected (rare: a release that
+    /// serves several waiters).
+    #[cold]
+    fn push_more(&mut self, waker: Waker) {
+        *self = match std::mem::take(self) {
+            Wakers::None => Wakers::One(waker),
+            Wakers::One(first) => Wakers::Many(vec![first, waker]),
+            Wakers::Many(mut all) => {
+                all.push(waker);
+                Wakers::Many(all)
+            }
+        };
+    }
+
+    /// Wakes every waker, in order (call only after releasing every lock and the core).
+    #[inline]
+    pub(crate) fn wake(self) {
+        match self {
+            Wakers::None => {}
+            Wakers::One(w) => w.wake(),
+            Wakers::Many(all) => wake_all(all),
+        }
+    }
+}
+
+impl Extend<Waker> for Wakers {
+    fn extend<I: IntoIterator<Item = Waker>>(&mut self, wakers: I) {
+        for w in wakers {
+            self.push(w);
+        }
+    }
 }
 
 /// Wakes every waker (call only after releasing every lock).
@@ -225,9 +393,9 @@ impl<D> WaitQueue<D> {
     }
 
     /// Releases every parked waiter, adding their wakers to `wakers`.
-    pub(crate) fn release_all(&mut self, wakers: &mut Vec<Waker>) {
+    pub(crate) fn release_all(&mut self, wakers: &mut impl Extend<Waker>) {
         while let Some(w) = self.release_front() {
-            wakers.push(w);
+            wakers.extend([w]);
         }
     }
 
