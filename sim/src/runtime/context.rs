@@ -155,7 +155,7 @@ pub(crate) fn log_stamp() -> Option<(std::time::Duration, String)> {
             let c = c.borrow();
             let core = c.as_ref()?.core.try_borrow().ok()?;
             let label = match core.current {
-                Some(id) => match core.tasks[id.index()].name() {
+                Some(id) => match core.task_name(id) {
                     Some(name) => format!("{name}#{id}"),
                     None => format!("#{id}"),
                 },
