@@ -7,6 +7,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::task::Waker;
 
 use super::core::Core;
 use crate::task::TaskId;
@@ -100,6 +101,34 @@ fn with_core_checked<R>(what: &str, run_id: Option<u64>, f: impl FnOnce(&mut Cor
             .unwrap_or_else(|_| panic!("sim internal error: the core was re-entered by {what}"));
         f(&mut core)
     })
+}
+
+/// The current task yields: records it and wakes `waker`, queueing the task directly
+/// when `waker` is its own (one thread-local access instead of two; the same queue
+/// order as a wake through the waker).
+///
+/// # Panics
+/// Outside a run.
+pub(crate) fn yield_current(waker: &Waker) {
+    let own = CURRENT.with(|c| {
+        let c = c.borrow();
+        let Some(shared) = c.as_ref() else {
+            outside("sim::task::yield_now")
+        };
+        let mut core = shared
+            .core
+            .try_borrow_mut()
+            .unwrap_or_else(|_| panic!("sim internal error: the core was re-entered by yield_now"));
+        core.yield_current();
+        let own = core.current.filter(|&id| waker.will_wake(&core.waker(id)));
+        if let Some(id) = own {
+            shared.woken.borrow_mut().push(id);
+        }
+        own.is_some()
+    });
+    if !own {
+        waker.wake_by_ref();
+    }
 }
 
 /// Whether a handle's `run_id` names the run `current`: handles may keep only the low

@@ -87,7 +87,9 @@ pub(crate) struct Turn {
     pub(crate) future: Option<BoxTask>,
     /// Cancel it instead of polling it.
     pub(crate) abort: bool,
-    pub(crate) waker: Waker,
+    /// The task's waker. Never dropped: a task waker owns nothing (see
+    /// `task::waker`), so this skips a call through its vtable per step.
+    pub(crate) waker: std::mem::ManuallyDrop<Waker>,
     pub(crate) span: Option<tracing::Span>,
 }
 
@@ -545,7 +547,7 @@ impl Core {
             id,
             future,
             abort,
-            waker,
+            waker: std::mem::ManuallyDrop::new(waker),
             span: if traced { self.span(id).cloned() } else { None },
         }
     }

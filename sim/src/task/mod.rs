@@ -169,8 +169,7 @@ impl Future for YieldNow {
             return Poll::Ready(());
         }
         self.yielded = true;
-        context::with_core("sim::task::yield_now", |core| core.yield_current());
-        cx.waker().wake_by_ref();
+        context::yield_current(cx.waker());
         Poll::Pending
     }
 }
