@@ -20,6 +20,11 @@ pub(crate) fn word_waker(data: usize) -> Waker {
     unsafe { Waker::from_raw(raw(data)) }
 }
 
+/// The data word of `waker` if it is one made by [`word_waker`].
+pub(crate) fn word_of(waker: &Waker) -> Option<usize> {
+    std::ptr::eq(waker.vtable(), &VTABLE).then(|| waker.data().addr())
+}
+
 fn raw(data: usize) -> RawWaker {
     RawWaker::new(std::ptr::without_provenance(data), &VTABLE)
 }

@@ -16,9 +16,10 @@ use crate::task::TaskId;
 pub(crate) struct Shared {
     pub(crate) run_id: u64,
     pub(crate) core: RefCell<Core>,
-    /// Tasks woken since the executor last looked, in wake order. Kept apart from the
+    /// Tasks woken since the executor last looked, in wake order (shared with the
+    /// core, which queues its own tasks' wakes directly). Kept apart from the
     /// core so a waker can fire while the core is borrowed.
-    pub(crate) woken: RefCell<Vec<TaskId>>,
+    pub(crate) woken: Rc<RefCell<Vec<TaskId>>>,
 }
 
 thread_local! {

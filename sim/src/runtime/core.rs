@@ -5,6 +5,7 @@ use std::any::Any;
 use std::cell::RefCell;
 use std::collections::btree_map::Entry;
 use std::panic::Location;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::task::Waker;
 use std::time::Duration;
@@ -160,6 +161,8 @@ pub(crate) struct Core {
     /// Invariant: indexed by ResourceId; resources are never removed during a run.
     pub(crate) resources: Vec<ResourceInfo>,
     spare: Vec<TaskId>,
+    /// The run's queue of woken tasks (shared with the wakers, see `context`).
+    woken: Rc<RefCell<Vec<TaskId>>>,
     /// Invariant: the number of live tasks.
     live: usize,
     /// Invariant: the number of finished tasks whose cell waits for their JoinHandle.
@@ -168,7 +171,7 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    pub(crate) fn new(config: Config, sync: Arc<RunSync>) -> Self {
+    pub(crate) fn new(config: Config, sync: Arc<RunSync>, woken: Rc<RefCell<Vec<TaskId>>>) -> Self {
         let seed = config.effective_seed();
         let scheduler = sched::build(
             &config.strategy,
@@ -207,6 +210,7 @@ impl Core {
             user_rng: DetRng::new(seed, Stream::User),
             resources: Vec::new(),
             spare: Vec::new(),
+            woken,
             live: 0,
             kept: 0,
             tearing_down: false,
@@ -441,8 +445,25 @@ impl Core {
         false
     }
 
-    fn drain_wakes(&mut self, woken: &RefCell<Vec<TaskId>>) {
-        std::mem::swap(&mut *woken.borrow_mut(), &mut self.spare);
+    /// Queues the tasks of `wakers` for the executor if every one is a task waker of
+    /// this run: the same queue order as waking them one by one after the borrow, in
+    /// one step and without their vtable. Returns whether it did (else the caller
+    /// wakes them after the borrow).
+    pub(crate) fn wake_own<'w>(&self, wakers: impl Iterator<Item = &'w Waker> + Clone) -> bool {
+        let run = self.sync.run_id;
+        if !wakers
+            .clone()
+            .all(|w| crate::task::waker::own_task(w, run).is_some())
+        {
+            return false;
+        }
+        let mut woken = self.woken.borrow_mut();
+        woken.extend(wakers.filter_map(|w| crate::task::waker::own_task(w, run)));
+        true
+    }
+
+    fn drain_wakes(&mut self) {
+        std::mem::swap(&mut *self.woken.borrow_mut(), &mut self.spare);
         let mut ids = std::mem::take(&mut self.spare);
         for &id in &ids {
             if self.make_ready(id) {
@@ -455,12 +476,8 @@ impl Core {
 
     /// Decides what happens next: poll a task, advance the clock (leaving the wakers of
     /// the timers that fired in `fired`), or stop.
-    pub(crate) fn next(
-        &mut self,
-        woken: &RefCell<Vec<TaskId>>,
-        fired: &mut Vec<Waker>,
-    ) -> Result<Next, Stop> {
-        self.drain_wakes(woken);
+    pub(crate) fn next(&mut self, fired: &mut Vec<Waker>) -> Result<Next, Stop> {
+        self.drain_wakes();
         if let Some(reason) = self.sync.take_foreign() {
             return Err(Stop::NonDeterminism { reason });
         }
@@ -476,6 +493,9 @@ impl Core {
                 Some(t) if t > self.config.max_time => Err(Stop::TimeLimit { next_timer: t }),
                 Some(t) => {
                     self.advance_to(t, fired);
+                    if self.wake_own(fired.iter()) {
+                        fired.clear();
+                    }
                     Ok(Next::Fire)
                 }
             };

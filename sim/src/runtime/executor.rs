@@ -17,7 +17,7 @@ use crate::task::TaskId;
 pub(crate) fn run<F: Future>(shared: &Shared, mut main: Pin<&mut F>) -> Result<F::Output, Stop> {
     let mut fired = Vec::new();
     loop {
-        let next = shared.core.borrow_mut().next(&shared.woken, &mut fired)?;
+        let next = shared.core.borrow_mut().next(&mut fired)?;
         match next {
             Next::Fire => fired.drain(..).for_each(Waker::wake),
             Next::Poll(turn) if turn.id == TaskId::MAIN => {

@@ -378,10 +378,15 @@ impl Runtime {
     ) -> Result<F::Output, Failure> {
         panic::install_hook();
         let run_id = NEXT_RUN_ID.fetch_add(1, Ordering::Relaxed);
+        let woken = Rc::new(std::cell::RefCell::new(Vec::new()));
         let shared = Rc::new(Shared {
             run_id,
-            core: std::cell::RefCell::new(Core::new(self.config.clone(), RunSync::new(run_id))),
-            woken: Default::default(),
+            core: std::cell::RefCell::new(Core::new(
+                self.config.clone(),
+                RunSync::new(run_id),
+                woken.clone(),
+            )),
+            woken,
         });
         let guard = context::enter(shared.clone());
         shared

@@ -25,6 +25,7 @@ const RESOURCE_BASE: u8 = 64;
 const SAME: u8 = 0x80;
 
 /// Appends events to a byte buffer.
+#[derive(Default)]
 pub(crate) struct Recorder {
     /// Full chunks, each cut to the bytes it holds.
     full: Vec<Vec<u8>>,
@@ -40,19 +41,6 @@ pub(crate) struct Recorder {
     last_who: u64,
 }
 
-impl Default for Recorder {
-    fn default() -> Self {
-        Recorder {
-            full: Vec::new(),
-            chunk: Box::default(),
-            pos: 0,
-            len: 0,
-            last_step: 0,
-            last_time_ns: 0,
-            last_who: 0,
-        }
-    }
-}
 
 /// Bytes of the first chunk of the trace buffer (a short run stays small and cheap) and
 /// the most per chunk; each chunk doubles the one before up to the most.
