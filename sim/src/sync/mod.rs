@@ -49,7 +49,6 @@
 //!   equivalent.
 
 mod barrier;
-mod cell;
 mod condvar;
 mod event;
 mod mutex;
@@ -69,6 +68,7 @@ pub use event::{Event, EventWait};
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use notify::{Notified, Notify};
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+pub(crate) use semaphore::Hold;
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };

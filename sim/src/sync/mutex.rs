@@ -1,7 +1,7 @@
 //! [`Mutex`]: an async mutual-exclusion lock, as `tokio::sync::Mutex`.
 //!
 //! Owns the lock protocol (a one-permit fair semaphore) and its guards; the value lives
-//! in a cell of the `cell` module, the only place with `unsafe`. It must not wake or
+//! in a cell of `crate::unsafe_parts::cells`, the only place with `unsafe`. It must not wake or
 //! drop user values while its state is locked.
 
 use std::fmt;
@@ -9,9 +9,9 @@ use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-use super::cell::ExclusiveCell;
 use super::semaphore::{Acquire, Hold, Report, Sem};
 use crate::trace::ResourceOp;
+use crate::unsafe_parts::cells::ExclusiveCell;
 
 /// What acquiring the lock records.
 const ACQUIRE: Report = Report::Op(ResourceOp::Acquire, 1);

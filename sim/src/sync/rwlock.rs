@@ -3,16 +3,16 @@
 //! Owns the lock protocol: a fair semaphore of `MAX_READS` permits, one per reader, all
 //! of them for a writer. Because waiters are served FIFO, the lock is writer-preferring
 //! like tokio's: once a writer waits, later readers queue behind it. The value lives in
-//! a cell of the `cell` module, the only place with `unsafe`.
+//! a cell of `crate::unsafe_parts::cells`, the only place with `unsafe`.
 
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 
 use super::TryLockError;
-use super::cell::SharedCell;
 use super::semaphore::{Hold, Report, Sem};
 use crate::trace::ResourceOp;
+use crate::unsafe_parts::cells::SharedCell;
 
 /// The most readers at once (tokio's bound).
 const MAX_READS: usize = (u32::MAX >> 3) as usize;

@@ -41,7 +41,6 @@ pub(crate) struct Recorder {
     last_who: u64,
 }
 
-
 /// Bytes of the first chunk of the trace buffer (a short run stays small and cheap) and
 /// the most per chunk; each chunk doubles the one before up to the most.
 const FIRST_CHUNK_BYTES: usize = 512;
