@@ -481,8 +481,9 @@ impl Core {
         if let Some(reason) = self.sync.take_foreign() {
             return Err(Stop::NonDeterminism { reason });
         }
-        if let Some(stop) = self.pending.take() {
-            return Err(stop);
+        if self.pending.is_some() {
+            // Checked first: `take` would copy the whole (large) `Stop` every step.
+            return Err(self.pending.take().expect("checked"));
         }
         if let Some(stop) = self.partial_deadlock() {
             return Err(stop);
