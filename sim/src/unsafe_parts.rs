@@ -1,7 +1,8 @@
-//! All of the crate's `unsafe` code, in two parts with one soundness argument each:
-//! [`cells`], the values of `Mutex` and `RwLock`, and the vtable of the task waker,
-//! which carries its task and run in the pointer word instead of an allocation, so a
-//! task needs no `Arc` for its waker and cloning one is a copy.
+//! All of the crate's `unsafe` code, in three parts with one soundness argument each:
+//! the vtable of the task waker, which carries its task and run in the pointer word
+//! instead of an allocation, so a task needs no `Arc` for its waker and cloning one is
+//! a copy; [`StateLock`], the lock around each primitive's state; and [`cells`], the
+//! values of `Mutex` and `RwLock`.
 //!
 //! Waker soundness argument: the data word is a plain integer made with
 //! [`std::ptr::without_provenance`] and is never dereferenced; `clone` copies it, `drop`
@@ -128,4 +129,92 @@ pub(crate) mod cells {
 
     cell_impl!(ExclusiveCell);
     cell_impl!(SharedCell);
+}
+
+pub(crate) use state_lock::{StateGuard, StateLock};
+
+mod state_lock {
+    //! The lock around a primitive's state: a flag taken with one compare-exchange and
+    //! released with one store (a `std::sync::Mutex` pays a second atomic
+    //! read-modify-write to release, about twice the cost per operation, and every
+    //! channel send and receive takes one).
+    //!
+    //! Soundness argument: the value is reached only through a [`StateGuard`], and a
+    //! guard exists only between winning the flag (`false` to `true`, `Acquire`) and
+    //! its drop (`false`, `Release`), so at most one `&mut T` exists at a time and each
+    //! holder sees the writes of the one before. Inside a run only the run's thread
+    //! touches a primitive and never twice at once (no user code runs under the lock),
+    //! so the flag is always free; a primitive shared by runs on several threads may
+    //! find it taken and then yields until it is free. There is no poisoning: the state
+    //! is kept consistent before any code that could panic.
+
+    use std::cell::UnsafeCell;
+    use std::ops::{Deref, DerefMut};
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// A value behind a spin-and-yield lock: `Sync` when `T: Send`, like a mutex.
+    pub(crate) struct StateLock<T> {
+        locked: AtomicBool,
+        value: UnsafeCell<T>,
+    }
+
+    // SAFETY: the lock owns a `T`; moving it to another thread moves the `T`.
+    unsafe impl<T: Send> Send for StateLock<T> {}
+    // SAFETY: the value is reached only through a guard, and the flag admits one guard
+    // at a time (module docs), so one thread at a time touches the `T`: `T: Send`
+    // suffices, as for `std::sync::Mutex`.
+    unsafe impl<T: Send> Sync for StateLock<T> {}
+
+    /// Exclusive access to a [`StateLock`]'s value until dropped.
+    pub(crate) struct StateGuard<'a, T> {
+        lock: &'a StateLock<T>,
+    }
+
+    impl<T> StateLock<T> {
+        pub(crate) const fn new(value: T) -> Self {
+            StateLock {
+                locked: AtomicBool::new(false),
+                value: UnsafeCell::new(value),
+            }
+        }
+
+        /// Takes the lock (at once unless another thread holds it).
+        #[inline]
+        pub(crate) fn lock(&self) -> StateGuard<'_, T> {
+            while self
+                .locked
+                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+            {
+                std::thread::yield_now();
+            }
+            StateGuard { lock: self }
+        }
+    }
+
+    impl<T> Deref for StateGuard<'_, T> {
+        type Target = T;
+
+        #[inline]
+        fn deref(&self) -> &T {
+            // SAFETY: this guard holds the flag, so no other reference to the value
+            // exists (module docs); the `&T` borrows the guard and cannot outlive it.
+            unsafe { &*self.lock.value.get() }
+        }
+    }
+
+    impl<T> DerefMut for StateGuard<'_, T> {
+        #[inline]
+        fn deref_mut(&mut self) -> &mut T {
+            // SAFETY: as in `deref`; `&mut self` makes this the guard's only borrow.
+            unsafe { &mut *self.lock.value.get() }
+        }
+    }
+
+    impl<T> Drop for StateGuard<'_, T> {
+        #[inline]
+        fn drop(&mut self) {
+            self.lock.locked.store(false, Ordering::Release);
+        }
+    }
 }

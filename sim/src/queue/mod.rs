@@ -16,7 +16,9 @@ mod store;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex as StdMutex};
+use std::sync::Arc;
+
+use crate::unsafe_parts::StateLock;
 use std::task::{Context, Poll, Waker};
 
 use crate::sync::wait::{Removed, Res, WaitQueue, lock, wake_all};
@@ -43,7 +45,7 @@ impl<T, S: Store<T>> State<T, S> {
 
 struct Shared<T, S> {
     res: Res,
-    state: StdMutex<State<T, S>>,
+    state: StateLock<State<T, S>>,
 }
 
 impl<T, S: Store<T>> Shared<T, S> {
@@ -51,7 +53,7 @@ impl<T, S: Store<T>> Shared<T, S> {
     fn new(kind: &'static str, maxsize: usize) -> Self {
         Shared {
             res: Res::new(kind),
-            state: StdMutex::new(State {
+            state: StateLock::new(State {
                 items: S::new(),
                 maxsize,
                 unfinished: 0,

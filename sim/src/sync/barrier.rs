@@ -3,10 +3,10 @@
 //! Owns the arrival count, the generation and the waiter list. It must not call a
 //! waker while its state is locked.
 
+use crate::unsafe_parts::StateLock;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex as StdMutex;
 use std::task::{Context, Poll};
 
 use super::wait::{Removed, Res, WaitQueue, lock, wake_all};
@@ -50,7 +50,7 @@ struct State {
 /// ```
 pub struct Barrier {
     res: Res,
-    state: StdMutex<State>,
+    state: StateLock<State>,
 }
 
 impl Barrier {
@@ -60,7 +60,7 @@ impl Barrier {
         let n = if n == 0 { 1 } else { n };
         Barrier {
             res: Res::new("barrier"),
-            state: StdMutex::new(State {
+            state: StateLock::new(State {
                 n,
                 arrived: 0,
                 waiters: WaitQueue::new(),

@@ -10,7 +10,9 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex as StdMutex};
+use std::sync::Arc;
+
+use crate::unsafe_parts::StateLock;
 use std::task::{Context, Poll};
 
 use futures::Stream;
@@ -105,7 +107,7 @@ impl<T> State<T> {
 
 struct Shared<T> {
     res: Res,
-    state: StdMutex<State<T>>,
+    state: StateLock<State<T>>,
 }
 
 /// A broadcast channel keeping the last `capacity` messages.
@@ -132,7 +134,7 @@ pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     assert!(capacity > 0, "sim: broadcast channel requires capacity > 0");
     let shared = Arc::new(Shared {
         res: Res::new("broadcast"),
-        state: StdMutex::new(State {
+        state: StateLock::new(State {
             buf: VecDeque::new(),
             base: 0,
             cap: capacity,

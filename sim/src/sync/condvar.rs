@@ -4,10 +4,10 @@
 //! before its guard is dropped, so a notification sent after the unlock is never lost.
 //! It must not call a waker while its state is locked.
 
+use crate::unsafe_parts::StateLock;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex as StdMutex;
 use std::task::{Context, Poll};
 
 use super::mutex::{Mutex, MutexGuard};
@@ -42,7 +42,7 @@ use crate::trace::ResourceOp;
 pub struct Condvar {
     res: Res,
     /// Each waiter's data: whether `notify_one` released it.
-    state: StdMutex<WaitQueue<bool>>,
+    state: StateLock<WaitQueue<bool>>,
 }
 
 impl Condvar {
@@ -51,7 +51,7 @@ impl Condvar {
     pub const fn new() -> Self {
         Condvar {
             res: Res::new("condvar"),
-            state: StdMutex::new(WaitQueue::new()),
+            state: StateLock::new(WaitQueue::new()),
         }
     }
 

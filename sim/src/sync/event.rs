@@ -3,10 +3,10 @@
 //! Owns the flag and its waiter list. It must not call a waker while its state is
 //! locked.
 
+use crate::unsafe_parts::StateLock;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex as StdMutex;
 use std::task::{Context, Poll};
 
 use super::wait::{Res, WaitQueue, lock, wake_all};
@@ -37,7 +37,7 @@ struct State {
 /// ```
 pub struct Event {
     res: Res,
-    state: StdMutex<State>,
+    state: StateLock<State>,
 }
 
 impl Event {
@@ -46,7 +46,7 @@ impl Event {
     pub const fn new() -> Self {
         Event {
             res: Res::new("event"),
-            state: StdMutex::new(State {
+            state: StateLock::new(State {
                 flag: false,
                 waiters: WaitQueue::new(),
             }),

@@ -13,7 +13,9 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex as StdMutex};
+use std::sync::Arc;
+
+use crate::unsafe_parts::StateLock;
 use std::task::{Context, Poll, Waker};
 
 use futures::{Sink, Stream};
@@ -167,7 +169,7 @@ impl<T> State<T> {
 /// What the halves of a channel share.
 struct Chan<T> {
     res: Res,
-    state: StdMutex<State<T>>,
+    state: StateLock<State<T>>,
 }
 
 impl<T> Chan<T> {
@@ -175,7 +177,7 @@ impl<T> Chan<T> {
     fn new(cap: Option<usize>) -> Arc<Self> {
         Arc::new(Chan {
             res: Res::new("mpsc"),
-            state: StdMutex::new(State {
+            state: StateLock::new(State {
                 buf: VecDeque::new(),
                 slots: cap.map(Permits::new),
                 senders: 1,

@@ -3,10 +3,10 @@
 //! Owns the waiter list and the single stored permit. It must not call a waker while
 //! its state is locked.
 
+use crate::unsafe_parts::StateLock;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex as StdMutex;
 use std::task::{Context, Poll};
 
 use super::wait::{Removed, Res, WaitQueue, lock, wake_all};
@@ -42,7 +42,7 @@ struct State {
 /// ```
 pub struct Notify {
     res: Res,
-    state: StdMutex<State>,
+    state: StateLock<State>,
 }
 
 impl Notify {
@@ -51,7 +51,7 @@ impl Notify {
     pub const fn new() -> Self {
         Notify {
             res: Res::new("notify"),
-            state: StdMutex::new(State {
+            state: StateLock::new(State {
                 permit: false,
                 generation: 0,
                 waiters: WaitQueue::new(),

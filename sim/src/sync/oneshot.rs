@@ -7,7 +7,9 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex as StdMutex};
+use std::sync::Arc;
+
+use crate::unsafe_parts::StateLock;
 use std::task::{Context, Poll, Waker};
 
 use super::wait::{Res, lock};
@@ -62,7 +64,7 @@ struct State<T> {
 
 struct Inner<T> {
     res: Res,
-    state: StdMutex<State<T>>,
+    state: StateLock<State<T>>,
 }
 
 /// A one-shot channel.
@@ -83,7 +85,7 @@ struct Inner<T> {
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     let inner = Arc::new(Inner {
         res: Res::new("oneshot"),
-        state: StdMutex::new(State {
+        state: StateLock::new(State {
             value: None,
             tx_gone: false,
             rx_closed: false,

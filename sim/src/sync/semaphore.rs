@@ -12,7 +12,9 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex as StdMutex};
+use std::sync::Arc;
+
+use crate::unsafe_parts::StateLock;
 use std::task::{Context, Poll, Waker};
 
 use super::wait::{Ctx, Removed, Res, WaitQueue, Wakers, lock};
@@ -218,7 +220,7 @@ impl Report {
 /// (always an owned one: tasks hold its permits).
 pub(crate) struct Sem {
     res: Res,
-    state: StdMutex<SemState>,
+    state: StateLock<SemState>,
 }
 
 impl Sem {
@@ -227,7 +229,7 @@ impl Sem {
     pub(crate) const fn new(kind: &'static str, permits: usize) -> Self {
         Sem {
             res: Res::owned(kind),
-            state: StdMutex::new(SemState {
+            state: StateLock::new(SemState {
                 permits: Permits::new(permits),
                 holders: Vec::new(),
                 next_key: 0,

@@ -9,10 +9,10 @@
 //! the core is held: operations collect [`Wakers`], woken after both are released (a
 //! waker may run arbitrary code).
 
+use crate::unsafe_parts::{StateGuard, StateLock};
 use std::collections::VecDeque;
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex as StdMutex, MutexGuard as StdGuard, PoisonError};
 use std::task::Waker;
 
 use crate::runtime::context;
@@ -20,10 +20,11 @@ use crate::runtime::core::Core;
 use crate::task::TaskId;
 use crate::trace::{ResourceId, ResourceOp};
 
-/// Locks a state mutex, ignoring poisoning (state is kept consistent before any panic
-/// can happen: no user code runs under these locks).
-pub(crate) fn lock<T>(m: &StdMutex<T>) -> StdGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
+/// Locks a primitive's state (no poisoning: state is kept consistent before any panic
+/// can happen, and no user code runs under these locks).
+#[inline]
+pub(crate) fn lock<T>(m: &StateLock<T>) -> StateGuard<'_, T> {
+    m.lock()
 }
 
 /// A primitive's identity in traces: registered with the run at first use, again in
@@ -164,7 +165,7 @@ impl Res {
     pub(crate) fn update<S, R>(
         &self,
         what: &str,
-        state: &StdMutex<S>,
+        state: &StateLock<S>,
         f: impl FnOnce(&mut S, &mut Ctx<'_>, &mut Wakers) -> R,
     ) -> R {
         let mut wakers = Wakers::default();
@@ -178,7 +179,7 @@ impl Res {
     #[inline]
     pub(crate) fn update_lenient<S, R>(
         &self,
-        state: &StdMutex<S>,
+        state: &StateLock<S>,
         f: impl FnOnce(&mut S, &mut Ctx<'_>, &mut Wakers) -> R,
     ) -> R {
         let mut wakers = Wakers::default();

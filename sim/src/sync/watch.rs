@@ -8,7 +8,9 @@ use std::fmt;
 use std::future::Future;
 use std::ops::Deref;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex as StdMutex, PoisonError, RwLock as StdRwLock, RwLockReadGuard};
+use std::sync::{Arc, PoisonError, RwLock as StdRwLock, RwLockReadGuard};
+
+use crate::unsafe_parts::StateLock;
 use std::task::{Context, Poll};
 
 use futures::Stream;
@@ -64,7 +66,7 @@ struct State {
 struct Shared<T> {
     res: Res,
     value: StdRwLock<T>,
-    state: StdMutex<State>,
+    state: StateLock<State>,
 }
 
 /// A watch channel starting with `init`.
@@ -86,7 +88,7 @@ pub fn channel<T>(init: T) -> (Sender<T>, Receiver<T>) {
     let shared = Arc::new(Shared {
         res: Res::new("watch"),
         value: StdRwLock::new(init),
-        state: StdMutex::new(State {
+        state: StateLock::new(State {
             version: 0,
             senders: 1,
             receivers: 1,
