@@ -929,3 +929,37 @@ fn lock_order_inversion_is_reported_as_a_deadlock() {
         "{report}"
     );
 }
+
+#[test]
+fn a_primitive_shared_by_runs_on_several_threads_keeps_its_state() {
+    // Primitives are `Sync` (like tokio's): runs on different threads may share one,
+    // and its internal lock must then serialise them. `try_lock` never parks a waiter
+    // (a waiter woken from another thread would rightly fail its run), so the threads
+    // contend only on the lock around the mutex's state.
+    static SHARED: Mutex<u64> = Mutex::new(0);
+    let threads: Vec<_> = (0..4u64)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let mut rt = Builder::new().seed(t).build();
+                rt.block_on(async {
+                    let mut won = 0u64;
+                    for _ in 0..20_000 {
+                        if let Ok(mut g) = SHARED.try_lock() {
+                            *g += 1;
+                            won += 1;
+                        }
+                    }
+                    won
+                })
+                .unwrap()
+            })
+        })
+        .collect();
+    let won: u64 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    let total = Builder::new()
+        .build()
+        .block_on(async { *SHARED.try_lock().unwrap() })
+        .unwrap();
+    assert_eq!(total, won);
+    assert!(won > 0);
+}
