@@ -32,8 +32,6 @@ pub(crate) struct WaitGraph {
     // Invariant: holders[r] lists the tasks holding resource r (with multiplicity for
     // semaphore permits and read locks), or `None` if r's holders are not tracked.
     holders: Vec<Option<Vec<TaskId>>>,
-    // Invariant: timers[t] counts t's pending timers.
-    timers: Vec<u32>,
 }
 
 fn slot<T: Default + Clone>(v: &mut Vec<T>, i: usize) -> &mut T {
@@ -104,19 +102,6 @@ impl WaitGraph {
         }
     }
 
-    pub(crate) fn timer_started(&mut self, task: TaskId) {
-        *slot(&mut self.timers, task.index()) += 1;
-    }
-
-    pub(crate) fn timer_ended(&mut self, task: TaskId) {
-        let n = slot(&mut self.timers, task.index());
-        *n = n.saturating_sub(1);
-    }
-
-    pub(crate) fn has_timer(&self, task: TaskId) -> bool {
-        self.timers.get(task.index()).is_some_and(|&n| n > 0)
-    }
-
     /// Runs `f` on the holders of `target` (`None` if unknown) without copying them.
     fn with_holders<R>(&self, target: Target, f: impl FnOnce(Option<&[TaskId]>) -> R) -> R {
         match target {
@@ -140,11 +125,12 @@ impl WaitGraph {
             })
     }
 
-    /// Every definitely deadlocked task, given which tasks are blocked.
+    /// Every definitely deadlocked task, given which tasks are blocked without a
+    /// pending timer (a timed wait is waiting for its deadline, not stuck).
     pub(crate) fn deadlocked(&self, blocked: impl Fn(TaskId) -> bool) -> BTreeSet<TaskId> {
         let mut set: BTreeSet<TaskId> = (0..self.waits.len())
             .map(|i| TaskId(i as u32))
-            .filter(|&t| blocked(t) && !self.has_timer(t) && !self.waits_of(t).is_empty())
+            .filter(|&t| blocked(t) && !self.waits_of(t).is_empty())
             .collect();
         loop {
             let stuck = |t: TaskId, set: &BTreeSet<TaskId>| {
@@ -254,13 +240,10 @@ mod tests {
             g.deadlocked(|x| x != t(2)).is_empty(),
             "task 2 can still run"
         );
-        let mut g = ring(3);
-        g.timer_started(t(3));
         assert!(
-            g.deadlocked(|_| true).is_empty(),
+            g.deadlocked(|x| x != t(3)).is_empty(),
             "task 3 waits with a deadline"
         );
-        g.timer_ended(t(3));
         assert_eq!(g.deadlocked(|_| true).len(), 3);
     }
 

@@ -293,20 +293,13 @@ impl Core {
 
     /// Registers a timer of the current task.
     pub(crate) fn add_timer(&mut self, deadline: Duration, waker: Waker) -> TimerKey {
-        if let Some(owner) = self.current {
-            self.waits.timer_started(owner);
-        }
         self.record(self.current, EventKind::Sleep { deadline });
         self.timers.register(deadline, waker, self.current)
     }
 
     /// Cancels a timer (a stale key is a no-op); returns the waker to drop outside.
     pub(crate) fn cancel_timer(&mut self, key: TimerKey) -> Option<Waker> {
-        let (owner, waker) = self.timers.cancel(key)?;
-        if let Some(owner) = owner {
-            self.waits.timer_ended(owner);
-        }
-        waker
+        self.timers.cancel(key)
     }
 
     /// The current task starts waiting on `target` (primitives call this through
@@ -350,7 +343,10 @@ impl Core {
         if !self.config.detect_partial_deadlocks || !self.waits.may_close_cycle(from) {
             return None;
         }
-        let dead = self.waits.deadlocked(|t| self.is_blocked(t));
+        let timed = self.timers.owners();
+        let dead = self
+            .waits
+            .deadlocked(|t| self.is_blocked(t) && !timed.contains(&t));
         (!dead.is_empty()).then(|| self.deadlock(dead, true))
     }
 
@@ -521,11 +517,8 @@ impl Core {
     fn advance_to(&mut self, t: Duration, fired: &mut Vec<Waker>) {
         self.now = t;
         self.last_actor = None;
-        let (waits, trace, step) = (&mut self.waits, &mut self.trace, self.step);
+        let (trace, step) = (&mut self.trace, self.step);
         self.timers.fire_due(t, |owner, waker| {
-            if let Some(owner) = owner {
-                waits.timer_ended(owner);
-            }
             trace.record(step, t, owner, EventKind::TimerFired);
             fired.push(waker);
         });

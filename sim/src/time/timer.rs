@@ -129,15 +129,25 @@ impl Timers {
         }
     }
 
-    /// Cancels a registration; returns its owner and waker (for the caller to drop). A
-    /// stale key is a no-op.
-    pub(crate) fn cancel(&mut self, key: TimerKey) -> Option<(Option<TaskId>, Option<Waker>)> {
+    /// Cancels a registration; returns its waker (for the caller to drop). A stale key
+    /// is a no-op.
+    pub(crate) fn cancel(&mut self, key: TimerKey) -> Option<Waker> {
         let slot = self.slot_mut(key)?;
         slot.live = false;
-        let cancelled = (slot.owner, slot.waker.take());
+        let waker = slot.waker.take();
         self.free.push(key.slot);
         self.live -= 1;
-        Some(cancelled)
+        waker
+    }
+
+    /// The tasks with a pending timer (for the deadlock detector: a timed wait is not
+    /// stuck). A scan of every slot: called only when a deadlock is suspected.
+    pub(crate) fn owners(&self) -> std::collections::BTreeSet<TaskId> {
+        self.slots
+            .iter()
+            .filter(|s| s.live)
+            .filter_map(|s| s.owner)
+            .collect()
     }
 
     fn is_live(&self, (seq, slot): (u64, u32)) -> bool {

@@ -85,7 +85,13 @@ impl Recorder {
             EventKind::Poll => (POLL, None, None),
             EventKind::Yield => (YIELD, None, None),
             EventKind::Wake { target } => (WAKE, Some(u64::from(target.0)), None),
-            EventKind::Sleep { deadline } => (SLEEP, Some(deadline.as_nanos() as u64), None),
+            // Relative to the event's time (shorter varints); a timer is registered only
+            // before its deadline.
+            EventKind::Sleep { deadline } => (
+                SLEEP,
+                Some((deadline.as_nanos() as u64).saturating_sub(time_ns)),
+                None,
+            ),
             EventKind::TimerFired => (TIMER_FIRED, None, None),
             EventKind::Exit => (EXIT, None, None),
             EventKind::Abort { target } => (ABORT, Some(u64::from(target.0)), None),
@@ -236,7 +242,7 @@ impl Iterator for Decoder<'_> {
                 target: self.task(),
             },
             SLEEP => EventKind::Sleep {
-                deadline: Duration::from_nanos(self.get()),
+                deadline: Duration::from_nanos(self.time_ns + self.get()),
             },
             TIMER_FIRED => EventKind::TimerFired,
             EXIT => EventKind::Exit,
