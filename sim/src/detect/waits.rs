@@ -51,15 +51,27 @@ impl WaitGraph {
 
     pub(crate) fn end_wait(&mut self, task: TaskId, target: Target) {
         if let Some(w) = self.waits.get_mut(task.index()) {
-            w.retain(|t| *t != target);
+            // Each target is listed at most once (`begin_wait`).
+            if let Some(i) = w.iter().position(|t| *t == target) {
+                w.remove(i);
+            }
         }
     }
 
     /// Forgets `task`'s join waits (re-registered by the join handles it still polls).
     pub(crate) fn clear_joins(&mut self, task: TaskId) {
+        let is_join = |t: &Target| matches!(t, Target::Task(_));
         if let Some(w) = self.waits.get_mut(task.index()) {
-            w.retain(|t| !matches!(t, Target::Task(_)));
+            if w.iter().any(is_join) {
+                w.retain(|t| !is_join(t));
+            }
         }
+    }
+
+    /// Whether who holds `target` is known (a task, a lock, a semaphore), so that a
+    /// wait on it can be part of a partial deadlock.
+    pub(crate) fn holders_known(&self, target: Target) -> bool {
+        self.with_holders(target, |h| h.is_some())
     }
 
     /// Forgets every wait of a finished task.

@@ -310,7 +310,11 @@ impl Core {
             self.resource_event(r, ResourceOp::Wait, 0);
         }
         self.waits.begin_wait(task, target);
-        self.check_from = Some(task);
+        // A wait on a resource without known holders (a channel) never closes a
+        // partial deadlock (see `WaitGraph::may_close_cycle`): nothing to check.
+        if self.waits.holders_known(target) {
+            self.check_from = Some(task);
+        }
     }
 
     /// `task` stopped waiting on `target`; `cancelled` records that its waiting future
