@@ -105,29 +105,17 @@ fn with_core_checked<R>(what: &str, run_id: Option<u64>, f: impl FnOnce(&mut Cor
 }
 
 /// The current task yields: records it and wakes `waker`, queueing the task directly
-/// when `waker` is its own (one thread-local access instead of two; the same queue
-/// order as a wake through the waker).
+/// when `waker` is a task waker of this run (one thread-local access instead of two,
+/// and the same queue order as a wake through the waker).
 ///
 /// # Panics
 /// Outside a run.
 pub(crate) fn yield_current(waker: &Waker) {
-    let own = CURRENT.with(|c| {
-        let c = c.borrow();
-        let Some(shared) = c.as_ref() else {
-            outside("sim::task::yield_now")
-        };
-        let mut core = shared
-            .core
-            .try_borrow_mut()
-            .unwrap_or_else(|_| panic!("sim internal error: the core was re-entered by yield_now"));
+    let queued = with_core("sim::task::yield_now", |core| {
         core.yield_current();
-        let own = core.current.filter(|&id| waker.will_wake(&core.waker(id)));
-        if let Some(id) = own {
-            shared.woken.borrow_mut().push(id);
-        }
-        own.is_some()
+        core.wake_own_one(waker)
     });
-    if !own {
+    if !queued {
         waker.wake_by_ref();
     }
 }

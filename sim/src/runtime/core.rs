@@ -462,6 +462,17 @@ impl Core {
         true
     }
 
+    /// [`wake_own`](Self::wake_own) for one waker.
+    pub(crate) fn wake_own_one(&self, waker: &Waker) -> bool {
+        match crate::task::waker::own_task(waker, self.sync.run_id) {
+            Some(id) => {
+                self.woken.borrow_mut().push(id);
+                true
+            }
+            None => false,
+        }
+    }
+
     fn drain_wakes(&mut self) {
         std::mem::swap(&mut *self.woken.borrow_mut(), &mut self.spare);
         let mut ids = std::mem::take(&mut self.spare);
