@@ -113,7 +113,7 @@ fn with_core_checked<R>(what: &str, run_id: Option<u64>, f: impl FnOnce(&mut Cor
 pub(crate) fn yield_current(waker: &Waker) {
     let queued = with_core("sim::task::yield_now", |core| {
         core.yield_current();
-        core.wake_own_one(waker)
+        core.wake_own(std::iter::once(waker))
     });
     if !queued {
         waker.wake_by_ref();
@@ -145,7 +145,7 @@ pub(crate) fn with_run<R>(run_id: u64, f: impl FnOnce(&mut Core) -> R) -> Option
 pub(crate) fn wake(run: u32, task: TaskId) -> bool {
     CURRENT
         .try_with(|c| match c.borrow().as_ref() {
-            Some(s) if s.run_id as u32 == run => {
+            Some(s) if same_run(u64::from(run), s.run_id) => {
                 s.woken.borrow_mut().push(task);
                 true
             }

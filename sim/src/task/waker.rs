@@ -85,15 +85,20 @@ pub(crate) fn waker(run_id: u64, task: TaskId) -> Waker {
     crate::unsafe_parts::word_waker(((run_id as u32 as usize) << 32) | task.0 as usize)
 }
 
+/// The (low 32 bits of the run id, task) packed into a waker's data word by [`waker`].
+fn unpack(data: usize) -> (u32, TaskId) {
+    ((data >> 32) as u32, TaskId(data as u32))
+}
+
 /// The task `waker` wakes, if it is a task waker of run `run_id`.
 pub(crate) fn own_task(waker: &Waker, run_id: u64) -> Option<TaskId> {
-    let data = crate::unsafe_parts::word_of(waker)?;
-    ((data >> 32) as u32 == run_id as u32).then_some(TaskId(data as u32))
+    let (run, task) = unpack(crate::unsafe_parts::word_of(waker)?);
+    (run == run_id as u32).then_some(task)
 }
 
 /// Wakes the task packed in `data` (called by the waker's vtable).
 pub(crate) fn wake(data: usize) {
-    let (run, task) = ((data >> 32) as u32, TaskId(data as u32));
+    let (run, task) = unpack(data);
     if context::wake(run, task) {
         return;
     }
