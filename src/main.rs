@@ -54,7 +54,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Decode and summarise a schedule string (`v1:<seed>:<steps>`, or `@path` of a file).
+    /// Decode and summarise a schedule string (`v2:<seed>:<decisions>`, or `@path` of a file).
     Schedule {
         /// The schedule string, or `@path` of a file holding one.
         schedule: String,

@@ -433,7 +433,7 @@ fn replay_divergence_names_the_step() {
         panic!("{failure}")
     };
     assert!(
-        n.reason.contains("at step 2") || n.reason.contains("wants step"),
+        n.reason.contains("at decision 2 (step 2)") || n.reason.contains("asks for decision"),
         "{}",
         n.reason
     );

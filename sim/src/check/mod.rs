@@ -738,7 +738,7 @@ impl fmt::Display for CheckFailure {
                 let shrunk = s.failure.schedule();
                 writeln!(
                     f,
-                    "shrunk: {} steps / {} context switches -> {} steps / {} context switches ({} replays)",
+                    "shrunk: {} decisions / {} context switches -> {} decisions / {} context switches ({} replays)",
                     original.len(),
                     original.context_switches(),
                     shrunk.len(),

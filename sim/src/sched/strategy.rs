@@ -149,7 +149,7 @@ mod tests {
             "pct:3",
             "round-robin",
             "bytes:00ff10",
-            "replay:v1:2a:0.1x2",
+            "replay:v2:2a:0.1x2",
         ] {
             let st: Strategy = s.parse().unwrap();
             assert_eq!(st.to_string(), s);
