@@ -369,7 +369,8 @@ mod tests {
         .unwrap();
         let rt = b.build();
         assert_eq!(rt.seed(), 16);
-        assert_eq!(rt.strategy(), &Strategy::Pct { depth: 2 });
+        // The runtime names the run length PCT uses (the default here).
+        assert_eq!(rt.strategy(), &Strategy::pct(2).with_pct_steps(1000));
         let b = from(&[("SIM_SCHEDULE", "v2:7:0.1")]).unwrap();
         assert_eq!(b.build().seed(), 7);
         assert_eq!(from(&[]).unwrap().build().seed(), 0);

@@ -208,11 +208,7 @@ fn a_result_body_fails_on_err() {
 
 #[test]
 fn every_strategy_sweeps() {
-    for strategy in [
-        Strategy::Random,
-        Strategy::Pct { depth: 3 },
-        Strategy::RoundRobin,
-    ] {
+    for strategy in [Strategy::Random, Strategy::pct(3), Strategy::RoundRobin] {
         let f = Check::new()
             .seeds(300)
             .strategy(strategy.clone())

@@ -36,7 +36,7 @@ fn first_failure(strategy: &Strategy) -> Option<(u64, FailureKind)> {
 
 #[test]
 fn abba_deadlock_is_found_without_yields() {
-    for strategy in [Strategy::Random, Strategy::Pct { depth: 3 }] {
+    for strategy in [Strategy::Random, Strategy::pct(3)] {
         let (seed, kind) = first_failure(&strategy).expect("ABBA found");
         assert_eq!(kind, FailureKind::Deadlock, "{strategy} seed {seed}");
         eprintln!("{strategy}: seed {seed}");

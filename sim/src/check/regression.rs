@@ -117,7 +117,7 @@ mod tests {
             parse_line("seed=42 strategy=pct:2 kind=deadlock schedule=v2:2a:0").unwrap(),
             RegressionEntry {
                 seed: 42,
-                strategy: Strategy::Pct { depth: 2 }
+                strategy: Strategy::pct(2)
             }
         );
         assert!(parse_line("seed=x strategy=random").is_err());

@@ -15,7 +15,7 @@ use super::{Config, Stop};
 use crate::detect::race::RaceDetector;
 use crate::detect::waits::{BlockedWaits, Target, WaitGraph};
 use crate::rand::{DetRng, Stream};
-use crate::sched::{self, Decision, Divergence, ReadySet, Schedule, Scheduler, Strategy};
+use crate::sched::{self, Decision, Divergence, ReadySet, Schedule, Scheduler};
 use crate::task::TaskId;
 use crate::task::raw::BoxTask;
 use crate::task::waker::RunSync;
@@ -197,10 +197,10 @@ pub(crate) struct Core {
 impl Core {
     pub(crate) fn new(config: Config, sync: Arc<RunSync>, woken: Rc<RefCell<Vec<TaskId>>>) -> Self {
         let seed = config.effective_seed();
-        let scheduler = sched::build(
+        let built = sched::build(
             &config.strategy,
             seed,
-            config.pct_steps,
+            config.pct_steps.unwrap_or(super::DEFAULT_PCT_STEPS),
             config.shrink.as_ref(),
         );
         Core {
@@ -217,15 +217,8 @@ impl Core {
             infos: Chunked::default(),
             join_wakers: Default::default(),
             panics: Default::default(),
-            // Only strategies that fall back to FIFO order need arrival tracking.
-            ready: ReadySet::new(
-                config.shrink.is_some()
-                    || matches!(
-                        config.strategy,
-                        Strategy::RoundRobin | Strategy::Bytes(_) | Strategy::Replay(_)
-                    ),
-            ),
-            scheduler,
+            ready: ReadySet::new(built.fifo),
+            scheduler: built.scheduler,
             timers: Timers::default(),
             waits: WaitGraph::default(),
             check_from: None,

@@ -12,6 +12,8 @@
 
 mod bytes;
 mod pct;
+mod pos;
+mod prob;
 mod random;
 mod ready;
 mod replay;
@@ -25,7 +27,7 @@ use crate::task::TaskId;
 
 pub(crate) use ready::ReadySet;
 pub use schedule::{ParseScheduleError, Schedule};
-pub use strategy::{ParseStrategyError, Strategy};
+pub use strategy::{DEFAULT_KEEP_PERCENT, MAX_PCT_DEPTH, ParseStrategyError, Strategy};
 pub(crate) use switches::{SwitchPoint, switch_points};
 
 /// Why a scheduler could not make a decision: the program diverged from the schedule
@@ -104,7 +106,6 @@ pub(crate) fn fallback(ready: &mut ReadySet, at: Decision) -> TaskId {
     }
 }
 
-/// Builds the scheduler for one run.
 /// How the shrinker drives a run instead of the public strategy.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum ShrinkMode {
@@ -114,28 +115,60 @@ pub(crate) enum ShrinkMode {
     Switches(Vec<SwitchPoint>),
 }
 
-/// Builds the scheduler for one run (`shrink` overrides a `Replay` strategy).
+/// A run's decision source, with what the executor must provide it.
+pub(crate) struct Built {
+    pub(crate) scheduler: Box<dyn Scheduler>,
+    /// Whether the ready set must track arrival order (for `ReadySet::oldest`).
+    pub(crate) fifo: bool,
+}
+
+/// Builds the scheduler for one run of `seed` (`shrink` overrides a `Replay`
+/// strategy). A portfolio is resolved for the seed; PCT without its own run length
+/// uses `pct_steps`.
 pub(crate) fn build(
     strategy: &Strategy,
     seed: u64,
     pct_steps: u64,
     shrink: Option<&ShrinkMode>,
-) -> Box<dyn Scheduler> {
+) -> Built {
+    let fifo = |scheduler: Box<dyn Scheduler>| Built {
+        scheduler,
+        fifo: true,
+    };
     match (shrink, strategy) {
         (Some(ShrinkMode::Switches(points)), _) => {
-            return Box::new(switches::SwitchScheduler::new(points));
+            return fifo(Box::new(switches::SwitchScheduler::new(points)));
         }
         (Some(ShrinkMode::Lenient), Strategy::Replay(s)) => {
-            return Box::new(replay::ReplayScheduler::new(s.steps().to_vec(), true));
+            return fifo(Box::new(replay::ReplayScheduler::new(
+                s.steps().to_vec(),
+                true,
+            )));
         }
         _ => {}
     }
     let rng = DetRng::new(seed, Stream::Scheduler);
-    match strategy {
-        Strategy::Random => Box::new(random::RandomScheduler::new(rng)),
-        Strategy::Pct { depth } => Box::new(pct::PctScheduler::new(rng, *depth, pct_steps)),
-        Strategy::RoundRobin => Box::new(round_robin::RoundRobin),
-        Strategy::Replay(s) => Box::new(replay::ReplayScheduler::new(s.steps().to_vec(), false)),
-        Strategy::Bytes(b) => Box::new(bytes::BytesScheduler::new(b.clone())),
+    let random = |scheduler: Box<dyn Scheduler>| Built {
+        scheduler,
+        fifo: false,
+    };
+    match strategy.for_seed(seed) {
+        Strategy::Portfolio => unreachable!("a portfolio resolves to a strategy per seed"),
+        Strategy::Random => random(Box::new(random::RandomScheduler::new(rng))),
+        Strategy::Pct { depth, steps } => random(Box::new(pct::PctScheduler::new(
+            rng,
+            depth,
+            steps.unwrap_or(pct_steps),
+        ))),
+        Strategy::Probabilistic { keep_percent } => {
+            random(Box::new(prob::ProbScheduler::new(rng, keep_percent)))
+        }
+        Strategy::Pos => random(Box::new(pos::PosScheduler::new(rng))),
+        Strategy::RoundRobin => fifo(Box::new(round_robin::RoundRobin)),
+        Strategy::Replay(s) => fifo(Box::new(replay::ReplayScheduler::new(
+            s.steps().to_vec(),
+            false,
+        ))),
+        Strategy::Bytes(b) => fifo(Box::new(bytes::BytesScheduler::new(b))),
     }
 }
