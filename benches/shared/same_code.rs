@@ -41,6 +41,8 @@ pub fn w3_virtual_end() -> Duration {
 pub const W4_TASKS: u64 = 100_000;
 pub const W4_SUM: u64 = W4_TASKS * (W4_TASKS - 1) / 2;
 
+pub const W2_ROUND_TRIPS: u64 = 100_000;
+
 pub const W5_TASKS: u64 = 100;
 pub const W5_LOCKS: u64 = 100;
 
@@ -79,6 +81,26 @@ macro_rules! same_code {
             }
             assert_eq!(n, W1_MESSAGES);
             assert_eq!(sum, w1_expected_sum());
+        }
+
+        /// W2: two tasks bounce a counter through two bounded(1) channels.
+        pub async fn w2() {
+            let (ping_tx, mut ping_rx) = $rt::sync::mpsc::channel::<u64>(1);
+            let (pong_tx, mut pong_rx) = $rt::sync::mpsc::channel::<u64>(1);
+            let a = $rt::spawn(async move {
+                for i in 0..W2_ROUND_TRIPS {
+                    ping_tx.send(i).await.unwrap();
+                    let v = pong_rx.recv().await.unwrap();
+                    assert_eq!(v, i + 1);
+                }
+            });
+            let b = $rt::spawn(async move {
+                while let Some(v) = ping_rx.recv().await {
+                    pong_tx.send(v + 1).await.unwrap();
+                }
+            });
+            a.await.unwrap();
+            b.await.unwrap();
         }
 
         /// W3: 10,000 tasks each sleep 10 times (1..1000 ms, fixed per task index).

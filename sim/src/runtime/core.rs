@@ -483,10 +483,15 @@ impl Core {
         true
     }
 
+    #[inline]
     fn drain_wakes(&mut self) {
-        if self.woken.borrow().is_empty() {
-            return;
+        if !self.woken.borrow().is_empty() {
+            self.drain_woken();
         }
+    }
+
+    /// Moves the woken tasks into the ready set (recording who woke them).
+    fn drain_woken(&mut self) {
         std::mem::swap(&mut *self.woken.borrow_mut(), &mut self.spare);
         let mut ids = std::mem::take(&mut self.spare);
         for &id in &ids {
@@ -507,16 +512,14 @@ impl Core {
 
     /// Asks the scheduler, records the decision; `running` is the polled task at a
     /// scheduling point.
-    fn decide(&mut self, running: Option<TaskId>) -> Result<TaskId, Stop> {
+    #[inline]
+    fn decide(&mut self, running: Option<TaskId>) -> Result<TaskId, Divergence> {
         let at = Decision {
             index: self.schedule.len() as u64 + 1,
             last: self.last_chosen,
             running,
         };
-        let id = self
-            .scheduler
-            .choose(&mut self.ready, at)
-            .map_err(|d| self.divergence(d))?;
+        let id = self.scheduler.choose(&mut self.ready, at)?;
         self.schedule.push(id);
         self.last_chosen = Some(id);
         Ok(id)
@@ -525,6 +528,7 @@ impl Core {
     /// [`point`](Self::point), and when the task must yield, its wake, queued here when
     /// `waker` is its own task waker. Returns (must yield, `waker` must still be woken
     /// after the borrow).
+    #[inline]
     pub(crate) fn point_waking(&mut self, waker: &Waker) -> (bool, bool) {
         let yields = self.point();
         (yields, yields && !self.wake_own(std::iter::once(waker)))
@@ -536,14 +540,28 @@ impl Core {
     /// another task, when a failure is pending, or when the task has passed
     /// [`COOP_BUDGET`] points in this poll. With no other task ready there is no
     /// decision to make: nothing is asked and nothing recorded.
+    #[inline]
     pub(crate) fn point(&mut self) -> bool {
         let Some(running) = self.current else {
             return false;
         };
+        self.poll_points += 1;
+        // The common case: nobody else can run, nothing to decide.
+        if !self.yielding
+            && self.poll_points <= COOP_BUDGET
+            && self.ready.is_empty()
+            && self.woken.borrow().is_empty()
+        {
+            return false;
+        }
+        self.point_decision(running)
+    }
+
+    /// [`point`](Self::point) when there may be something to decide.
+    fn point_decision(&mut self, running: TaskId) -> bool {
         if self.yielding {
             return true;
         }
-        self.poll_points += 1;
         if self.poll_points > COOP_BUDGET {
             self.yielding = true;
             self.record(Some(running), EventKind::Preempt);
@@ -561,7 +579,8 @@ impl Core {
                 self.record(Some(running), EventKind::Preempt);
                 true
             }
-            Err(stop) => {
+            Err(d) => {
+                let stop = self.divergence(d);
                 self.pending.get_or_insert(stop);
                 self.yielding = true;
                 true
@@ -601,7 +620,7 @@ impl Core {
         }
         let id = match self.switch_to.take() {
             Some(id) => id, // Decided (and recorded) at a scheduling point.
-            None => self.decide(None)?,
+            None => self.decide(None).map_err(|d| self.divergence(d))?,
         };
         self.ready.remove(id);
         self.step += 1;

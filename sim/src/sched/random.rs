@@ -19,11 +19,9 @@ impl Scheduler for RandomScheduler {
     fn choose(&mut self, ready: &mut ReadySet, at: Decision) -> Result<TaskId, Divergence> {
         // A forced choice draws nothing, so adding a lone task does not shift the stream.
         let n = at.candidates(ready);
-        let i = if n == 1 {
-            0
-        } else {
-            self.rng.below(n as u64) as usize
-        };
-        Ok(at.candidate(ready, i))
+        if n == 1 {
+            return Ok(at.candidate(ready, 0));
+        }
+        Ok(at.candidate(ready, self.rng.below(n as u64) as usize))
     }
 }
