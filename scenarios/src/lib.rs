@@ -257,6 +257,14 @@ static REGISTRY: &[Entry] = &[
         "BUG: everyone takes the left fork, then the right: a cycle of waits"
     ),
     entry!(
+        philosophers,
+        LeftThenRightNoYield,
+        "left-then-right-no-yield",
+        Catch(Deadlock),
+        200,
+        "BUG: left fork then right, with no yield between: the locks alone interleave"
+    ),
+    entry!(
         bank,
         Locked,
         "locked",
@@ -271,6 +279,14 @@ static REGISTRY: &[Entry] = &[
         Catch(Race),
         1,
         "BUG: check-then-act on the balances across an .await without a lock"
+    ),
+    entry!(
+        bank,
+        UnlockedNoYield,
+        "unlocked-no-yield",
+        Catch(Race),
+        1,
+        "BUG: check-then-act on the balances without a lock, and no await in between"
     ),
     entry!(
         bounded_pool,
