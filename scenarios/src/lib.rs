@@ -40,6 +40,7 @@ pub mod actors;
 pub mod bank;
 pub mod bounded_pool;
 pub mod channel;
+pub mod classic;
 pub mod event_waiter;
 pub mod ordering;
 pub mod philosophers;
@@ -131,12 +132,7 @@ impl Entry {
     /// The main future of a run: the scenario, turning an `Err` into a panic so that
     /// the run fails with [`FailureKind::Panic`] and the message in its report.
     pub fn main(&self) -> impl Future<Output = ()> + 'static {
-        let fut = (self.run)();
-        async move {
-            if let Err(message) = fut.await {
-                panic!("{message}");
-            }
-        }
+        main_of(self.run)
     }
 
     /// Runs this variant once under `seed` and `strategy`, with `max_time` of virtual
@@ -155,6 +151,17 @@ impl Entry {
     /// goes through here, so reports name the same spawn location for `main`.
     pub fn run_on(&self, rt: &mut sim::Runtime) -> Result<(), Failure> {
         rt.block_on(self.main())
+    }
+}
+
+/// The main future of a run of `program`: its `Err` becomes a panic, so that the run
+/// fails with [`FailureKind::Panic`] and the message in its report.
+pub(crate) fn main_of(program: fn() -> ScenarioFuture) -> impl Future<Output = ()> + 'static {
+    let fut = program();
+    async move {
+        if let Err(message) = fut.await {
+            panic!("{message}");
+        }
     }
 }
 
