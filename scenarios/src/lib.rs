@@ -8,7 +8,9 @@
 //! a `// BUG:` comment.
 //!
 //! [`registry()`] lists every scenario/variant with a one-line description and its
-//! [`Expect`]ation; [`Entry::run_seed`] runs one of them on one seed.
+//! [`Expect`]ation; [`Entry::run_seed`] runs one of them on one seed. The registry ends
+//! with [`classic`], a benchmark of concurrency bugs from the literature written
+//! without helper yields, as scenario `classic` (each bug and its fixed twin).
 //!
 //! ```
 //! use scenarios::{DEFAULT_MAX_TIME, Expect, select};
@@ -32,6 +34,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use sim::{Failure, FailureKind, Strategy};
@@ -198,7 +201,8 @@ macro_rules! entry {
 use Expect::{Catch, Pass};
 use FailureKind::{Deadlock, Panic, Race};
 
-static REGISTRY: &[Entry] = &[
+/// The pattern scenarios; [`registry()`] appends the classic bug benchmark.
+static PATTERNS: &[Entry] = &[
     entry!(
         producer_consumer,
         Sentinels,
@@ -441,15 +445,40 @@ static REGISTRY: &[Entry] = &[
     ),
 ];
 
+/// Every scenario/variant: the patterns, then the classic bug benchmark as scenario
+/// `classic` (every fixed twin as `<bug>-fixed`, then every bug, whose budget is
+/// [`classic::BUDGET`]).
+static REGISTRY: LazyLock<Vec<Entry>> = LazyLock::new(|| {
+    let mut all = PATTERNS.to_vec();
+    let bugs = classic::bugs();
+    all.extend(bugs.iter().map(|b| Entry {
+        scenario: "classic",
+        variant: b.fixed_name,
+        description: b.fix,
+        expect: Pass,
+        budget: 0,
+        run: b.fixed,
+    }));
+    all.extend(bugs.iter().map(|b| Entry {
+        scenario: "classic",
+        variant: b.name,
+        description: b.description,
+        expect: Catch(b.expect),
+        budget: classic::BUDGET,
+        run: b.buggy,
+    }));
+    all
+});
+
 /// Every scenario/variant, in a fixed order (scenario by scenario, correct first).
 pub fn registry() -> &'static [Entry] {
-    REGISTRY
+    &REGISTRY
 }
 
 /// The distinct scenario names, in registry order.
 pub fn scenario_names() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = Vec::new();
-    for e in REGISTRY {
+    for e in registry() {
         if !names.contains(&e.scenario) {
             names.push(e.scenario);
         }
@@ -466,8 +495,10 @@ pub fn select(spec: &str) -> Result<Vec<&'static Entry>, String> {
         Some((s, v)) => (s, Some(v)),
         None => (spec, None),
     };
-    let in_scenario: Vec<&'static Entry> =
-        REGISTRY.iter().filter(|e| e.scenario == scenario).collect();
+    let in_scenario: Vec<&'static Entry> = registry()
+        .iter()
+        .filter(|e| e.scenario == scenario)
+        .collect();
     if in_scenario.is_empty() {
         return Err(format!(
             "unknown scenario {scenario:?} (in {spec:?}); expected one of: {}",
