@@ -26,7 +26,7 @@ fn trivial_polls(c: &mut Criterion) {
     group.throughput(Throughput::Elements(YIELDS));
     for (name, strategy) in [
         ("random", Strategy::Random),
-        ("pct3", Strategy::Pct { depth: 3 }),
+        ("pct3", Strategy::pct(3)),
         ("round_robin", Strategy::RoundRobin),
     ] {
         group.bench_function(name, |b| {

@@ -1,4 +1,4 @@
-//! The six benchmark workloads (W0-W5) run on corosim (`Random` and `Pct { depth: 3 }`,
+//! The six benchmark workloads (W0-W5) run on corosim (`Random` and `Strategy::pct(3)`,
 //! trace recorded), on tokio's `current_thread` runtime with a paused clock, and on a
 //! bare single-threaded executor (`futures::executor::LocalPool` with `tokio::sync`)
 //! where the workload needs no timer.
@@ -84,7 +84,7 @@ impl Future for BareYield {
 
 const STRATEGIES: [(&str, Strategy); 2] = [
     ("corosim_random", Strategy::Random),
-    ("corosim_pct3", Strategy::Pct { depth: 3 }),
+    ("corosim_pct3", Strategy::pct(3)),
 ];
 
 fn heavy(group: &mut BenchmarkGroup<'_, WallTime>, secs: u64) {

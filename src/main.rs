@@ -54,7 +54,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Decode and summarise a schedule string (`v1:<seed>:<steps>`, or `@path` of a file).
+    /// Decode and summarise a schedule string (`v2:<seed>:<decisions>`, or `@path` of a file).
     Schedule {
         /// The schedule string, or `@path` of a file holding one.
         schedule: String,
@@ -77,8 +77,9 @@ struct RunArgs {
     /// The first seed.
     #[arg(long, default_value_t = 0)]
     start_seed: u64,
-    /// The scheduler: random, pct (depth 3), `pct:<depth>`, round-robin.
-    #[arg(long, default_value = "random", value_parser = parse_sweep_strategy)]
+    /// The scheduler: portfolio (a strategy per seed), random, pct (depth 3),
+    /// `pct:<depth>`, prob, `prob:<keep percent>`, pos, round-robin.
+    #[arg(long, default_value = "portfolio", value_parser = parse_sweep_strategy)]
     strategy: Strategy,
     /// The virtual-time bound of each run (`10s`, `500ms`, `2m`).
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
@@ -105,8 +106,10 @@ struct ReplayArgs {
         required_unless_present = "schedule"
     )]
     seed: Option<u64>,
-    /// The scheduler: random, pct, `pct:<depth>`, round-robin.
-    #[arg(long, default_value = "random", value_parser = parse_sweep_strategy, conflicts_with = "schedule")]
+    /// The scheduler: portfolio (the seed's pick), random, pct, `pct:<depth>`,
+    /// `pct:<depth>:<steps>`, prob, `prob:<keep percent>`, pos, round-robin. A failure
+    /// report names the exact strategy to pass here.
+    #[arg(long, default_value = "portfolio", value_parser = parse_sweep_strategy, conflicts_with = "schedule")]
     strategy: Strategy,
     /// A recorded schedule (from a failure report), or `@path` of a file holding one.
     #[arg(long)]
@@ -162,10 +165,12 @@ fn emit(text: &str) {
 
 fn parse_sweep_strategy(s: &str) -> Result<Strategy, String> {
     match s.parse::<Strategy>() {
-        Ok(st @ (Strategy::Random | Strategy::Pct { .. } | Strategy::RoundRobin)) => Ok(st),
-        Ok(_) => Err(format!(
-            "{s:?} is not a sweep strategy; expected random, pct, pct:<depth>, round-robin"
+        Ok(Strategy::Replay(_) | Strategy::Bytes(_)) => Err(format!(
+            "{s:?} is not a sweep strategy; expected portfolio, random, pct, pct:<depth>, \
+             pct:<depth>:<steps>, prob, prob:<keep percent>, pos, round-robin (use \
+             --schedule to replay a schedule)"
         )),
+        Ok(st) => Ok(st),
         Err(e) => Err(e.to_string()),
     }
 }
@@ -316,45 +321,67 @@ impl SeedSet {
     }
 }
 
+/// The first (smallest) failing seed of a variant's sweep.
+struct FirstFailure {
+    seed: u64,
+    kind: sim::FailureKind,
+    /// The strategy that seed ran under (a portfolio's pick, PCT's run length).
+    strategy: Strategy,
+    report: String,
+    schedule: String,
+}
+
+impl FirstFailure {
+    fn new(seed: u64, failure: &sim::Failure) -> Self {
+        FirstFailure {
+            seed,
+            kind: failure.kind(),
+            strategy: failure.run().strategy.clone(),
+            report: failure.to_string(),
+            schedule: failure.schedule().to_string(),
+        }
+    }
+
+    /// The command that runs this seed again.
+    fn replay_command(&self, entry: &Entry) -> String {
+        replay_command(entry, self.seed, &self.strategy)
+    }
+}
+
 /// The sweep of one variant.
 struct Outcome {
     entry: &'static Entry,
     seeds_run: u64,
     failures: u64,
-    /// The smallest failing seed: seed, kind, report, schedule.
-    first: Option<(u64, sim::FailureKind, String, String)>,
+    first: Option<FirstFailure>,
     seeds_per_second: f64,
 }
 
 impl Outcome {
     /// `None` when as expected; otherwise why not.
-    fn problem(&self, strategy: &Strategy) -> Option<String> {
+    fn problem(&self) -> Option<String> {
         let id = self.entry.id();
-        let replay = |seed: u64| {
-            format!(
-                "replay with `corosim replay {id} --seed {seed} --strategy {}`",
-                strategy.env_value()
-            )
-        };
         match (self.entry.expect, &self.first) {
             (Expect::Pass, None) => None,
-            (Expect::Pass, Some((seed, kind, _, _))) => Some(format!(
-                "{id}: expected to pass, failed on {} of {} seeds (first: seed {seed}, {}); {}",
+            (Expect::Pass, Some(f)) => Some(format!(
+                "{id}: expected to pass, failed on {} of {} seeds (first: seed {}, {}); replay with `{}`",
                 self.failures,
                 self.seeds_run,
-                kind_name(*kind),
-                replay(*seed)
+                f.seed,
+                kind_name(f.kind),
+                f.replay_command(self.entry)
             )),
             (Expect::Catch(k), None) => Some(format!(
                 "{id}: expected {}, but none of the {} seeds failed",
                 kind_name(k),
                 self.seeds_run
             )),
-            (Expect::Catch(k), Some((seed, kind, _, _))) if *kind != k => Some(format!(
-                "{id}: expected {}, but seed {seed} failed with {}; {}",
+            (Expect::Catch(k), Some(f)) if f.kind != k => Some(format!(
+                "{id}: expected {}, but seed {} failed with {}; replay with `{}`",
                 kind_name(k),
-                kind_name(*kind),
-                replay(*seed)
+                f.seed,
+                kind_name(f.kind),
+                f.replay_command(self.entry)
             )),
             _ => None,
         }
@@ -408,10 +435,7 @@ fn run(args: &RunArgs) -> Result<ExitCode, String> {
     }
     bar.finish_and_clear();
 
-    let problems: Vec<String> = outcomes
-        .iter()
-        .filter_map(|o| o.problem(&args.strategy))
-        .collect();
+    let problems: Vec<String> = outcomes.iter().filter_map(Outcome::problem).collect();
     match args.format {
         Format::Table => {
             emit(&table(&outcomes, &args.strategy));
@@ -431,6 +455,11 @@ fn run(args: &RunArgs) -> Result<ExitCode, String> {
     })
 }
 
+/// Seeds of each variant's sweep that run one after another before the others run in
+/// parallel: PCT's run-length estimate is the longest run among them, the same for any
+/// `--jobs`.
+const CALIBRATION_SEEDS: u64 = 16;
+
 /// Runs `entry` on `seeds` with `jobs` worker threads; see the module docs on why the
 /// result does not depend on `jobs`.
 fn sweep(
@@ -442,39 +471,58 @@ fn sweep(
     failures_total: &AtomicU64,
 ) -> Outcome {
     let buggy = entry.expect != Expect::Pass;
-    let next = AtomicU64::new(0);
+    let calibrate = seeds.len.min(CALIBRATION_SEEDS);
+    let next = AtomicU64::new(calibrate);
     // Index of the smallest failing seed found so far (buggy variants stop past it).
     let stop_at = AtomicU64::new(u64::MAX);
     let failures = AtomicU64::new(0);
-    let first: Mutex<Option<(u64, sim::FailureKind, String, String)>> = Mutex::new(None);
+    // The longest calibration run, in decisions (0: none yet).
+    let longest = AtomicU64::new(0);
+    let first: Mutex<Option<(u64, FirstFailure)>> = Mutex::new(None);
+    let executed = AtomicU64::new(0);
     let started = Instant::now();
+    let run_index = |i: u64| {
+        executed.fetch_add(1, Ordering::Relaxed);
+        let seed = seeds.get(i);
+        let k = match longest.load(Ordering::Relaxed) {
+            0 => sim::DEFAULT_PCT_STEPS,
+            k => k,
+        };
+        let strategy = args.strategy.for_seed(seed).with_pct_steps(k);
+        let mut rt = scenarios::builder(seed, &strategy, args.max_time).build();
+        let result = entry.run_on(&mut rt);
+        if i < calibrate {
+            longest.fetch_max(rt.schedule().len() as u64, Ordering::Relaxed);
+        }
+        bar.inc(1);
+        let Err(mut failure) = result else { return };
+        set_reproduce(&mut failure, entry, true);
+        failures.fetch_add(1, Ordering::Relaxed);
+        let n = failures_total.fetch_add(1, Ordering::Relaxed) + 1;
+        bar.set_message(format!("{n} failures  {}", entry.id()));
+        stop_at.fetch_min(i, Ordering::Relaxed);
+        let mut first = first.lock().expect("no worker panics");
+        if first.as_ref().is_none_or(|f| i < f.0) {
+            *first = Some((i, FirstFailure::new(seed, &failure)));
+        }
+    };
+    let stopped = |i: u64| buggy && i > stop_at.load(Ordering::Relaxed);
+    for i in 0..calibrate {
+        if stopped(i) {
+            break;
+        }
+        run_index(i);
+    }
     std::thread::scope(|scope| {
-        let workers = usize::try_from(seeds.len).map_or(jobs, |n| jobs.min(n));
-        for _ in 0..workers.max(1) {
+        let workers = usize::try_from(seeds.len - calibrate).map_or(jobs, |n| jobs.min(n));
+        for _ in 0..workers {
             scope.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= seeds.len || (buggy && i > stop_at.load(Ordering::Relaxed)) {
+                    if i >= seeds.len || stopped(i) {
                         break;
                     }
-                    let seed = seeds.get(i);
-                    let result = entry.run_seed(seed, &args.strategy, args.max_time);
-                    bar.inc(1);
-                    let Err(mut failure) = result else { continue };
-                    set_reproduce(&mut failure, entry, Some((seed, &args.strategy)));
-                    failures.fetch_add(1, Ordering::Relaxed);
-                    let n = failures_total.fetch_add(1, Ordering::Relaxed) + 1;
-                    bar.set_message(format!("{n} failures  {}", entry.id()));
-                    stop_at.fetch_min(i, Ordering::Relaxed);
-                    let mut first = first.lock().expect("no worker panics");
-                    if first.as_ref().is_none_or(|f| i < f.0) {
-                        *first = Some((
-                            i,
-                            failure.kind(),
-                            failure.to_string(),
-                            failure.schedule().to_string(),
-                        ));
-                    }
+                    run_index(i);
                 }
             });
         }
@@ -483,17 +531,17 @@ fn sweep(
     let first = first.into_inner().expect("no worker panics");
     let (seeds_run, failures) = match (&first, buggy) {
         // Seeds up to and including the first failing one; only it counts.
-        (Some((i, ..)), true) => (*i + 1, 1),
+        (Some((i, _)), true) => (*i + 1, 1),
         _ => (seeds.len, failures.load(Ordering::Relaxed)),
     };
     // The bar counts every seed of the variant, run or skipped.
-    let executed = next.load(Ordering::Relaxed).min(seeds.len);
+    let executed = executed.into_inner();
     bar.inc(seeds.len - executed);
     Outcome {
         entry,
         seeds_run,
         failures,
-        first: first.map(|(i, k, r, s)| (seeds.get(i), k, r, s)),
+        first: first.map(|(_, f)| f),
         seeds_per_second: executed as f64 / elapsed.as_secs_f64().max(1e-9),
     }
 }
@@ -515,7 +563,7 @@ fn table(outcomes: &[Outcome], strategy: &Strategy) -> String {
     );
     for o in outcomes {
         let (first, kind) = match &o.first {
-            Some((seed, kind, ..)) => (seed.to_string(), kind_name(*kind)),
+            Some(f) => (f.seed.to_string(), kind_name(f.kind)),
             None => ("-".to_string(), "-"),
         };
         let _ = writeln!(
@@ -529,11 +577,7 @@ fn table(outcomes: &[Outcome], strategy: &Strategy) -> String {
             first,
             kind,
             o.seeds_per_second,
-            if o.problem(strategy).is_none() {
-                "ok"
-            } else {
-                "FAIL"
-            }
+            if o.problem().is_none() { "ok" } else { "FAIL" }
         );
     }
     out
@@ -596,12 +640,12 @@ fn json(args: &RunArgs, seeds: &SeedSet, outcomes: &[Outcome], problems: &[Strin
             json_str(&o.entry.expect.label()),
             o.seeds_run,
             o.failures,
-            first.map_or_else(|| "null".to_string(), |f| f.0.to_string()),
-            json_opt(first.map(|f| kind_name(f.1).to_string())),
-            json_opt(first.map(|f| f.3.clone())),
-            json_opt(first.map(|f| f.2.clone())),
-            o.problem(&args.strategy).is_none(),
-            json_opt(o.problem(&args.strategy)),
+            first.map_or_else(|| "null".to_string(), |f| f.seed.to_string()),
+            json_opt(first.map(|f| kind_name(f.kind).to_string())),
+            json_opt(first.map(|f| f.schedule.clone())),
+            json_opt(first.map(|f| f.report.clone())),
+            o.problem().is_none(),
+            json_opt(o.problem()),
             o.seeds_per_second
         );
     }
@@ -609,17 +653,24 @@ fn json(args: &RunArgs, seeds: &SeedSet, outcomes: &[Outcome], problems: &[Strin
     out
 }
 
-/// Points the report's last line at `corosim replay` (the runtime would name the
-/// command line that ran the sweep).
-fn set_reproduce(failure: &mut sim::Failure, entry: &Entry, seeded: Option<(u64, &Strategy)>) {
+/// The command that runs `seed` of `entry` under `strategy` again.
+fn replay_command(entry: &Entry, seed: u64, strategy: &Strategy) -> String {
+    format!(
+        "corosim replay {} --seed {seed} --strategy {}",
+        entry.id(),
+        strategy.env_value()
+    )
+}
+
+/// Points the report's last line at `corosim replay` of its seed and strategy
+/// (`seeded`) or of its schedule (the runtime would name the command line that ran
+/// the sweep).
+fn set_reproduce(failure: &mut sim::Failure, entry: &Entry, seeded: bool) {
     let run = failure.run_mut();
-    run.reproduce = match seeded {
-        Some((seed, strategy)) => format!(
-            "corosim replay {} --seed {seed} --strategy {}",
-            entry.id(),
-            strategy.env_value()
-        ),
-        None => format!("corosim replay {} --schedule {}", entry.id(), run.schedule),
+    run.reproduce = if seeded {
+        replay_command(entry, run.seed, &run.strategy)
+    } else {
+        format!("corosim replay {} --schedule {}", entry.id(), run.schedule)
     };
 }
 
@@ -650,15 +701,14 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode, String> {
     let mut rt = scenarios::builder(seed, &strategy, args.max_time).build();
     let mut result = entry.run_on(&mut rt);
     if let Err(failure) = &mut result {
-        let seeded = args.schedule.is_none().then_some((seed, &strategy));
-        set_reproduce(failure, entry, seeded);
+        set_reproduce(failure, entry, args.schedule.is_none());
     }
     let trace = rt.trace().to_string();
     match &result {
         Ok(()) => emit(&format!(
             "{}: passed (seed {seed}, strategy {})\n",
             entry.id(),
-            strategy.env_value()
+            rt.strategy().env_value()
         )),
         Err(failure) => emit(&format!("{failure}\n")),
     }

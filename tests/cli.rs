@@ -37,7 +37,7 @@ fn schedule_reads_a_file() {
     let dir = std::env::temp_dir().join(format!("corosim-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("schedule.txt");
-    std::fs::write(&path, "v1:ff:0.1x2.0\n").unwrap();
+    std::fs::write(&path, "v2:ff:0.1x2.0\n").unwrap();
     let out = corosim(&["schedule", &format!("@{}", path.display())]);
     assert!(out.status.success(), "{out:?}");
     assert!(
@@ -49,7 +49,7 @@ fn schedule_reads_a_file() {
 
 #[test]
 fn a_corrupt_schedule_exits_2_saying_where() {
-    let out = corosim(&["schedule", "v1:2a:0.1.q"]);
+    let out = corosim(&["schedule", "v2:2a:0.1.q"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
@@ -386,7 +386,7 @@ fn bad_arguments_exit_2_naming_the_input() {
             &["10 parsecs", "expected a number with a unit"],
         ),
         (
-            &["replay", "bank/unlocked", "--schedule", "v1:2a:0.1.q"],
+            &["replay", "bank/unlocked", "--schedule", "v2:2a:0.1.q"],
             &["at byte 10", "\"q\""],
         ),
         (

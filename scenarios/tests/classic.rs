@@ -18,11 +18,7 @@ const TWIN_SEEDS: u64 = 2_000;
 /// `random`).
 fn strategies() -> Vec<Strategy> {
     let mut all = Vec::new();
-    for s in [
-        Strategy::default(),
-        Strategy::Random,
-        Strategy::Pct { depth: 3 },
-    ] {
+    for s in [Strategy::default(), Strategy::Random, Strategy::pct(3)] {
         if !all.contains(&s) {
             all.push(s);
         }

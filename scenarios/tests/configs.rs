@@ -17,7 +17,7 @@ where
             .collect();
         let config = C::arbitrary(&mut Unstructured::new(&bytes)).unwrap();
         for seed in 0..5 {
-            for strategy in [Strategy::Random, Strategy::Pct { depth: 3 }] {
+            for strategy in [Strategy::Random, Strategy::pct(3)] {
                 let mut rt = builder(seed, &strategy, DEFAULT_MAX_TIME).build();
                 let fut = f(config.clone());
                 let result = rt.block_on(async move { fut.await.unwrap() });

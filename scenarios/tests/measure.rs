@@ -7,7 +7,7 @@ use sim::Strategy;
 #[ignore = "a measuring tool, not a check: prints per-variant failure statistics used to choose the seed budgets in sweep.rs; run with --ignored --nocapture"]
 fn measure() {
     for e in registry() {
-        for strategy in [Strategy::Random, Strategy::Pct { depth: 3 }] {
+        for strategy in [Strategy::Random, Strategy::pct(3)] {
             let t = std::time::Instant::now();
             let seeds = if e.expect == Expect::Pass { 300 } else { 1000 };
             let mut first = None;

@@ -8,7 +8,7 @@ use sim::Strategy;
 const SEEDS: u64 = 1000;
 
 fn strategies() -> [Strategy; 2] {
-    [Strategy::Random, Strategy::Pct { depth: 3 }]
+    [Strategy::Random, Strategy::pct(3)]
 }
 
 fn check(e: &Entry) {

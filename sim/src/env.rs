@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | `SIM_SEED` | a `u64`, decimal or `0x`-prefixed hexadecimal | the run's seed |
 //! | `SIM_STRATEGY` | `random`, `pct`, `pct:<depth>`, `round-robin` (`rr`), `bytes:<hex>`, `replay:<schedule>` | the [`Strategy`] |
-//! | `SIM_SCHEDULE` | a schedule string (`v1:...`) or `@<path>` of a file holding one | replay that schedule (implies `Strategy::Replay`) |
+//! | `SIM_SCHEDULE` | a schedule string (`v2:...`) or `@<path>` of a file holding one | replay that schedule (implies `Strategy::Replay`) |
 //! | `SIM_MAX_STEPS` | a whole number `>= 1` | [`Builder::max_steps`] |
 //! | `SIM_MAX_TIME` | a duration: a number with `ns`, `us`, `ms`, `s`, `m` or `h` (`10s`, `250ms`) | [`Builder::max_time`] |
 //! | `SIM_CHECK_DETERMINISM` | `1`/`true`, `0`/`false` | [`Builder::check_determinism`]: run every seed twice, compare traces |
@@ -369,8 +369,9 @@ mod tests {
         .unwrap();
         let rt = b.build();
         assert_eq!(rt.seed(), 16);
-        assert_eq!(rt.strategy(), &Strategy::Pct { depth: 2 });
-        let b = from(&[("SIM_SCHEDULE", "v1:7:0.1")]).unwrap();
+        // The runtime names the run length PCT uses (the default here).
+        assert_eq!(rt.strategy(), &Strategy::pct(2).with_pct_steps(1000));
+        let b = from(&[("SIM_SCHEDULE", "v2:7:0.1")]).unwrap();
         assert_eq!(b.build().seed(), 7);
         assert_eq!(from(&[]).unwrap().build().seed(), 0);
     }
@@ -382,7 +383,7 @@ mod tests {
             ("SIM_SEED", "-3", "hexadecimal"),
             ("SIM_STRATEGY", "fastest", "round-robin"),
             ("SIM_STRATEGY", "pct:0", "pct:<depth"),
-            ("SIM_SCHEDULE", "v1:2a:0.x", "expected"),
+            ("SIM_SCHEDULE", "v2:2a:0.x", "expected"),
             (
                 "SIM_SCHEDULE",
                 "@/nonexistent/schedule.txt",
@@ -427,7 +428,7 @@ mod tests {
             (env.seed, env.strategy),
             (Some(9), Some(Strategy::RoundRobin))
         );
-        let env = sweep_from(vars(&[("SIM_SCHEDULE", "v1:3:0")])).unwrap();
+        let env = sweep_from(vars(&[("SIM_SCHEDULE", "v2:3:0")])).unwrap();
         assert_eq!(env.schedule.unwrap().seed(), 3);
         for (var, value) in [
             ("SIM_SEEDS", "0"),

@@ -51,7 +51,7 @@
 //! the same seed gave two different traces.
 //!
 //! ```
-//! let schedule: sim::Schedule = "v1:0:0.5".parse().unwrap(); // task 5 never exists
+//! let schedule: sim::Schedule = "v2:0:0.5".parse().unwrap(); // task 5 never exists
 //! let f = sim::Builder::new().strategy(sim::Strategy::Replay(schedule)).build()
 //!     .block_on(async { sim::task::yield_now().await }).unwrap_err();
 //! assert_eq!(f.kind(), sim::FailureKind::NonDeterminism);
@@ -521,7 +521,7 @@ impl fmt::Display for Failure {
         let run = self.run();
         writeln!(
             f,
-            "\n  seed {}, strategy {}, step {}, virtual time {}, schedule of {} steps with {} context switches",
+            "\n  seed {}, strategy {}, step {}, virtual time {}, schedule of {} decisions with {} context switches",
             run.seed,
             run.strategy.env_value(),
             run.step,

@@ -85,7 +85,7 @@ fn a_planted_bug_is_found_shrunk_reported_and_replayable() {
              a_planted_bug_is_found_shrunk_reported_and_replayable --exact"
         )
     );
-    assert!(report.contains("schedule string: v1:"), "{report}");
+    assert!(report.contains("schedule string: v2:"), "{report}");
 
     // Shrunk to fewer context switches; the shrunk schedule replays to the same panic.
     let shrunk = failure
@@ -99,7 +99,7 @@ fn a_planted_bug_is_found_shrunk_reported_and_replayable() {
         "lost update needs few switches, got {small}"
     );
     assert!(report.contains(&format!(
-        "shrunk: {} steps / {} context switches -> {} steps / {} context switches",
+        "shrunk: {} decisions / {} context switches -> {} decisions / {} context switches",
         orig.len(),
         orig.context_switches(),
         small.len(),
@@ -123,7 +123,7 @@ fn a_planted_bug_is_found_shrunk_reported_and_replayable() {
     let recorded = std::fs::read_to_string(&regressions).unwrap();
     assert!(
         recorded.contains(&format!(
-            "seed={seed} strategy=random kind=panic schedule=v1:"
+            "seed={seed} strategy=random kind=panic schedule=v2:"
         )),
         "{recorded}"
     );
@@ -208,11 +208,7 @@ fn a_result_body_fails_on_err() {
 
 #[test]
 fn every_strategy_sweeps() {
-    for strategy in [
-        Strategy::Random,
-        Strategy::Pct { depth: 3 },
-        Strategy::RoundRobin,
-    ] {
+    for strategy in [Strategy::Random, Strategy::pct(3), Strategy::RoundRobin] {
         let f = Check::new()
             .seeds(300)
             .strategy(strategy.clone())

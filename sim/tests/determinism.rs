@@ -59,7 +59,7 @@ fn run(seed: u64, strategy: &Strategy) -> Runtime {
 fn strategies() -> Vec<Strategy> {
     vec![
         Strategy::Random,
-        Strategy::Pct { depth: 3 },
+        Strategy::pct(3),
         Strategy::RoundRobin,
         Strategy::Bytes(vec![3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9]),
     ]
@@ -95,7 +95,7 @@ fn one_runtime_rerun_is_a_fresh_identical_run() {
 
 #[test]
 fn different_seeds_explore_different_interleavings() {
-    for strategy in [Strategy::Random, Strategy::Pct { depth: 3 }] {
+    for strategy in [Strategy::Random, Strategy::pct(3)] {
         let digests: BTreeSet<u64> = (0..200)
             .map(|seed| run(seed, &strategy).trace().digest())
             .collect();
@@ -128,10 +128,7 @@ fn replaying_a_schedule_reproduces_the_trace_under_every_strategy() {
 /// Three tasks each take three steps, staying runnable in between; `yield_hint` says
 /// whether they use `yield_now` (a hint to let others run) or wake themselves.
 fn pct_steps_log(seed: u64, yield_hint: bool) -> Vec<u32> {
-    let mut rt = Builder::new()
-        .seed(seed)
-        .strategy(Strategy::Pct { depth: 1 })
-        .build();
+    let mut rt = Builder::new().seed(seed).strategy(Strategy::pct(1)).build();
     rt.block_on(async move {
         let log = Rc::new(RefCell::new(Vec::new()));
         let hs: Vec<_> = (0..3)

@@ -137,7 +137,7 @@ fn time_limit_report() {
 
 #[test]
 fn non_determinism_report() {
-    let schedule: sim::Schedule = "v1:7:0.1.1.0".parse().unwrap();
+    let schedule: sim::Schedule = "v2:7:0.1.1.0".parse().unwrap();
     let f = Builder::new()
         .strategy(Strategy::Replay(schedule))
         .build()

@@ -139,7 +139,7 @@ enum Regressions {
 /// use std::time::Duration;
 /// sim::Check::new()
 ///     .seeds(50)
-///     .strategy(sim::Strategy::Pct { depth: 2 })
+///     .strategy(sim::Strategy::pct(2))
 ///     .max_time(Duration::from_secs(10))
 ///     .run(|| async {
 ///         sim::time::sleep(Duration::from_secs(1)).await;
@@ -182,15 +182,15 @@ pub struct CheckReport {
 }
 
 impl Check {
-    /// [`DEFAULT_SEEDS`] seeds from 0, [`Strategy::Random`], the runtime's default bounds,
-    /// shrinking on, regression file on. The environment overrides (see
-    /// [`crate::env`]).
+    /// [`DEFAULT_SEEDS`] seeds from 0, [`Strategy::Portfolio`] (a strategy per seed), the
+    /// runtime's default bounds, shrinking on, regression file on. The environment
+    /// overrides (see [`crate::env`]).
     #[track_caller]
     pub fn new() -> Self {
         Check {
             seeds: DEFAULT_SEEDS,
             start_seed: 0,
-            strategy: Strategy::Random,
+            strategy: Strategy::Portfolio,
             max_steps: None,
             max_time: None,
             pct_steps: None,
@@ -242,7 +242,10 @@ impl Check {
         self
     }
 
-    /// [`Builder::pct_steps`] for every run.
+    /// [`Builder::pct_steps`] for every run. Without it, each PCT run of the sweep
+    /// uses the length (in decisions) of the longest run so far (the default estimate
+    /// for the first), and records it in its strategy (`pct:3:57`) so its reproduce
+    /// command replays it exactly.
     pub fn pct_steps(mut self, k: u64) -> Self {
         self.pct_steps = Some(k);
         self
@@ -468,20 +471,18 @@ impl Check {
             .regression_path(&target)
             .map(|p| regression::load(&p))
             .unwrap_or_default();
-        for entry in &regressions {
+        let mut learned = PctEstimate::default();
+        let planned = regressions
+            .iter()
+            .map(|e| (e.seed, e.strategy.clone()))
+            .chain((0..seeds).map(|i| (start.wrapping_add(i), self.strategy.clone())));
+        for (seed, strategy) in planned {
             runs += 1;
-            if let Err(f) = runner.run(
-                base.clone()
-                    .seed(entry.seed)
-                    .strategy(entry.strategy.clone()),
-            ) {
-                return Err(self.fail(&target, &runner, f, true));
-            }
-        }
-        for i in 0..seeds {
-            let seed = start.wrapping_add(i);
-            runs += 1;
-            if let Err(f) = runner.run(base.clone().seed(seed).strategy(self.strategy.clone())) {
+            let strategy = learned.apply(strategy.for_seed(seed), self.pct_steps);
+            let (result, decisions) =
+                runner.run_measured(base.clone().seed(seed).strategy(strategy));
+            learned.observe(decisions);
+            if let Err(f) = result {
                 return Err(self.fail(&target, &runner, f, true));
             }
         }
@@ -559,6 +560,26 @@ impl Check {
     }
 }
 
+/// PCT's run-length estimate learned over a sweep: the longest run so far.
+#[derive(Default)]
+struct PctEstimate {
+    longest: Option<u64>,
+}
+
+impl PctEstimate {
+    /// `strategy` with the estimate filled in (PCT without a run length of its own,
+    /// when the user set none with `pct_steps`).
+    fn apply(&self, strategy: Strategy, user: Option<u64>) -> Strategy {
+        let k = user.or(self.longest).unwrap_or(crate::DEFAULT_PCT_STEPS);
+        strategy.with_pct_steps(k)
+    }
+
+    /// A run made `decisions` decisions.
+    fn observe(&mut self, decisions: u64) {
+        self.longest = Some(self.longest.map_or(decisions, |l| l.max(decisions)).max(1));
+    }
+}
+
 /// The `SIM_` assignments that select a failure's run.
 fn failure_env(f: &Failure) -> String {
     let run = f.run();
@@ -589,15 +610,21 @@ where
     Fut::Output: TestResult,
 {
     fn run(&self, builder: Builder) -> Result<(), Failure> {
+        self.run_measured(builder).0
+    }
+
+    /// [`run`](Self::run), and the number of decisions the run made.
+    fn run_measured(&self, builder: Builder) -> (Result<(), Failure>, u64) {
         let mut rt = builder.build();
-        rt.run_at(
+        let result = rt.run_at(
             || async {
                 if let Err(message) = (self.body)().await.into_outcome() {
                     panic!("{message}");
                 }
             },
             self.location,
-        )
+        );
+        (result, rt.schedule().len() as u64)
     }
 }
 
@@ -738,7 +765,7 @@ impl fmt::Display for CheckFailure {
                 let shrunk = s.failure.schedule();
                 writeln!(
                     f,
-                    "shrunk: {} steps / {} context switches -> {} steps / {} context switches ({} replays)",
+                    "shrunk: {} decisions / {} context switches -> {} decisions / {} context switches ({} replays)",
                     original.len(),
                     original.context_switches(),
                     shrunk.len(),

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! # corosim regression seeds for `tests::bank`. Commit this file: these seeds run first.
-//! seed=42 strategy=random kind=panic schedule=v1:2a:0.1x3.2.0
+//! seed=42 strategy=random kind=panic schedule=v2:2a:0.1x3.2.0
 //! ```
 //!
 //! A line is replayed by its seed and strategy (the schedule is kept for reference: the
@@ -114,10 +114,10 @@ mod tests {
     #[test]
     fn parses_lines_and_rejects_junk() {
         assert_eq!(
-            parse_line("seed=42 strategy=pct:2 kind=deadlock schedule=v1:2a:0").unwrap(),
+            parse_line("seed=42 strategy=pct:2 kind=deadlock schedule=v2:2a:0").unwrap(),
             RegressionEntry {
                 seed: 42,
-                strategy: Strategy::Pct { depth: 2 }
+                strategy: Strategy::pct(2)
             }
         );
         assert!(parse_line("seed=x strategy=random").is_err());

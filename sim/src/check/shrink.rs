@@ -1,8 +1,9 @@
 //! Shrinking a failing schedule: fewer context switches, then fewer steps, keeping the
 //! same failure at the same place.
 //!
-//! Two delta-debugging passes, each removing chunks of a list (chunks halving from half
-//! the list down to single items), each candidate run through the real runtime:
+//! Two delta-debugging passes (Zeller's ddmin: at each granularity, from halves down
+//! to single items, try each chunk alone, then the list without each chunk), each
+//! candidate run through the real runtime:
 //!
 //! 1. over the schedule's *context-switch points* ("after task A's n-th poll, run B"):
 //!    a candidate keeps only some switches and takes the no-preemption fallback (the
@@ -78,7 +79,25 @@ struct Search<'a, R> {
 }
 
 impl<R: Fn(Candidate) -> Result<(), Failure>> Search<'_, R> {
-    /// One delta-debugging pass over the list `items(best)`, trying `make(best, kept)`.
+    /// Runs `candidate`; keeps it as the new best if it fails the same way and its
+    /// executed schedule is smaller.
+    fn try_candidate(&mut self, candidate: Candidate) -> bool {
+        self.replays += 1;
+        match (self.replay)(candidate) {
+            Err(f)
+                if signature(&f).as_ref() == Some(&self.wanted)
+                    && size(f.schedule()) < size(self.best.schedule()) =>
+            {
+                self.best = f;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// One delta-debugging pass (Zeller's ddmin) over the list `items(best)`, trying
+    /// `make(best, kept)`: at each granularity, each chunk alone (when there are more
+    /// than two), then the list without each chunk.
     fn pass<T: Clone>(
         &mut self,
         items: impl Fn(&Failure) -> Vec<T>,
@@ -91,18 +110,20 @@ impl<R: Fn(Candidate) -> Result<(), Failure>> Search<'_, R> {
             while start < items(&self.best).len() && self.replays < self.budget {
                 let list = items(&self.best);
                 let end = (start + chunk).min(list.len());
-                let kept: Vec<T> = list[..start].iter().chain(&list[end..]).cloned().collect();
-                self.replays += 1;
-                let r = (self.replay)(make(&self.best, kept));
-                match r {
-                    Err(f)
-                        if signature(&f).as_ref() == Some(&self.wanted)
-                            && size(f.schedule()) < size(self.best.schedule()) =>
-                    {
-                        self.best = f;
+                if list.len() > 2 * chunk {
+                    let alone = list[start..end].to_vec();
+                    if self.try_candidate(make(&self.best, alone)) {
                         improved = true;
+                        chunk = (items(&self.best).len() / 2).max(1);
+                        start = 0;
+                        continue;
                     }
-                    _ => start += chunk,
+                }
+                let kept: Vec<T> = list[..start].iter().chain(&list[end..]).cloned().collect();
+                if self.try_candidate(make(&self.best, kept)) {
+                    improved = true;
+                } else {
+                    start += chunk;
                 }
             }
             if self.replays >= self.budget || (chunk == 1 && !improved) {

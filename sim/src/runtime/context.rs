@@ -120,6 +120,26 @@ pub(crate) fn yield_current(waker: &Waker) {
     }
 }
 
+/// A scheduling point of the current task, before an async operation takes effect
+/// (see `Core::point`): whether the task must yield first (it is then woken, to run
+/// again later). Outside a run there is no point: `false`.
+pub(crate) fn point(waker: &Waker) -> bool {
+    let (yields, wake) = CURRENT
+        .try_with(|c| {
+            let c = c.borrow();
+            let shared = c.as_ref()?;
+            let mut core = shared.core.try_borrow_mut().ok()?;
+            Some(core.point_waking(waker))
+        })
+        .ok()
+        .flatten()
+        .unwrap_or((false, false));
+    if wake {
+        waker.wake_by_ref();
+    }
+    yields
+}
+
 /// Whether a handle's `run_id` names the run `current`: handles may keep only the low
 /// 32 bits of a run id (wakers and join handles do), so only those are compared.
 fn same_run(run_id: u64, current: u64) -> bool {

@@ -15,7 +15,7 @@ use super::{Config, Stop};
 use crate::detect::race::RaceDetector;
 use crate::detect::waits::{BlockedWaits, Target, WaitGraph};
 use crate::rand::{DetRng, Stream};
-use crate::sched::{self, Divergence, ReadySet, Schedule, Scheduler, Strategy};
+use crate::sched::{self, Decision, Divergence, ReadySet, Schedule, Scheduler};
 use crate::task::TaskId;
 use crate::task::raw::BoxTask;
 use crate::task::waker::RunSync;
@@ -53,6 +53,8 @@ pub(crate) struct TaskSlot {
     joined: bool,
     /// Invariant: the task has a tracing span, not yet dropped (in its info slot).
     traced: bool,
+    /// Whether a finished task's JoinHandle has passed its scheduling point.
+    join_point: bool,
 }
 
 /// What reports and logs need of a task, kept apart from the hot [`TaskSlot`].
@@ -99,6 +101,11 @@ pub(crate) struct Turn {
 /// What a JoinHandle poll found.
 pub(crate) enum JoinPoll {
     Pending,
+    /// The scheduling point before the join: the joiner yields first (and `wake`s its
+    /// waker after the borrow if it was not queued directly).
+    Yield {
+        wake: bool,
+    },
     /// The finished cell: take the output from it outside the borrow.
     Output(BoxTask),
     Cancelled,
@@ -122,10 +129,14 @@ impl Leftovers {
     }
 }
 
+/// How many scheduling points a task may pass in one poll before it must yield (tokio's
+/// cooperative budget): a loop of operations that never wait still gives way.
+pub(crate) const COOP_BUDGET: u32 = 128;
+
 pub(crate) struct Core {
     pub(crate) config: Config,
     pub(crate) sync: Arc<RunSync>,
-    /// Steps (polls) taken so far. Invariant: equals `schedule.len()`.
+    /// Steps (polls) taken so far.
     pub(crate) step: u64,
     /// Virtual time since the start. Invariant: never decreases.
     pub(crate) now: Duration,
@@ -134,7 +145,17 @@ pub(crate) struct Core {
     /// The task polled at the last step; `None` after a clock advance. Wakes drained
     /// at the next step are attributed to it.
     last_actor: Option<TaskId>,
-    last_polled: Option<TaskId>,
+    /// The task chosen at the last decision.
+    last_chosen: Option<TaskId>,
+    /// A switch decided at a scheduling point: the task to poll next (the decision is
+    /// already recorded). Invariant: `Some` only between that point and the next step,
+    /// and then the task is ready.
+    switch_to: Option<TaskId>,
+    /// Whether the task being polled must yield at its next scheduling point (a switch
+    /// was decided, its budget ran out, or a failure is pending).
+    yielding: bool,
+    /// Scheduling points the task being polled has passed in this poll.
+    poll_points: u32,
     /// Invariant: indexed by TaskId; tasks are never removed during a run.
     pub(crate) tasks: Chunked<TaskSlot>,
     /// Invariant: indexed by TaskId, like `tasks`.
@@ -158,6 +179,7 @@ pub(crate) struct Core {
     /// A failure found during a poll (a race), reported at the next step.
     pending: Option<Stop>,
     pub(crate) trace: Recorder,
+    /// Every decision so far (between polls and at scheduling points), in order.
     pub(crate) schedule: Schedule,
     pub(crate) user_rng: DetRng,
     /// Invariant: indexed by ResourceId; resources are never removed during a run.
@@ -175,10 +197,10 @@ pub(crate) struct Core {
 impl Core {
     pub(crate) fn new(config: Config, sync: Arc<RunSync>, woken: Rc<RefCell<Vec<TaskId>>>) -> Self {
         let seed = config.effective_seed();
-        let scheduler = sched::build(
+        let built = sched::build(
             &config.strategy,
             seed,
-            config.pct_steps,
+            config.pct_steps.unwrap_or(super::DEFAULT_PCT_STEPS),
             config.shrink.as_ref(),
         );
         Core {
@@ -187,20 +209,16 @@ impl Core {
             now: Duration::ZERO,
             current: None,
             last_actor: None,
-            last_polled: None,
+            last_chosen: None,
+            switch_to: None,
+            yielding: false,
+            poll_points: 0,
             tasks: Chunked::default(),
             infos: Chunked::default(),
             join_wakers: Default::default(),
             panics: Default::default(),
-            // Only strategies that fall back to FIFO order need arrival tracking.
-            ready: ReadySet::new(
-                config.shrink.is_some()
-                    || matches!(
-                        config.strategy,
-                        Strategy::RoundRobin | Strategy::Bytes(_) | Strategy::Replay(_)
-                    ),
-            ),
-            scheduler,
+            ready: ReadySet::new(built.fifo),
+            scheduler: built.scheduler,
             timers: Timers::default(),
             waits: WaitGraph::default(),
             check_from: None,
@@ -425,6 +443,7 @@ impl Core {
             abort: false,
             joined: false,
             traced: extra.as_ref().is_some_and(|e| e.span.is_some()),
+            join_point: false,
         });
         self.infos.push(TaskInfoSlot { location, extra });
         if id != TaskId::MAIN {
@@ -465,15 +484,89 @@ impl Core {
     }
 
     fn drain_wakes(&mut self) {
+        if self.woken.borrow().is_empty() {
+            return;
+        }
         std::mem::swap(&mut *self.woken.borrow_mut(), &mut self.spare);
         let mut ids = std::mem::take(&mut self.spare);
         for &id in &ids {
             if self.make_ready(id) {
-                self.record(self.last_actor, EventKind::Wake { target: id });
+                // A task waking itself (a yield, a preemption) stays runnable: no news.
+                if self.last_actor != Some(id) {
+                    self.record(self.last_actor, EventKind::Wake { target: id });
+                }
+            } else if self.current == Some(id) {
+                // The running task woke itself (at a scheduling point): it becomes
+                // ready once its poll ends.
+                self.woken.borrow_mut().push(id);
             }
         }
         ids.clear();
         self.spare = ids;
+    }
+
+    /// Asks the scheduler, records the decision; `running` is the polled task at a
+    /// scheduling point.
+    fn decide(&mut self, running: Option<TaskId>) -> Result<TaskId, Stop> {
+        let at = Decision {
+            index: self.schedule.len() as u64 + 1,
+            last: self.last_chosen,
+            running,
+        };
+        let id = self
+            .scheduler
+            .choose(&mut self.ready, at)
+            .map_err(|d| self.divergence(d))?;
+        self.schedule.push(id);
+        self.last_chosen = Some(id);
+        Ok(id)
+    }
+
+    /// [`point`](Self::point), and when the task must yield, its wake, queued here when
+    /// `waker` is its own task waker. Returns (must yield, `waker` must still be woken
+    /// after the borrow).
+    pub(crate) fn point_waking(&mut self, waker: &Waker) -> (bool, bool) {
+        let yields = self.point();
+        (yields, yields && !self.wake_own(std::iter::once(waker)))
+    }
+
+    /// A scheduling point of the running task, just before one of its async operations
+    /// takes effect: whether the task must yield first (return `Pending`, woken) and
+    /// perform the operation when polled again. It must when the scheduler chooses
+    /// another task, when a failure is pending, or when the task has passed
+    /// [`COOP_BUDGET`] points in this poll. With no other task ready there is no
+    /// decision to make: nothing is asked and nothing recorded.
+    pub(crate) fn point(&mut self) -> bool {
+        let Some(running) = self.current else {
+            return false;
+        };
+        if self.yielding {
+            return true;
+        }
+        self.poll_points += 1;
+        if self.poll_points > COOP_BUDGET {
+            self.yielding = true;
+            self.record(Some(running), EventKind::Preempt);
+            return true;
+        }
+        self.drain_wakes();
+        if self.ready.is_empty() {
+            return false;
+        }
+        match self.decide(Some(running)) {
+            Ok(t) if t == running => false,
+            Ok(t) => {
+                self.switch_to = Some(t);
+                self.yielding = true;
+                self.record(Some(running), EventKind::Preempt);
+                true
+            }
+            Err(stop) => {
+                self.pending.get_or_insert(stop);
+                self.yielding = true;
+                true
+            }
+        }
     }
 
     /// Decides what happens next: poll a task, advance the clock (leaving the wakers of
@@ -506,16 +599,14 @@ impl Core {
         if self.step >= self.config.max_steps {
             return Err(Stop::StepLimit);
         }
-        let id = self
-            .scheduler
-            .choose(&mut self.ready, self.step + 1, self.last_polled)
-            .map_err(|d| self.divergence(d))?;
+        let id = match self.switch_to.take() {
+            Some(id) => id, // Decided (and recorded) at a scheduling point.
+            None => self.decide(None)?,
+        };
         self.ready.remove(id);
         self.step += 1;
-        self.schedule.push(id);
         self.current = Some(id);
         self.last_actor = Some(id);
-        self.last_polled = Some(id);
         self.record(Some(id), EventKind::Poll);
         Ok(Next::Poll(self.begin_poll(id)))
     }
@@ -531,12 +622,13 @@ impl Core {
     }
 
     fn divergence(&self, d: Divergence) -> Stop {
-        let step = self.step + 1;
+        let decision = self.schedule.len() + 1;
         let reason = match d {
             Divergence::NotRunnable { expected, runnable } => format!(
-                "the replayed schedule runs task {expected} at step {step}, but it is not \
-                 runnable (runnable: {}); the program no longer behaves as when \
-                 the schedule was recorded",
+                "the replayed schedule chooses task {expected} at decision {decision} \
+                 (step {}), but it is not runnable (runnable: {}); the program no longer \
+                 behaves as when the schedule was recorded",
+                self.step + 1,
                 runnable
                     .iter()
                     .map(ToString::to_string)
@@ -544,8 +636,8 @@ impl Core {
                     .join(", ")
             ),
             Divergence::Exhausted { recorded } => format!(
-                "the replayed schedule has {recorded} steps, but the program wants step \
-                 {step}; it no longer behaves as when the schedule was recorded"
+                "the replayed schedule has {recorded} decisions, but the program asks for \
+                 decision {decision}; it no longer behaves as when the schedule was recorded"
             ),
         };
         Stop::NonDeterminism { reason }
@@ -560,6 +652,8 @@ impl Core {
     fn begin_poll(&mut self, id: TaskId) -> Turn {
         // Join waits are re-registered by every pending JoinHandle polled this time.
         self.waits.clear_joins(id);
+        self.yielding = false;
+        self.poll_points = 0;
         let waker = self.waker(id);
         let slot = &mut self.tasks[id.index()];
         let (future, abort, traced) = (slot.future.take(), slot.abort, slot.traced);
@@ -635,6 +729,15 @@ impl Core {
     }
 
     pub(crate) fn poll_join(&mut self, id: TaskId, waker: &Waker) -> JoinPoll {
+        // The scheduling point comes before a join that completes at once (a join that
+        // waits is a switch anyway).
+        let slot = &mut self.tasks[id.index()];
+        if !slot.is_live() && !std::mem::replace(&mut slot.join_point, true) {
+            match self.point_waking(waker) {
+                (false, _) => {}
+                (true, wake) => return JoinPoll::Yield { wake },
+            }
+        }
         let slot = &mut self.tasks[id.index()];
         match &mut slot.state {
             TaskState::Live => {

@@ -32,7 +32,8 @@ use crate::{ConfigError, env};
 pub const DEFAULT_MAX_STEPS: u64 = 1_000_000;
 /// Default [`Builder::max_time`]: one hour of virtual time.
 pub const DEFAULT_MAX_TIME: Duration = Duration::from_secs(3600);
-/// Default [`Builder::pct_steps`]: PCT draws change points from the first 1,000 steps.
+/// Default [`Builder::pct_steps`]: without an estimate of its own (a sweep learns one
+/// from its earlier runs), PCT draws change points from the first 1,000 decisions.
 pub const DEFAULT_PCT_STEPS: u64 = 1_000;
 
 /// What happens when a spawned task panics (mirrors tokio's `UnhandledPanic`).
@@ -53,7 +54,8 @@ pub(crate) struct Config {
     pub(crate) strategy: Strategy,
     pub(crate) max_steps: u64,
     pub(crate) max_time: Duration,
-    pub(crate) pct_steps: u64,
+    /// Set by [`Builder::pct_steps`]; a sweep learns an estimate when it is not.
+    pub(crate) pct_steps: Option<u64>,
     pub(crate) unhandled_panic: UnhandledPanic,
     /// `Runtime::run` runs the body twice and compares the traces.
     pub(crate) check_determinism: bool,
@@ -81,7 +83,7 @@ impl Config {
 /// use std::time::Duration;
 /// let rt = sim::Builder::new()
 ///     .seed(42)
-///     .strategy(sim::Strategy::Pct { depth: 3 })
+///     .strategy(sim::Strategy::pct(3))
 ///     .max_steps(100_000)
 ///     .max_time(Duration::from_secs(60))
 ///     .build();
@@ -99,16 +101,16 @@ impl Default for Builder {
 }
 
 impl Builder {
-    /// Seed 0, [`Strategy::Random`], [`DEFAULT_MAX_STEPS`], [`DEFAULT_MAX_TIME`], panics
-    /// fail the run.
+    /// Seed 0, [`Strategy::Portfolio`] (the strategy picked by the seed),
+    /// [`DEFAULT_MAX_STEPS`], [`DEFAULT_MAX_TIME`], panics fail the run.
     pub fn new() -> Self {
         Builder {
             config: Config {
                 seed: 0,
-                strategy: Strategy::Random,
+                strategy: Strategy::Portfolio,
                 max_steps: DEFAULT_MAX_STEPS,
                 max_time: DEFAULT_MAX_TIME,
-                pct_steps: DEFAULT_PCT_STEPS,
+                pct_steps: None,
                 unhandled_panic: UnhandledPanic::ShutdownRuntime,
                 shrink: None,
                 check_determinism: false,
@@ -129,16 +131,30 @@ impl Builder {
         self
     }
 
-    /// How the next task is chosen.
+    /// How the next task is chosen (default: [`Strategy::Portfolio`]).
     ///
     /// # Panics
-    /// On `Strategy::Pct { depth: 0 }` (the depth must be at least 1).
+    /// On a `Strategy::Pct` depth outside `1..=`[`MAX_PCT_DEPTH`](crate::sched::MAX_PCT_DEPTH)
+    /// or with `steps: Some(0)`, and on a `Strategy::Probabilistic` chance above 100.
     pub fn strategy(mut self, strategy: Strategy) -> Self {
-        if let Strategy::Pct { depth } = strategy {
-            assert!(
-                depth >= 1,
-                "Strategy::Pct {{ depth: 0 }} is invalid: the depth must be at least 1"
-            );
+        match strategy {
+            Strategy::Pct { depth, steps } => {
+                assert!(
+                    (1..=crate::sched::MAX_PCT_DEPTH).contains(&depth),
+                    "Strategy::Pct {{ depth: {depth} }} is invalid: the depth must be from 1 to {}",
+                    crate::sched::MAX_PCT_DEPTH
+                );
+                assert!(
+                    steps != Some(0),
+                    "Strategy::Pct {{ steps: Some(0) }} is invalid: a run has at least one decision"
+                );
+            }
+            Strategy::Probabilistic { keep_percent } => assert!(
+                keep_percent <= 100,
+                "Strategy::Probabilistic {{ keep_percent: {keep_percent} }} is invalid: a \
+                 percentage is at most 100"
+            ),
+            _ => {}
         }
         self.config.strategy = strategy;
         self
@@ -164,8 +180,10 @@ impl Builder {
         self
     }
 
-    /// PCT's estimate of a run's length in steps: change points are drawn from steps
-    /// `1..=k`. Set it near the length of the runs under test.
+    /// PCT's estimate of a run's length in decisions: change points are drawn from
+    /// decisions `1..=k` (default [`DEFAULT_PCT_STEPS`]; a sweep learns it from its
+    /// earlier runs unless this is set). A `Strategy::Pct` with `steps` of its own
+    /// uses those.
     ///
     /// # Panics
     /// On `0`.
@@ -174,7 +192,7 @@ impl Builder {
             k >= 1,
             "Builder::pct_steps(0) is invalid: the estimate must be at least 1"
         );
-        self.config.pct_steps = k;
+        self.config.pct_steps = Some(k);
         self
     }
 
@@ -246,8 +264,15 @@ impl Builder {
         &self.config
     }
 
-    /// The runtime.
-    pub fn build(self) -> Runtime {
+    /// The runtime. A portfolio resolves here to the strategy of the seed, and PCT
+    /// without a run length of its own gets the estimate, so
+    /// [`Runtime::strategy`] (and every report) names exactly what runs.
+    pub fn build(mut self) -> Runtime {
+        let c = &mut self.config;
+        c.strategy = c
+            .strategy
+            .for_seed(c.seed)
+            .with_pct_steps(c.pct_steps.unwrap_or(DEFAULT_PCT_STEPS));
         Runtime {
             config: self.config,
             trace: Trace::default(),
@@ -311,7 +336,8 @@ impl Runtime {
         self.config.effective_seed()
     }
 
-    /// The strategy of the runs.
+    /// The strategy of the runs: for a portfolio, the one the seed picked; for PCT,
+    /// with the run length it uses.
     pub fn strategy(&self) -> &Strategy {
         &self.config.strategy
     }

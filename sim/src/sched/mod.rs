@@ -12,6 +12,8 @@
 
 mod bytes;
 mod pct;
+mod pos;
+mod prob;
 mod random;
 mod ready;
 mod replay;
@@ -25,7 +27,7 @@ use crate::task::TaskId;
 
 pub(crate) use ready::ReadySet;
 pub use schedule::{ParseScheduleError, Schedule};
-pub use strategy::{ParseStrategyError, Strategy};
+pub use strategy::{DEFAULT_KEEP_PERCENT, MAX_PCT_DEPTH, ParseStrategyError, Strategy};
 pub(crate) use switches::{SwitchPoint, switch_points};
 
 /// Why a scheduler could not make a decision: the program diverged from the schedule
@@ -41,6 +43,43 @@ pub(crate) enum Divergence {
     Exhausted { recorded: usize },
 }
 
+/// Where a decision is made, and who may be chosen.
+///
+/// Decisions happen at two kinds of places: between polls (a *step*: the candidates
+/// are the ready tasks) and at a *scheduling point* inside a poll, just before an
+/// async operation takes effect (the candidates are the ready tasks plus the task
+/// being polled, `running`; choosing it means "go on").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Decision {
+    /// 1-based count of decisions in this run, this one included (PCT's clock).
+    pub(crate) index: u64,
+    /// The task chosen at the decision before this one, if any.
+    pub(crate) last: Option<TaskId>,
+    /// At a scheduling point, the task being polled; `None` between polls.
+    pub(crate) running: Option<TaskId>,
+}
+
+impl Decision {
+    /// The number of candidates: the ready tasks, plus the running one at a point.
+    pub(crate) fn candidates(&self, ready: &ReadySet) -> usize {
+        ready.len() + usize::from(self.running.is_some())
+    }
+
+    /// Candidate `i` of [`candidates`](Self::candidates): the ready tasks in their
+    /// dense order, then the running task.
+    pub(crate) fn candidate(&self, ready: &ReadySet, i: usize) -> TaskId {
+        match self.running {
+            Some(t) if i == ready.len() => t,
+            _ => ready.get(i),
+        }
+    }
+
+    /// Whether `t` may be chosen.
+    pub(crate) fn allows(&self, ready: &ReadySet, t: TaskId) -> bool {
+        self.running == Some(t) || ready.contains(t)
+    }
+}
+
 /// A source of scheduling decisions.
 pub(crate) trait Scheduler {
     /// A task was created; called before it first becomes ready.
@@ -49,27 +88,24 @@ pub(crate) trait Scheduler {
     fn readied(&mut self, _task: TaskId) {}
     /// The running task yielded (`yield_now`): a hint that it waits for others.
     fn yielded(&mut self, _task: TaskId) {}
-    /// Chooses the task to poll at `step` (1-based). `ready` is never empty; `last` is
-    /// the task polled at the previous step. The executor removes the chosen task.
-    fn choose(
-        &mut self,
-        ready: &mut ReadySet,
-        step: u64,
-        last: Option<TaskId>,
-    ) -> Result<TaskId, Divergence>;
+    /// Chooses among the candidates of `at` (never fewer than two at a point, never
+    /// none between polls). The executor removes a chosen ready task from `ready`;
+    /// choosing `at.running` means the running task goes on.
+    fn choose(&mut self, ready: &mut ReadySet, at: Decision) -> Result<TaskId, Divergence>;
 }
 
 /// The deterministic default used when a decision source runs dry (`Bytes` past its
-/// end, lenient replay): keep running the task that ran last if it is runnable again
-/// (no preemption), else the task that has been runnable longest (FIFO).
-pub(crate) fn fallback(ready: &mut ReadySet, last: Option<TaskId>) -> TaskId {
-    match last {
-        Some(t) if ready.contains(t) => t,
+/// end, lenient replay): keep running the task that ran last (no preemption: the
+/// running task at a point, the last one polled between polls if it is runnable
+/// again), else the task that has been runnable longest (FIFO).
+pub(crate) fn fallback(ready: &mut ReadySet, at: Decision) -> TaskId {
+    match (at.running, at.last) {
+        (Some(t), _) => t,
+        (None, Some(t)) if ready.contains(t) => t,
         _ => ready.oldest(),
     }
 }
 
-/// Builds the scheduler for one run.
 /// How the shrinker drives a run instead of the public strategy.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum ShrinkMode {
@@ -79,28 +115,60 @@ pub(crate) enum ShrinkMode {
     Switches(Vec<SwitchPoint>),
 }
 
-/// Builds the scheduler for one run (`shrink` overrides a `Replay` strategy).
+/// A run's decision source, with what the executor must provide it.
+pub(crate) struct Built {
+    pub(crate) scheduler: Box<dyn Scheduler>,
+    /// Whether the ready set must track arrival order (for `ReadySet::oldest`).
+    pub(crate) fifo: bool,
+}
+
+/// Builds the scheduler for one run of `seed` (`shrink` overrides a `Replay`
+/// strategy). A portfolio is resolved for the seed; PCT without its own run length
+/// uses `pct_steps`.
 pub(crate) fn build(
     strategy: &Strategy,
     seed: u64,
     pct_steps: u64,
     shrink: Option<&ShrinkMode>,
-) -> Box<dyn Scheduler> {
+) -> Built {
+    let fifo = |scheduler: Box<dyn Scheduler>| Built {
+        scheduler,
+        fifo: true,
+    };
     match (shrink, strategy) {
         (Some(ShrinkMode::Switches(points)), _) => {
-            return Box::new(switches::SwitchScheduler::new(points));
+            return fifo(Box::new(switches::SwitchScheduler::new(points)));
         }
         (Some(ShrinkMode::Lenient), Strategy::Replay(s)) => {
-            return Box::new(replay::ReplayScheduler::new(s.steps().to_vec(), true));
+            return fifo(Box::new(replay::ReplayScheduler::new(
+                s.steps().to_vec(),
+                true,
+            )));
         }
         _ => {}
     }
     let rng = DetRng::new(seed, Stream::Scheduler);
-    match strategy {
-        Strategy::Random => Box::new(random::RandomScheduler::new(rng)),
-        Strategy::Pct { depth } => Box::new(pct::PctScheduler::new(rng, *depth, pct_steps)),
-        Strategy::RoundRobin => Box::new(round_robin::RoundRobin),
-        Strategy::Replay(s) => Box::new(replay::ReplayScheduler::new(s.steps().to_vec(), false)),
-        Strategy::Bytes(b) => Box::new(bytes::BytesScheduler::new(b.clone())),
+    let random = |scheduler: Box<dyn Scheduler>| Built {
+        scheduler,
+        fifo: false,
+    };
+    match strategy.for_seed(seed) {
+        Strategy::Portfolio => unreachable!("a portfolio resolves to a strategy per seed"),
+        Strategy::Random => random(Box::new(random::RandomScheduler::new(rng))),
+        Strategy::Pct { depth, steps } => random(Box::new(pct::PctScheduler::new(
+            rng,
+            depth,
+            steps.unwrap_or(pct_steps),
+        ))),
+        Strategy::Probabilistic { keep_percent } => {
+            random(Box::new(prob::ProbScheduler::new(rng, keep_percent)))
+        }
+        Strategy::Pos => random(Box::new(pos::PosScheduler::new(rng))),
+        Strategy::RoundRobin => fifo(Box::new(round_robin::RoundRobin)),
+        Strategy::Replay(s) => fifo(Box::new(replay::ReplayScheduler::new(
+            s.steps().to_vec(),
+            false,
+        ))),
+        Strategy::Bytes(b) => fifo(Box::new(bytes::BytesScheduler::new(b))),
     }
 }

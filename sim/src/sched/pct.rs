@@ -2,11 +2,14 @@
 //! Musuvathi, Nagarakatte, ASPLOS 2010).
 //!
 //! Every task gets a random priority at spawn, above `depth`. `depth - 1` change points
-//! are drawn uniformly from steps `1..=k` (`k` is the step estimate,
-//! [`Builder::pct_steps`](crate::Builder::pct_steps)); at the `i`-th drawn change point
-//! the task that would run gets priority `depth - i` (lower than every initial one) and
-//! the choice is made again. The highest-priority runnable task always runs. A bug of
-//! depth `d` is then found with probability at least `1 / (n * k^(d-1))` per run.
+//! are drawn uniformly from decisions `1..=k` (`k` is the length estimate: the
+//! strategy's own `steps`, else [`Builder::pct_steps`](crate::Builder::pct_steps), else
+//! what a sweep learned from its earlier runs). Every decision counts, those between
+//! polls and those at scheduling points. At the `i`-th drawn change point the task that
+//! would run gets priority `depth - i` (lower than every initial one) and the choice is
+//! made again. The highest-priority candidate always runs: at a scheduling point the
+//! running task goes on unless a ready task now has a higher priority. A bug of depth
+//! `d` is then found with probability at least `1 / (n * k^(d-1))` per run.
 //!
 //! A task that yields (`yield_now`) drops below every task that has not (but above the
 //! change-point priorities), as shuttle's PCT does: a yield says "let the others run",
@@ -14,7 +17,7 @@
 
 use std::collections::BinaryHeap;
 
-use super::{Divergence, ReadySet, Scheduler};
+use super::{Decision, Divergence, ReadySet, Scheduler};
 use crate::rand::DetRng;
 use crate::task::TaskId;
 
@@ -24,9 +27,10 @@ pub(crate) struct PctScheduler {
     // Invariant: prio[t] is task t's current priority.
     prio: Vec<u64>,
     // Max-heap of `entry(priority, task)`: highest priority first, then lower id; an
-    // entry is live iff its task is ready and still has that priority.
+    // entry is live iff its task is ready and still has that priority. The running
+    // task has no live entry.
     heap: BinaryHeap<u128>,
-    // (step, new priority), sorted by step, distinct steps.
+    // (decision index, new priority), sorted by index, distinct indices.
     change_points: Vec<(u64, u64)>,
     next_change: usize,
     // Invariant: below every initial priority, above every change-point priority;
@@ -86,29 +90,42 @@ impl Scheduler for PctScheduler {
         self.heap.push(entry(self.prio[task.index()], task));
     }
 
-    fn choose(
-        &mut self,
-        ready: &mut ReadySet,
-        step: u64,
-        _: Option<TaskId>,
-    ) -> Result<TaskId, Divergence> {
+    fn choose(&mut self, ready: &mut ReadySet, at: Decision) -> Result<TaskId, Divergence> {
         loop {
-            let (p, t) = unpack(*self.heap.peek().expect("PCT heap holds every ready task"));
-            if !ready.contains(t) || self.prio[t.index()] != p {
+            // The highest live heap entry (a stale one is dropped on the way).
+            let top = loop {
+                match self.heap.peek() {
+                    Some(&e) => {
+                        let (p, t) = unpack(e);
+                        if ready.contains(t) && self.prio[t.index()] == p {
+                            break Some(e);
+                        }
+                        self.heap.pop();
+                    }
+                    None => break None,
+                }
+            };
+            let running = at.running.map(|t| entry(self.prio[t.index()], t));
+            // The running task has no heap entry: it was popped when chosen.
+            let (best, in_heap) = match (top, running) {
+                (Some(h), Some(r)) if r > h => (r, false),
+                (Some(h), _) => (h, true),
+                (None, Some(r)) => (r, false),
+                (None, None) => unreachable!("PCT asked to choose among no candidates"),
+            };
+            let (_, t) = unpack(best);
+            if in_heap {
                 self.heap.pop();
-                continue;
             }
             match self.change_points.get(self.next_change) {
-                Some(&(at, low)) if at <= step => {
+                Some(&(when, low)) if when <= at.index => {
                     self.next_change += 1;
-                    self.heap.pop();
                     self.prio[t.index()] = low;
-                    self.heap.push(entry(low, t));
+                    if in_heap {
+                        self.heap.push(entry(low, t));
+                    }
                 }
-                _ => {
-                    self.heap.pop();
-                    return Ok(t);
-                }
+                _ => return Ok(t),
             }
         }
     }

@@ -1,6 +1,7 @@
-//! `Strategy::Random`: uniform among runnable tasks at every step.
+//! `Strategy::Random`: uniform among the candidates of every decision (at a scheduling
+//! point, the running task is one of them).
 
-use super::{Divergence, ReadySet, Scheduler};
+use super::{Decision, Divergence, ReadySet, Scheduler};
 use crate::rand::DetRng;
 use crate::task::TaskId;
 
@@ -15,19 +16,14 @@ impl RandomScheduler {
 }
 
 impl Scheduler for RandomScheduler {
-    fn choose(
-        &mut self,
-        ready: &mut ReadySet,
-        _: u64,
-        _: Option<TaskId>,
-    ) -> Result<TaskId, Divergence> {
+    fn choose(&mut self, ready: &mut ReadySet, at: Decision) -> Result<TaskId, Divergence> {
         // A forced choice draws nothing, so adding a lone task does not shift the stream.
-        let n = ready.len();
+        let n = at.candidates(ready);
         let i = if n == 1 {
             0
         } else {
             self.rng.below(n as u64) as usize
         };
-        Ok(ready.get(i))
+        Ok(at.candidate(ready, i))
     }
 }

@@ -4,7 +4,7 @@
 //! is not runnable or the schedule runs out; lenient replay (used by the shrinker)
 //! takes the [`fallback`](super::fallback) choice instead.
 
-use super::{Divergence, ReadySet, Scheduler, fallback};
+use super::{Decision, Divergence, ReadySet, Scheduler, fallback};
 use crate::task::TaskId;
 
 pub(crate) struct ReplayScheduler {
@@ -24,20 +24,20 @@ impl ReplayScheduler {
 }
 
 impl Scheduler for ReplayScheduler {
-    fn choose(
-        &mut self,
-        ready: &mut ReadySet,
-        _: u64,
-        last: Option<TaskId>,
-    ) -> Result<TaskId, Divergence> {
+    fn choose(&mut self, ready: &mut ReadySet, at: Decision) -> Result<TaskId, Divergence> {
         let recorded = self.steps.get(self.next).copied();
         self.next += 1;
         match recorded {
-            Some(t) if ready.contains(t) => Ok(t),
-            _ if self.lenient => Ok(fallback(ready, last)),
+            Some(t) if at.allows(ready, t) => Ok(t),
+            _ if self.lenient => Ok(fallback(ready, at)),
             Some(t) => Err(Divergence::NotRunnable {
                 expected: t,
-                runnable: ready.sorted(),
+                runnable: {
+                    let mut r = ready.sorted();
+                    r.extend(at.running);
+                    r.sort_unstable();
+                    r
+                },
             }),
             None => Err(Divergence::Exhausted {
                 recorded: self.steps.len(),

@@ -1,17 +1,14 @@
-//! `Strategy::RoundRobin`: FIFO, the task runnable longest runs next (asyncio's order).
+//! `Strategy::RoundRobin`: FIFO, the task runnable longest runs next (asyncio's order),
+//! and at every scheduling point the running task steps aside for it.
 
-use super::{Divergence, ReadySet, Scheduler};
+use super::{Decision, Divergence, ReadySet, Scheduler};
 use crate::task::TaskId;
 
 pub(crate) struct RoundRobin;
 
 impl Scheduler for RoundRobin {
-    fn choose(
-        &mut self,
-        ready: &mut ReadySet,
-        _: u64,
-        _: Option<TaskId>,
-    ) -> Result<TaskId, Divergence> {
+    fn choose(&mut self, ready: &mut ReadySet, _: Decision) -> Result<TaskId, Divergence> {
+        // At a point `ready` is not empty: the running task always steps aside.
         Ok(ready.oldest())
     }
 }

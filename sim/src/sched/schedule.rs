@@ -5,25 +5,32 @@ use std::str::FromStr;
 
 use crate::task::TaskId;
 
-/// The recorded sequence of scheduling decisions of a run: which task was polled at each
-/// step, plus the seed whose user-randomness stream ([`sim::rand`](crate::rand)) the run
-/// drew from. Replaying it with [`Strategy::Replay`](crate::Strategy::Replay) reproduces
-/// the run exactly.
+/// The recorded sequence of scheduling decisions of a run, plus the seed whose
+/// user-randomness stream ([`sim::rand`](crate::rand)) the run drew from. Replaying it
+/// with [`Strategy::Replay`](crate::Strategy::Replay) reproduces the run exactly.
+///
+/// A decision is made before each poll (which task runs next) and at each scheduling
+/// point where another task could run instead of the one being polled (just before an
+/// async operation takes effect): each records the task chosen, so a run of equal ids
+/// is a task that went on through its points. Points where no other task was ready
+/// record nothing.
 ///
 /// # String form
 ///
-/// `Display` writes, and `FromStr` reads, `v1:<seed>:<steps>`: the seed in lowercase
-/// hexadecimal, then the polled task ids in decimal separated by `.`, where a run of
-/// `n > 1` equal ids is written `<id>x<n>`. Example: `v1:2a:0.1x3.2.0` is seed 42,
-/// steps `0 1 1 1 2 0`. The alphabet needs no quoting in a shell.
+/// `Display` writes, and `FromStr` reads, `v2:<seed>:<decisions>`: the seed in
+/// lowercase hexadecimal, then the chosen task ids in decimal separated by `.`, where a
+/// run of `n > 1` equal ids is written `<id>x<n>`. Example: `v2:2a:0.1x3.2.0` is seed
+/// 42, decisions `0 1 1 1 2 0`. The alphabet needs no quoting in a shell. Strings of
+/// format `v1` (recorded before scheduling points existed) are rejected with an error
+/// saying so: their runs cannot be replayed by this version.
 ///
 /// ```
 /// use sim::Schedule;
-/// let s: Schedule = "v1:2a:0.1x3.2.0".parse().unwrap();
+/// let s: Schedule = "v2:2a:0.1x3.2.0".parse().unwrap();
 /// assert_eq!(s.seed(), 42);
 /// assert_eq!(s.len(), 6);
-/// assert_eq!(s.to_string(), "v1:2a:0.1x3.2.0");
-/// assert!("v1:2a:0.1y3".parse::<Schedule>().is_err());
+/// assert_eq!(s.to_string(), "v2:2a:0.1x3.2.0");
+/// assert!("v2:2a:0.1y3".parse::<Schedule>().is_err());
 /// ```
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct Schedule {
@@ -42,22 +49,22 @@ impl Schedule {
         self.seed
     }
 
-    /// The polled task at each step.
+    /// The task chosen at each decision.
     pub fn steps(&self) -> &[TaskId] {
         &self.steps
     }
 
-    /// The number of steps.
+    /// The number of decisions.
     pub fn len(&self) -> usize {
         self.steps.len()
     }
 
-    /// Whether no step was recorded.
+    /// Whether no decision was recorded.
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
     }
 
-    /// How many steps poll a different task than the step before.
+    /// How many decisions choose a different task than the decision before.
     pub fn context_switches(&self) -> usize {
         self.steps.windows(2).filter(|w| w[0] != w[1]).count()
     }
@@ -67,9 +74,16 @@ impl Schedule {
     }
 }
 
+/// The version prefix of the string form.
+const VERSION: &str = "v2";
+
+/// The most decisions a schedule string may expand to (about 64 MiB of task ids),
+/// so a short string cannot ask for an unbounded allocation.
+pub const MAX_DECISIONS: usize = 1 << 24;
+
 impl fmt::Display for Schedule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "v1:{:x}:", self.seed)?;
+        write!(f, "{VERSION}:{:x}:", self.seed)?;
         let mut first = true;
         for run in self.steps.chunk_by(|a, b| a == b) {
             if !first {
@@ -100,7 +114,7 @@ impl fmt::Display for ParseScheduleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "invalid schedule string at byte {}: found {:?}, expected {} (format: v1:<seed hex>:<id>[x<count>].<id>...)",
+            "invalid schedule string at byte {}: found {:?}, expected {} (format: v2:<seed hex>:<id>[x<count>].<id>...)",
             self.position, self.found, self.expected
         )
     }
@@ -118,14 +132,25 @@ impl FromStr for Schedule {
             expected,
         };
         let s_trim = s.trim_end();
-        let Some(rest) = s_trim.strip_prefix("v1:") else {
-            return Err(err(0, s_trim, "the version prefix `v1:`"));
+        if s_trim.starts_with("v1:") {
+            return Err(err(
+                0,
+                "v1:",
+                "the version prefix `v2:` (a v1 string was recorded before scheduling \
+                 points existed and cannot be replayed by this version: rerun its seed \
+                 to record a new schedule)",
+            ));
+        }
+        let Some(rest) = s_trim.strip_prefix("v2:") else {
+            return Err(err(0, s_trim, "the version prefix `v2:`"));
         };
         let Some((seed_str, body)) = rest.split_once(':') else {
             return Err(err(3, rest, "`<seed hex>:` after the version"));
         };
-        let seed = u64::from_str_radix(seed_str, 16)
-            .map_err(|_| err(3, seed_str, "the seed as at most 16 hexadecimal digits"))?;
+        let seed = Some(seed_str)
+            .filter(|h| !h.is_empty() && h.len() <= 16 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .and_then(|h| u64::from_str_radix(h, 16).ok())
+            .ok_or_else(|| err(3, seed_str, "the seed as 1 to 16 hexadecimal digits"))?;
         let mut steps = Vec::new();
         let mut offset = 3 + seed_str.len() + 1;
         if !body.is_empty() {
@@ -151,6 +176,13 @@ impl FromStr for Schedule {
                         )
                     })?,
                 };
+                if count as usize > MAX_DECISIONS - steps.len() {
+                    return Err(err(
+                        offset,
+                        token,
+                        "at most 16777216 decisions in all (MAX_DECISIONS)",
+                    ));
+                }
                 steps.extend(std::iter::repeat_n(TaskId(id), count as usize));
                 offset += token.len() + 1;
             }
@@ -187,23 +219,43 @@ mod tests {
         }
         assert_eq!(
             sched(42, &[0, 1, 1, 1, 2, 0]).to_string(),
-            "v1:2a:0.1x3.2.0"
+            "v2:2a:0.1x3.2.0"
         );
     }
 
     #[test]
     fn errors_say_where() {
-        let e = "v2:1:0".parse::<Schedule>().unwrap_err();
+        let e = "v3:1:0".parse::<Schedule>().unwrap_err();
         assert_eq!(e.position, 0);
-        let e = "v1:zz:0".parse::<Schedule>().unwrap_err();
+        let e = "v2:zz:0".parse::<Schedule>().unwrap_err();
         assert_eq!(e.position, 3);
-        let e = "v1:2a:0.1.q.2".parse::<Schedule>().unwrap_err();
+        let e = "v2:+1:0".parse::<Schedule>().unwrap_err();
+        assert_eq!(e.position, 3);
+        let e = "v2:2a:0.1.q.2".parse::<Schedule>().unwrap_err();
         assert_eq!((e.position, e.found.as_str()), (10, "q"));
-        let e = "v1:2a:0.1x1".parse::<Schedule>().unwrap_err();
+        let e = "v2:2a:0.1x1".parse::<Schedule>().unwrap_err();
         assert_eq!(e.position, 10);
-        let e = "v1:2a:0..1".parse::<Schedule>().unwrap_err();
+        let e = "v2:2a:0..1".parse::<Schedule>().unwrap_err();
         assert_eq!(e.position, 8);
         assert!(e.to_string().contains("byte 8"), "{e}");
+    }
+
+    #[test]
+    fn old_versions_say_why() {
+        let e = "v1:2a:0.1x3".parse::<Schedule>().unwrap_err();
+        assert!(e.to_string().contains("before scheduling points"), "{e}");
+    }
+
+    #[test]
+    fn expansion_is_bounded() {
+        let e = "v2:0:0x4294967295".parse::<Schedule>().unwrap_err();
+        assert!(e.to_string().contains("MAX_DECISIONS"), "{e}");
+        let e = "v2:0:0x16777215.1x2".parse::<Schedule>().unwrap_err();
+        assert_eq!(e.found, "1x2");
+        assert_eq!(
+            "v2:0:0x16777216".parse::<Schedule>().unwrap().len(),
+            MAX_DECISIONS
+        );
     }
 
     #[test]

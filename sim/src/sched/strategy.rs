@@ -5,21 +5,58 @@ use std::str::FromStr;
 
 use super::Schedule;
 
+/// The largest PCT depth accepted: each unit is a change point, and a bug needing more
+/// than a handful of ordering constraints is out of PCT's reach anyway.
+pub const MAX_PCT_DEPTH: usize = 64;
+
+/// The default [`Strategy::Probabilistic`] chance, in percent, that the task that ran
+/// last goes on.
+pub const DEFAULT_KEEP_PERCENT: u8 = 80;
+
 /// How the runtime picks the next task among the runnable ones.
+///
+/// Decisions are made between polls and at scheduling points (just before an async
+/// operation of a `sim` primitive completes at once); see
+/// [`Schedule`](crate::Schedule).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub enum Strategy {
-    /// Uniformly at random among runnable tasks, at every step (the default).
+    /// A portfolio (the default): each seed gets one of the strategies of
+    /// [`Strategy::PORTFOLIO`], chosen by the seed (`seed % 4`), so a sweep mixes
+    /// strategies that find different bugs fast. A run's report names the strategy its
+    /// seed got, so the reproduce command replays it exactly.
     #[default]
+    Portfolio,
+    /// Uniformly at random among the candidates of every decision: at a scheduling
+    /// point, the running task is one of them.
     Random,
-    /// Probabilistic concurrency testing with `depth` (at least 1): random task
-    /// priorities, `depth - 1` priority change points, highest priority runs. Finds
-    /// bugs that need few ordering constraints far more often than `Random`.
+    /// Probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010) with `depth`
+    /// (at least 1): random task priorities, `depth - 1` priority change points drawn
+    /// from the first `steps` decisions, highest priority runs. Finds bugs that need
+    /// few ordering constraints far more often than `Random`.
     Pct {
         /// The bug depth targeted (number of ordering constraints); 3 is a good start.
         depth: usize,
+        /// The run length (in decisions) change points are drawn from; `None`: the
+        /// [`Builder::pct_steps`](crate::Builder::pct_steps) estimate, which a sweep
+        /// learns from its earlier runs (it then records the value used here).
+        steps: Option<u64>,
     },
-    /// FIFO: the task runnable longest runs next, like asyncio's event loop. No
-    /// randomness: every seed gives the same schedule.
+    /// At each decision the task that ran last goes on with probability
+    /// `keep_percent`%, and otherwise another candidate runs, chosen uniformly
+    /// (Coyote's probabilistic strategy): long runs of one task, broken at random
+    /// points.
+    Probabilistic {
+        /// The chance, in percent (0 to 100), that the last task goes on.
+        keep_percent: u8,
+    },
+    /// Partial order sampling (Yuan et al., CAV 2018, the basic variant): every task
+    /// has a random priority, the highest-priority candidate runs, and a task draws a
+    /// new priority each time it has run. Samples orderings of events more evenly
+    /// than `Random`, which favours schedules that switch often.
+    Pos,
+    /// FIFO: the task runnable longest runs next, like asyncio's event loop, and at
+    /// every scheduling point the running task steps aside for it. No randomness:
+    /// every seed gives the same schedule.
     RoundRobin,
     /// Follow a recorded schedule exactly; a divergence fails the run with
     /// [`Failure::NonDeterminism`](crate::Failure::NonDeterminism). `sim::rand` draws
@@ -31,16 +68,68 @@ pub enum Strategy {
 }
 
 impl Strategy {
+    /// The strategies of [`Strategy::Portfolio`], in the order `seed % 4` picks them:
+    /// shallow interleavings (`random`), one and two ordering constraints (`pct:2`,
+    /// `pct:3`) and long preemption-free stretches (`prob:80`).
+    pub const PORTFOLIO: [Strategy; 4] = [
+        Strategy::Random,
+        Strategy::Pct {
+            depth: 2,
+            steps: None,
+        },
+        Strategy::Pct {
+            depth: 3,
+            steps: None,
+        },
+        Strategy::Probabilistic {
+            keep_percent: DEFAULT_KEEP_PERCENT,
+        },
+    ];
+
+    /// `Pct { depth, steps: None }`: PCT with the run length estimated.
+    pub const fn pct(depth: usize) -> Self {
+        Strategy::Pct { depth, steps: None }
+    }
+
+    /// The strategy a run of `seed` uses: the portfolio's pick for that seed, or this
+    /// strategy itself.
+    pub fn for_seed(&self, seed: u64) -> Strategy {
+        match self {
+            Strategy::Portfolio => Self::PORTFOLIO[(seed % 4) as usize].clone(),
+            other => other.clone(),
+        }
+    }
+
+    /// PCT with its run length fixed to `steps` if it has none; any other strategy
+    /// unchanged.
+    pub fn with_pct_steps(self, steps: u64) -> Strategy {
+        match self {
+            Strategy::Pct { depth, steps: None } => Strategy::Pct {
+                depth,
+                steps: Some(steps),
+            },
+            other => other,
+        }
+    }
+
     /// The `SIM_STRATEGY` value that selects this strategy (`replay` for a replay: the
     /// schedule itself travels in `SIM_SCHEDULE`).
     pub fn env_value(&self) -> String {
         match self {
+            Strategy::Portfolio => "portfolio".into(),
             Strategy::Random => "random".into(),
-            Strategy::Pct { depth } => format!("pct:{depth}"),
+            Strategy::Pct { depth, steps: None } => format!("pct:{depth}"),
+            Strategy::Pct {
+                depth,
+                steps: Some(k),
+            } => format!("pct:{depth}:{k}"),
+            Strategy::Probabilistic { keep_percent } => format!("prob:{keep_percent}"),
+            Strategy::Pos => "pos".into(),
             Strategy::RoundRobin => "round-robin".into(),
             Strategy::Replay(_) => "replay".into(),
             Strategy::Bytes(b) => {
-                let mut s = String::from("bytes:");
+                let mut s = String::with_capacity(6 + 2 * b.len());
+                s.push_str("bytes:");
                 for byte in b {
                     s.push_str(&format!("{byte:02x}"));
                 }
@@ -70,8 +159,9 @@ pub struct ParseStrategyError {
 
 impl ParseStrategyError {
     /// The forms `FromStr` accepts.
-    pub const ACCEPTED: &'static str =
-        "random | pct | pct:<depth >= 1> | round-robin | rr | bytes:<hex> | replay:<schedule>";
+    pub const ACCEPTED: &'static str = "portfolio | random | pct | pct:<depth 1..=64> | \
+         pct:<depth>:<steps >= 1> | prob | prob:<keep percent 0..=100> | pos | round-robin | \
+         rr | bytes:<hex> | replay:<schedule>";
 }
 
 impl fmt::Display for ParseStrategyError {
@@ -91,8 +181,10 @@ impl std::error::Error for ParseStrategyError {}
 impl FromStr for Strategy {
     type Err = ParseStrategyError;
 
-    /// Parses `random`, `pct` (depth 3), `pct:<depth>`, `round-robin` or `rr`,
-    /// `bytes:<hex>`, `replay:<schedule string>`; case-insensitive names.
+    /// Parses `portfolio`, `random`, `pct` (depth 3), `pct:<depth>`,
+    /// `pct:<depth>:<steps>`, `prob` (keep 80%), `prob:<keep percent>`, `pos`,
+    /// `round-robin` or `rr`, `bytes:<hex>`, `replay:<schedule string>`;
+    /// case-insensitive names.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let err = |reason: String| ParseStrategyError {
             value: s.to_string(),
@@ -103,13 +195,21 @@ impl FromStr for Strategy {
             None => (s, None),
         };
         match (name.trim().to_ascii_lowercase().as_str(), arg) {
+            ("portfolio" | "default", None) => Ok(Strategy::Portfolio),
             ("random", None) => Ok(Strategy::Random),
             ("round-robin" | "rr" | "roundrobin", None) => Ok(Strategy::RoundRobin),
-            ("pct", None) => Ok(Strategy::Pct { depth: 3 }),
-            ("pct", Some(d)) => match d.trim().parse::<usize>() {
-                Ok(depth) if depth >= 1 => Ok(Strategy::Pct { depth }),
+            ("pos", None) => Ok(Strategy::Pos),
+            ("pct", None) => Ok(Strategy::pct(3)),
+            ("pct", Some(arg)) => parse_pct(arg).map_err(err),
+            ("prob", None) => Ok(Strategy::Probabilistic {
+                keep_percent: DEFAULT_KEEP_PERCENT,
+            }),
+            ("prob", Some(p)) => match parse_dec::<u8>(p.trim()) {
+                Some(keep_percent) if keep_percent <= 100 => {
+                    Ok(Strategy::Probabilistic { keep_percent })
+                }
                 _ => Err(err(format!(
-                    "the PCT depth {d:?} is not a whole number >= 1"
+                    "the keep chance {p:?} is not a whole percentage from 0 to 100"
                 ))),
             },
             ("bytes", Some(hex)) => parse_hex(hex).map(Strategy::Bytes).map_err(err),
@@ -122,20 +222,52 @@ impl FromStr for Strategy {
     }
 }
 
+/// `<depth>` or `<depth>:<steps>`.
+fn parse_pct(arg: &str) -> Result<Strategy, String> {
+    let (d, k) = match arg.split_once(':') {
+        Some((d, k)) => (d, Some(k)),
+        None => (arg, None),
+    };
+    let depth = parse_dec::<usize>(d.trim())
+        .filter(|d| (1..=MAX_PCT_DEPTH).contains(d))
+        .ok_or_else(|| {
+            format!("the PCT depth {d:?} is not a whole number from 1 to {MAX_PCT_DEPTH}")
+        })?;
+    let steps = match k {
+        None => None,
+        Some(k) => Some(
+            parse_dec::<u64>(k.trim())
+                .filter(|&k| k >= 1)
+                .ok_or_else(|| format!("the PCT run length {k:?} is not a whole number >= 1"))?,
+        ),
+    };
+    Ok(Strategy::Pct { depth, steps })
+}
+
+/// A decimal number of ASCII digits only (no sign, no spaces).
+fn parse_dec<T: FromStr>(s: &str) -> Option<T> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
 fn parse_hex(hex: &str) -> Result<Vec<u8>, String> {
+    if let Some((i, c)) = hex.char_indices().find(|(_, c)| !c.is_ascii_hexdigit()) {
+        return Err(format!(
+            "{c:?} at offset {i} of the bytes is not a hexadecimal digit"
+        ));
+    }
     if hex.len() % 2 != 0 {
         return Err(format!(
             "bytes need an even number of hex digits, got {}",
             hex.len()
         ));
     }
-    (0..hex.len())
+    Ok((0..hex.len())
         .step_by(2)
-        .map(|i| {
-            u8::from_str_radix(&hex[i..i + 2], 16)
-                .map_err(|_| format!("{:?} at offset {i} is not a hex byte", &hex[i..i + 2]))
-        })
-        .collect()
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("checked: two hex digits"))
+        .collect())
 }
 
 #[cfg(test)]
@@ -145,20 +277,27 @@ mod tests {
     #[test]
     fn parses_and_displays() {
         for s in [
+            "portfolio",
             "random",
             "pct:3",
+            "pct:2:57",
+            "prob:80",
+            "prob:0",
+            "pos",
             "round-robin",
             "bytes:00ff10",
-            "replay:v1:2a:0.1x2",
+            "replay:v2:2a:0.1x2",
         ] {
             let st: Strategy = s.parse().unwrap();
             assert_eq!(st.to_string(), s);
         }
         assert_eq!("rr".parse::<Strategy>().unwrap(), Strategy::RoundRobin);
+        assert_eq!("pct".parse::<Strategy>().unwrap(), Strategy::pct(3));
         assert_eq!(
-            "pct".parse::<Strategy>().unwrap(),
-            Strategy::Pct { depth: 3 }
+            "prob".parse::<Strategy>().unwrap(),
+            Strategy::Probabilistic { keep_percent: 80 }
         );
+        assert_eq!(Strategy::default(), Strategy::Portfolio);
     }
 
     #[test]
@@ -167,12 +306,48 @@ mod tests {
             "rand",
             "pct:0",
             "pct:x",
+            "pct:65",
+            "pct:1000000000",
+            "pct:18446744073709551615",
+            "pct:3:0",
+            "pct:3:x",
+            "pct:+3",
+            "prob:101",
+            "prob:-1",
             "bytes:abc",
             "bytes:zz",
+            "bytes:aé0",
+            "bytes:é",
             "replay:v9",
         ] {
             let e = bad.parse::<Strategy>().unwrap_err();
             assert!(e.to_string().contains("accepted forms"), "{e}");
+            assert!(e.to_string().contains(&format!("{bad:?}")), "{e}");
         }
+    }
+
+    #[test]
+    fn the_portfolio_picks_by_seed() {
+        let picks: Vec<String> = (0..8)
+            .map(|s| Strategy::Portfolio.for_seed(s).to_string())
+            .collect();
+        assert_eq!(
+            picks,
+            [
+                "random", "pct:2", "pct:3", "prob:80", "random", "pct:2", "pct:3", "prob:80"
+            ]
+        );
+        assert_eq!(Strategy::Pos.for_seed(3), Strategy::Pos);
+    }
+
+    #[test]
+    fn pct_steps_fill_in_once() {
+        assert_eq!(Strategy::pct(3).with_pct_steps(40).to_string(), "pct:3:40");
+        let fixed = Strategy::Pct {
+            depth: 3,
+            steps: Some(9),
+        };
+        assert_eq!(fixed.clone().with_pct_steps(40), fixed);
+        assert_eq!(Strategy::Random.with_pct_steps(40), Strategy::Random);
     }
 }

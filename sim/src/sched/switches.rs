@@ -1,6 +1,8 @@
 //! The shrinker's decision source: a sparse set of context switches.
 //!
-//! A switch point reads "after task `from` has been polled `n` times, run task `to`".
+//! A switch point reads "after task `from` has been chosen `n` times, run task `to`"
+//! (a task is chosen when it is polled, and again at each scheduling point where it
+//! goes on).
 //! Anchoring points to the preempted task's own progress (not to global step numbers)
 //! means removing one point does not shift the meaning of the others. Where no point
 //! applies (or its task is not runnable) the [`fallback`](super::fallback) runs: the
@@ -9,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Divergence, ReadySet, Scheduler, fallback};
+use super::{Decision, Divergence, ReadySet, Scheduler, fallback};
 use crate::task::TaskId;
 
 /// `(from, polls of from so far, to)`.
@@ -34,19 +36,14 @@ impl SwitchScheduler {
 }
 
 impl Scheduler for SwitchScheduler {
-    fn choose(
-        &mut self,
-        ready: &mut ReadySet,
-        _: u64,
-        last: Option<TaskId>,
-    ) -> Result<TaskId, Divergence> {
-        let planned = last.and_then(|l| {
+    fn choose(&mut self, ready: &mut ReadySet, at: Decision) -> Result<TaskId, Divergence> {
+        let planned = at.last.and_then(|l| {
             let n = self.polls.get(l.index()).copied().unwrap_or(0);
             self.points.get(&(l, n)).copied()
         });
         let chosen = match planned {
-            Some(t) if ready.contains(t) => t,
-            _ => fallback(ready, last),
+            Some(t) if at.allows(ready, t) => t,
+            _ => fallback(ready, at),
         };
         if chosen.index() >= self.polls.len() {
             self.polls.resize(chosen.index() + 1, 0);

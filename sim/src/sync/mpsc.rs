@@ -21,7 +21,7 @@ use std::task::{Context, Poll, Waker};
 use futures::{Sink, Stream};
 
 use super::semaphore::{Closed, Permits};
-use super::wait::{Ctx, Res, Wakers, lock};
+use super::wait::{Ctx, Point, Res, Wakers, lock};
 use crate::trace::ResourceOp;
 
 /// Errors of this module.
@@ -237,11 +237,16 @@ impl<T> Chan<T> {
         Some(v)
     }
 
-    /// Polls for the next message; `waiting` says whether a `wait` is recorded.
-    fn poll_recv(&self, waiting: &mut bool, cx: &mut Context<'_>) -> Poll<Option<T>> {
+    /// Polls for the next message.
+    fn poll_recv(&self, rx: &mut RxWait, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let what = "sim::sync::mpsc::Receiver::recv";
+        let RxWait { waiting, point } = rx;
         self.res.update(what, &self.state, |st, ctx, wakers| {
-            if st.buf.is_empty() && !st.ended() {
+            let now = !st.buf.is_empty() || st.ended();
+            if now && ctx.point(point, cx.waker(), wakers) {
+                return Poll::Pending;
+            }
+            if !now {
                 if !st
                     .rx_waker
                     .as_ref()
@@ -258,6 +263,7 @@ impl<T> Chan<T> {
             if std::mem::take(waiting) {
                 ctx.end_wait(false);
             }
+            point.reset();
             let v = Self::take(st, ctx, wakers);
             if v.is_none() {
                 // Ordered after the senders' drop or the close that ended the channel.
@@ -335,6 +341,7 @@ struct SlotFut<'a, T, F> {
     what: &'static str,
     // Invariant: `Some` until the future completes.
     fill: Option<F>,
+    point: Point,
     waiter: Option<u64>,
 }
 
@@ -352,7 +359,12 @@ impl<T, F: Fill<T>> Future for SlotFut<'_, T, F> {
                 .take()
                 .expect("sim: mpsc send future polled after completion")
         };
+        let point = &mut this.point;
         let step = |st: &mut State<T>, ctx: &mut Ctx<'_>, wakers: &mut Wakers| {
+            let now = first && (st.rx_dropped || st.slots().completes_at_once(1));
+            if now && ctx.point(point, cx.waker(), wakers) {
+                return Poll::Pending;
+            }
             if first && st.rx_dropped {
                 return Poll::Ready(Err(fill()));
             }
@@ -420,7 +432,7 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         Sender { chan: chan.clone() },
         Receiver {
             chan,
-            waiting: false,
+            rx: RxWait::default(),
         },
     )
 }
@@ -433,7 +445,7 @@ pub fn unbounded_channel<T>() -> (UnboundedSender<T>, UnboundedReceiver<T>) {
         UnboundedSender { chan: chan.clone() },
         UnboundedReceiver {
             chan,
-            waiting: false,
+            rx: RxWait::default(),
         },
     )
 }
@@ -450,6 +462,7 @@ impl<T> Sender<T> {
             chan: &self.chan,
             what,
             fill: Some(fill),
+            point: Point::new(),
             waiter: None,
         }
     }
@@ -616,27 +629,36 @@ impl<T> fmt::Debug for OwnedPermit<T> {
 /// The receiving half of a bounded channel. Also a [`Stream`] of messages.
 pub struct Receiver<T> {
     chan: Arc<Chan<T>>,
+    rx: RxWait,
+}
+
+/// A receiver's receive in progress.
+#[derive(Default)]
+struct RxWait {
     /// Whether a `wait` was recorded and not yet ended.
     waiting: bool,
+    /// Whether the receive in progress passed its scheduling point.
+    point: Point,
 }
 
 /// The future of a `recv`: clears the receiver's wait if dropped while pending.
 struct RecvFut<'a, T> {
     chan: &'a Chan<T>,
-    waiting: &'a mut bool,
+    rx: &'a mut RxWait,
 }
 
 impl<T> Future for RecvFut<'_, T> {
     type Output = Option<T>;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
-        this.chan.poll_recv(this.waiting, cx)
+        this.chan.poll_recv(this.rx, cx)
     }
 }
 
 impl<T> Drop for RecvFut<'_, T> {
     fn drop(&mut self) {
-        if std::mem::take(self.waiting) {
+        self.rx.point.reset();
+        if std::mem::take(&mut self.rx.waiting) {
             let chan = self.chan;
             let waker = chan.res.update_lenient(&chan.state, |st, cx, _| {
                 cx.end_wait(true);
@@ -669,14 +691,14 @@ macro_rules! receiver_api {
             pub async fn recv(&mut self) -> Option<T> {
                 RecvFut {
                     chan: &self.chan,
-                    waiting: &mut self.waiting,
+                    rx: &mut self.rx,
                 }
                 .await
             }
 
             /// Polls for the next message (the [`Stream`] implementation).
             pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
-                self.chan.poll_recv(&mut self.waiting, cx)
+                self.chan.poll_recv(&mut self.rx, cx)
             }
 
             /// Takes a message if one is buffered.
@@ -703,7 +725,7 @@ macro_rules! receiver_api {
 
         impl<T> Drop for $rx<T> {
             fn drop(&mut self) {
-                drop_receiver(&self.chan, self.waiting);
+                drop_receiver(&self.chan, self.rx.waiting);
             }
         }
 
@@ -781,7 +803,7 @@ impl<T> fmt::Debug for UnboundedSender<T> {
 /// The receiving half of an unbounded channel. Also a [`Stream`] of messages.
 pub struct UnboundedReceiver<T> {
     chan: Arc<Chan<T>>,
-    waiting: bool,
+    rx: RxWait,
 }
 
 type ReserveFut<T> = Pin<Box<dyn Future<Output = Result<OwnedPermit<T>, SendError<()>>> + Send>>;

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use crate::unsafe_parts::StateLock;
 use std::task::{Context, Poll, Waker};
 
-use super::wait::{Ctx, Removed, Res, WaitQueue, Wakers, lock};
+use super::wait::{Ctx, Point, Removed, Res, WaitQueue, Wakers, lock};
 use crate::task::TaskId;
 use crate::trace::ResourceOp;
 
@@ -76,13 +76,24 @@ impl Permits {
         self.closed
     }
 
+    /// Whether `n` permits can be taken at once (no one waits and enough are free).
+    fn can_take(&self, n: usize) -> bool {
+        self.waiters.is_empty() && self.free >= n
+    }
+
     /// Takes `n` permits at once if no one waits and enough are free.
     pub(crate) fn try_take(&mut self, n: usize) -> bool {
-        let ok = self.waiters.is_empty() && self.free >= n;
+        let ok = self.can_take(n);
         if ok {
             self.free -= n;
         }
         ok
+    }
+
+    /// Whether an acquisition of `n` permits not yet parked would complete at once
+    /// (taking them, or failing on a close): then it has a scheduling point first.
+    pub(crate) fn completes_at_once(&self, n: usize) -> bool {
+        self.closed || self.can_take(n)
     }
 
     /// Adds `n` permits, serving the front waiters (their wakers go to `wakers`).
@@ -260,6 +271,7 @@ impl Sem {
             what,
             n,
             report,
+            point: Point::new(),
             waiter: None,
         }
     }
@@ -334,6 +346,7 @@ pub(crate) struct Acquire<'a> {
     what: &'static str,
     n: usize,
     report: Report,
+    point: Point,
     waiter: Option<u64>,
 }
 
@@ -344,28 +357,29 @@ impl Future for Acquire<'_> {
         let this = self.get_mut();
         let (sem, n, report) = (this.sem, this.n, this.report);
         let first = this.waiter.is_none();
-        let waiter = &mut this.waiter;
-        let mut step = |st: &mut SemState, ctx: &mut Ctx<'_>| match st.permits.poll_acquire(
-            n,
-            waiter,
-            ctx,
-            cx.waker(),
-        ) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Err(Closed)) => Poll::Ready(Err(AcquireError(()))),
-            Poll::Ready(Ok(())) => Poll::Ready(Ok(st.hold(n, report, ctx))),
+        let (waiter, point) = (&mut this.waiter, &mut this.point);
+        let mut step = |st: &mut SemState, ctx: &mut Ctx<'_>, wakers: &mut Wakers| {
+            if waiter.is_none()
+                && st.permits.completes_at_once(n)
+                && ctx.point(point, cx.waker(), wakers)
+            {
+                return Poll::Pending;
+            }
+            match st.permits.poll_acquire(n, waiter, ctx, cx.waker()) {
+                Poll::Pending => Poll::Pending,
+                Poll::Ready(Err(Closed)) => Poll::Ready(Err(AcquireError(()))),
+                Poll::Ready(Ok(())) => Poll::Ready(Ok(st.hold(n, report, ctx))),
+            }
         };
         if first {
-            // First poll: outside a run, panic before any change.
-            return sem
-                .res
-                .update(this.what, &sem.state, |st, ctx, _| step(st, ctx));
+            // Not parked: outside a run, panic before any change.
+            return sem.res.update(this.what, &sem.state, step);
         }
         // Later polls only take what the releasing task handed over: lenient, except
         // that the acquisition's event needs a run (outside one, it panics last).
         let mut missed = None;
-        let polled = sem.res.update_lenient(&sem.state, |st, ctx, _| {
-            let polled = step(st, ctx);
+        let polled = sem.res.update_lenient(&sem.state, |st, ctx, wakers| {
+            let polled = step(st, ctx, wakers);
             if !ctx.is_attached() && matches!(polled, Poll::Ready(Ok(_))) {
                 missed = Some(report.value(st.permits.free));
             }

@@ -211,6 +211,30 @@ impl Res {
     }
 }
 
+/// Whether an async operation has passed its scheduling point: the moment, when the
+/// operation is about to complete at once (take a free lock, a buffered message, fail
+/// on a closed channel), before it takes effect, where the scheduler may run another
+/// task first (see `Core::point`). An operation that must wait has no point: waiting
+/// already lets the others run. Every async operation of every primitive asks through
+/// [`Ctx::point`].
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Point {
+    passed: bool,
+}
+
+impl Point {
+    /// A point not passed yet.
+    pub(crate) const fn new() -> Self {
+        Point { passed: false }
+    }
+
+    /// Makes the next operation ask again (for state reused across operations, like
+    /// a receiver's).
+    pub(crate) fn reset(&mut self) {
+        self.passed = false;
+    }
+}
+
 /// What one operation on a resource records: its trace events and the deadlock
 /// detector's bookkeeping, in the run it is attached to. A detached context (a lenient
 /// operation outside the run that last used the resource) records nothing.
@@ -231,6 +255,27 @@ impl Ctx<'_> {
             Some((core, _)) => core.current,
             None => context::try_current_task(),
         }
+    }
+
+    /// The operation's scheduling point (call it when the operation is about to
+    /// complete at once), the first time it is asked for `point`:
+    /// `true` when the task must yield before the operation takes effect. The task is
+    /// then already woken (its waker in `wakers` unless queued directly): return
+    /// `Pending` without touching the state; the operation happens at a later poll.
+    /// Detached, or once passed: `false`.
+    #[inline]
+    pub(crate) fn point(&mut self, point: &mut Point, waker: &Waker, wakers: &mut Wakers) -> bool {
+        if std::mem::replace(&mut point.passed, true) {
+            return false;
+        }
+        let Some((core, _)) = &mut self.at else {
+            return false;
+        };
+        let (yields, wake) = core.point_waking(waker);
+        if wake {
+            wakers.push(waker.clone());
+        }
+        yields
     }
 
     /// Records `op` for the current task.

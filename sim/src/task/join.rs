@@ -82,6 +82,12 @@ impl<T: 'static> Future for JoinHandle<T> {
         });
         Poll::Ready(match polled {
             JoinPoll::Pending => return Poll::Pending,
+            JoinPoll::Yield { wake } => {
+                if wake {
+                    cx.waker().wake_by_ref();
+                }
+                return Poll::Pending;
+            }
             JoinPoll::Output(mut cell) => {
                 let mut out: Option<T> = None;
                 cell.as_mut().take_output(&mut out as &mut dyn Any);

@@ -157,6 +157,54 @@ pub async fn yield_now() {
     YieldNow { yielded: false }.await
 }
 
+/// A scheduling point: the scheduler may run other tasks before this returns, as it
+/// may before every async operation of `sim`'s primitives. Put it where your task
+/// touches state shared with other tasks outside those primitives (a `RefCell`, an
+/// atomic, a `static`), so that the interleavings around that access get explored.
+///
+/// Unlike [`yield_now`], it usually returns at once: it yields only when the scheduler
+/// decides that another task runs first (and it counts against the task's cooperative
+/// budget, like [`consume_budget`]). Outside a run it returns at once.
+///
+/// ```
+/// use std::{cell::Cell, rc::Rc};
+/// let mut rt = sim::Builder::new().seed(3).build();
+/// rt.block_on(async {
+///     let shared = Rc::new(Cell::new(0));
+///     let s = shared.clone();
+///     let other = sim::spawn(async move { s.set(s.get() + 1) });
+///     let seen = shared.get();
+///     sim::task::scheduling_point().await; // `other` may run here
+///     shared.set(seen + 1);
+///     other.await.unwrap();
+/// }).unwrap();
+/// ```
+pub async fn scheduling_point() {
+    SchedulingPoint { passed: false }.await
+}
+
+/// tokio's name for a cooperative yield point: here the same as
+/// [`scheduling_point`] (a unit of the task's budget, and a point where the scheduler
+/// may run another task first).
+pub async fn consume_budget() {
+    scheduling_point().await
+}
+
+struct SchedulingPoint {
+    passed: bool,
+}
+
+impl Future for SchedulingPoint {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if std::mem::replace(&mut self.passed, true) || !context::point(cx.waker()) {
+            return Poll::Ready(());
+        }
+        Poll::Pending
+    }
+}
+
 struct YieldNow {
     yielded: bool,
 }

@@ -19,6 +19,7 @@ const ABORT: u8 = 8;
 const CANCELLED: u8 = 9;
 const PANICKED: u8 = 10;
 const DROPPED: u8 = 11;
+const PREEMPT: u8 = 12;
 /// Resource events: `RESOURCE_BASE + op code`, payload resource id then value.
 const RESOURCE_BASE: u8 = 64;
 /// Tag bit: same step, time and actor as the event before (no header varints).
@@ -98,6 +99,7 @@ impl Recorder {
             EventKind::Cancelled => (CANCELLED, None, None),
             EventKind::Panicked => (PANICKED, None, None),
             EventKind::Dropped => (DROPPED, None, None),
+            EventKind::Preempt => (PREEMPT, None, None),
         };
         if self.chunk.len() - self.pos < MAX_EVENT {
             self.next_chunk();
@@ -252,6 +254,7 @@ impl Iterator for Decoder<'_> {
             CANCELLED => EventKind::Cancelled,
             PANICKED => EventKind::Panicked,
             DROPPED => EventKind::Dropped,
+            PREEMPT => EventKind::Preempt,
             op if op > RESOURCE_BASE => EventKind::Resource {
                 op: ResourceOp::from_code(op - RESOURCE_BASE)
                     .unwrap_or_else(|| panic!("corrupt trace buffer: unknown resource op {op}")),

@@ -47,6 +47,11 @@ pub enum EventKind {
     Poll,
     /// The task yielded (`sim::task::yield_now`).
     Yield,
+    /// The task stopped at a scheduling point, before an async operation took effect:
+    /// the scheduler chose another task to run first (or the task had used its
+    /// cooperative budget of operations in one poll). The operation happens when the
+    /// task is polled again.
+    Preempt,
     /// A waker of `target` fired, making it runnable.
     Wake {
         /// The task made runnable.
@@ -326,6 +331,7 @@ impl Trace {
             EventKind::Spawn { child } => format!("spawn {}", label(child)),
             EventKind::Poll => "poll".into(),
             EventKind::Yield => "yield".into(),
+            EventKind::Preempt => "preempted".into(),
             EventKind::Wake { target } => format!("wake {}", label(target)),
             EventKind::Sleep { deadline } => format!("sleep until {}", fmt_time(*deadline)),
             EventKind::TimerFired => "timer fired".into(),

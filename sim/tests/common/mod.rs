@@ -10,11 +10,7 @@ use sim::{Builder, Check, Strategy};
 
 /// The strategies every sweep covers.
 pub fn strategies() -> [Strategy; 3] {
-    [
-        Strategy::Random,
-        Strategy::Pct { depth: 3 },
-        Strategy::RoundRobin,
-    ]
+    [Strategy::Random, Strategy::pct(3), Strategy::RoundRobin]
 }
 
 /// Every seed of `0..seeds` passes under every strategy (a detector stays silent).

@@ -1,0 +1,84 @@
+//! `Strategy::Pos`: partial order sampling (Yuan, Yang and Gu, "Partial Order Aware
+//! Concurrency Sampling", CAV 2018), the basic variant.
+//!
+//! Every task's next event has a random priority; the candidate with the highest
+//! priority runs, and once a task has run (it was chosen at a decision) its next event
+//! draws a fresh priority. Unlike `Random`, which flips a coin at every decision and so
+//! favours schedules that switch all the time, a task keeps winning while its priority
+//! stays high: the orderings of events are sampled more evenly.
+
+use std::collections::BinaryHeap;
+
+use super::{Decision, Divergence, ReadySet, Scheduler};
+use crate::rand::DetRng;
+use crate::task::TaskId;
+
+pub(crate) struct PosScheduler {
+    rng: DetRng,
+    // Invariant: prio[t] is the priority of task t's next event.
+    prio: Vec<u64>,
+    // Max-heap of `entry(priority, task)`; an entry is live iff its task is ready and
+    // still has that priority. The running task has no live entry.
+    heap: BinaryHeap<u128>,
+}
+
+/// A heap entry ordered as (priority, lower id first).
+fn entry(prio: u64, task: TaskId) -> u128 {
+    (u128::from(prio) << 32) | u128::from(u32::MAX - task.0)
+}
+
+fn task_of(entry: u128) -> TaskId {
+    TaskId(u32::MAX - entry as u32)
+}
+
+impl PosScheduler {
+    pub(crate) fn new(rng: DetRng) -> Self {
+        PosScheduler {
+            rng,
+            prio: Vec::new(),
+            heap: BinaryHeap::new(),
+        }
+    }
+}
+
+impl Scheduler for PosScheduler {
+    fn spawned(&mut self, task: TaskId) {
+        let i = task.index();
+        if i >= self.prio.len() {
+            self.prio.resize(i + 1, 0);
+        }
+        self.prio[i] = self.rng.next_u64();
+    }
+
+    fn readied(&mut self, task: TaskId) {
+        self.heap.push(entry(self.prio[task.index()], task));
+    }
+
+    fn choose(&mut self, ready: &mut ReadySet, at: Decision) -> Result<TaskId, Divergence> {
+        let top = loop {
+            match self.heap.peek() {
+                Some(&e) => {
+                    let t = task_of(e);
+                    if ready.contains(t) && entry(self.prio[t.index()], t) == e {
+                        break Some(e);
+                    }
+                    self.heap.pop();
+                }
+                None => break None,
+            }
+        };
+        let running = at.running.map(|t| entry(self.prio[t.index()], t));
+        let chosen = match (top, running) {
+            (Some(h), Some(r)) if r > h => task_of(r),
+            (Some(h), _) => {
+                self.heap.pop();
+                task_of(h)
+            }
+            (None, Some(r)) => task_of(r),
+            (None, None) => unreachable!("POS asked to choose among no candidates"),
+        };
+        // The chosen task's next event gets a fresh priority.
+        self.prio[chosen.index()] = self.rng.next_u64();
+        Ok(chosen)
+    }
+}
