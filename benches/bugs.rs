@@ -23,12 +23,20 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use scenarios::classic::{BUDGET, Bug, TWIN_SEEDS, Twin, bugs};
-use scenarios::{DEFAULT_MAX_TIME, kind_name};
+use scenarios::{DEFAULT_MAX_TIME, Sweep, kind_name};
 use sim::{FailureKind, Strategy};
 
 /// The strategies of the table, by name: `default` is `Strategy::default()`, the rest
 /// parse with `str::parse::<Strategy>()`. Adding a strategy is one line here.
-const STRATEGIES: &[&str] = &["default", "random", "pct:2", "pct:3", "round-robin"];
+const STRATEGIES: &[&str] = &[
+    "default",
+    "random",
+    "pct:2",
+    "pct:3",
+    "prob:80",
+    "pos",
+    "round-robin",
+];
 
 /// The settings of one benchmark run.
 struct Args {
@@ -103,19 +111,20 @@ enum Outcome {
     Alarms(u64, Option<u64>),
 }
 
+/// Runs one job as a sweep (`scenarios::Sweep`: seeds in order, PCT's run length
+/// learned as `sim`'s sweeps learn it).
 fn run_job(bug: &Bug, strategy: &Strategy, twin: Twin, args: &Args) -> Outcome {
+    let mut sweep = Sweep::new(strategy, DEFAULT_MAX_TIME);
+    let program = bug.program(twin);
     match twin {
-        Twin::Buggy => Outcome::First((0..args.budget).find_map(|seed| {
-            bug.run_seed(twin, seed, strategy, DEFAULT_MAX_TIME)
-                .err()
-                .map(|f| (seed, f.kind()))
-        })),
+        Twin::Buggy => Outcome::First(
+            sweep
+                .first_failure(0..args.budget, program)
+                .map(|(seed, f)| (seed, f.kind())),
+        ),
         Twin::Fixed => {
             let failing: Vec<u64> = (0..args.twin_seeds)
-                .filter(|&seed| {
-                    bug.run_seed(twin, seed, strategy, DEFAULT_MAX_TIME)
-                        .is_err()
-                })
+                .filter(|&seed| sweep.run(seed, program).is_err())
                 .collect();
             Outcome::Alarms(failing.len() as u64, failing.first().copied())
         }

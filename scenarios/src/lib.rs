@@ -177,6 +177,53 @@ pub fn builder(seed: u64, strategy: &Strategy, max_time: Duration) -> sim::Build
         .max_steps(200_000)
 }
 
+/// Runs one program over seeds the way `sim`'s sweeps do ([`sim::Check`], `corosim
+/// run`): each seed runs the strategy its seed picks ([`Strategy::for_seed`], for a
+/// portfolio), and PCT without a run length of its own draws its change points from
+/// the longest run so far, in decisions ([`sim::DEFAULT_PCT_STEPS`] before the first
+/// run), as [`sim::Check`] learns it.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    strategy: Strategy,
+    max_time: Duration,
+    // Invariant: the most decisions any run of this sweep made, if one ran.
+    longest: Option<u64>,
+}
+
+impl Sweep {
+    /// A sweep of `strategy` with `max_time` of virtual time per run.
+    pub fn new(strategy: &Strategy, max_time: Duration) -> Self {
+        Sweep {
+            strategy: strategy.clone(),
+            max_time,
+            longest: None,
+        }
+    }
+
+    /// Runs `program` once under `seed` (through [`builder`], so the run is bounded).
+    pub fn run(&mut self, seed: u64, program: fn() -> ScenarioFuture) -> Result<(), Failure> {
+        let k = self.longest.unwrap_or(sim::DEFAULT_PCT_STEPS);
+        let strategy = self.strategy.for_seed(seed).with_pct_steps(k);
+        let mut rt = builder(seed, &strategy, self.max_time).build();
+        let result = rt.block_on(main_of(program));
+        let decisions = (rt.schedule().len() as u64).max(1);
+        self.longest = Some(self.longest.map_or(decisions, |l| l.max(decisions)));
+        result
+    }
+
+    /// The first seed of `seeds` (run in order) on which `program` fails, with its
+    /// failure.
+    pub fn first_failure(
+        &mut self,
+        seeds: std::ops::Range<u64>,
+        program: fn() -> ScenarioFuture,
+    ) -> Option<(u64, Failure)> {
+        seeds
+            .into_iter()
+            .find_map(|seed| self.run(seed, program).err().map(|f| (seed, f)))
+    }
+}
+
 /// The default virtual-time bound of a scenario run.
 pub const DEFAULT_MAX_TIME: Duration = Duration::from_secs(10);
 

@@ -139,18 +139,16 @@ impl Bug {
     }
 
     /// The first seed of `seeds` on which `twin` fails under `strategy`, with its
-    /// failure.
+    /// failure, in a [`Sweep`](crate::Sweep) over `seeds` (so PCT learns the run
+    /// length as `sim`'s sweeps do).
     pub fn first_failure(
         &self,
         twin: Twin,
         strategy: &Strategy,
         seeds: std::ops::Range<u64>,
     ) -> Option<(u64, Failure)> {
-        seeds.into_iter().find_map(|seed| {
-            self.run_seed(twin, seed, strategy, crate::DEFAULT_MAX_TIME)
-                .err()
-                .map(|f| (seed, f))
-        })
+        crate::Sweep::new(strategy, crate::DEFAULT_MAX_TIME)
+            .first_failure(seeds, self.program(twin))
     }
 }
 
