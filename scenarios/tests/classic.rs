@@ -2,20 +2,16 @@
 //! expected failure kind, within 10,000 schedules by the default strategy, by `random`
 //! and by `pct:3`; no fixed twin fails on any of 2,000 seeds under each of them.
 //!
-//! The programs have no helper yields, so this holds only when the primitives' own
-//! operations are scheduling points. One test per bug, so the harness runs them in
-//! parallel.
+//! The programs have no helper yields, so this holds only because the primitives' own
+//! operations are scheduling points. Each strategy runs as a sweep
+//! ([`scenarios::Sweep`]: PCT learns the run length). One test per bug, so the harness
+//! runs them in parallel.
 
-use scenarios::classic::{Bug, Twin, bug, bugs};
+use scenarios::classic::{BUDGET, Bug, TWIN_SEEDS, Twin, bug, bugs};
 use sim::Strategy;
 
-/// Schedules within which every bug must be caught.
-const BUDGET: u64 = 10_000;
-/// Seeds every fixed twin must pass.
-const TWIN_SEEDS: u64 = 2_000;
-
-/// The default strategy, `random` and `pct:3`, without repeats (today the default is
-/// `random`).
+/// The default strategy, `random` and `pct:3`, without repeats (should the default
+/// become one of the others).
 fn strategies() -> Vec<Strategy> {
     let mut all = Vec::new();
     for s in [Strategy::default(), Strategy::Random, Strategy::pct(3)] {
