@@ -240,15 +240,26 @@ fn summarise(s: &Schedule) -> String {
     out
 }
 
+/// The width of the variant column: the longest variant name, at least 20.
+fn variant_width<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> usize {
+    entries
+        .into_iter()
+        .map(|e| e.variant.len())
+        .max()
+        .unwrap_or(0)
+        .max(20)
+}
+
 fn list() -> String {
+    let w = variant_width(scenarios::registry());
     let mut out = format!(
-        "{:<18} {:<20} {:<16} {}\n",
+        "{:<18} {:<w$} {:<16} {}\n",
         "SCENARIO", "VARIANT", "EXPECT", "DESCRIPTION"
     );
     for e in scenarios::registry() {
         let _ = writeln!(
             out,
-            "{:<18} {:<20} {:<16} {}",
+            "{:<18} {:<w$} {:<16} {}",
             e.scenario,
             e.variant,
             e.expect.label(),
@@ -536,8 +547,9 @@ fn sweep(
 }
 
 fn table(outcomes: &[Outcome], strategy: &Strategy) -> String {
+    let w = variant_width(outcomes.iter().map(|o| o.entry));
     let mut out = format!(
-        "strategy: {}\n{:<18} {:<20} {:<16} {:>6} {:>8} {:>10} {:<10} {:>9} {}\n",
+        "strategy: {}\n{:<18} {:<w$} {:<16} {:>6} {:>8} {:>10} {:<10} {:>9} {}\n",
         strategy.env_value(),
         "SCENARIO",
         "VARIANT",
@@ -556,7 +568,7 @@ fn table(outcomes: &[Outcome], strategy: &Strategy) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<18} {:<20} {:<16} {:>6} {:>8} {:>10} {:<10} {:>9.0} {}",
+            "{:<18} {:<w$} {:<16} {:>6} {:>8} {:>10} {:<10} {:>9.0} {}",
             o.entry.scenario,
             o.entry.variant,
             o.entry.expect.label(),

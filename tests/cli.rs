@@ -149,8 +149,16 @@ fn list_names_every_variant_with_its_expectation() {
         assert!(line.contains(&e.expect.label()), "{line}");
         assert!(line.contains(e.description), "{line}");
     }
-    assert!(text.contains("philosophers       left-then-right      catch:deadlock"));
-    assert!(text.contains("bank               locked               pass"));
+    // Aligned columns: the variant column is as wide as the longest variant name.
+    let w = scenarios::registry()
+        .iter()
+        .map(|e| e.variant.len())
+        .max()
+        .unwrap_or(0)
+        .max(20);
+    let row = |s: &str, v: &str, x: &str| format!("{s:<18} {v:<w$} {x}");
+    assert!(text.contains(&row("philosophers", "left-then-right", "catch:deadlock")));
+    assert!(text.contains(&row("bank", "locked", "pass")));
 }
 
 #[test]

@@ -52,6 +52,9 @@ pub enum Variant {
     Locked,
     /// Bug: check, await, act, with no lock (data race).
     Unlocked,
+    /// The same bug with no `yield_now` (neither the audit call nor the one between
+    /// transfers): nothing orders two tellers' accesses, so it is still a data race.
+    UnlockedNoYield,
 }
 
 const INITIAL: i64 = 100;
@@ -82,16 +85,21 @@ pub async fn run(config: Config, variant: Variant) -> Result<(), String> {
                 let guard = match variant {
                     Variant::Locked => Some(lock.lock().await),
                     // BUG: no lock: another transfer can run between check and act.
-                    Variant::Unlocked => None,
+                    Variant::Unlocked | Variant::UnlockedNoYield => None,
                 };
+                let yields = variant != Variant::UnlockedNoYield;
                 let seen = balances[from].get(); // check
                 if seen >= amount {
-                    yield_now().await; // an audit call: other tasks run here
+                    if yields {
+                        yield_now().await; // an audit call: other tasks run here
+                    }
                     balances[from].set(seen - amount); // act on what was seen
                     balances[to].with_mut(|b| *b += amount);
                 }
                 drop(guard);
-                yield_now().await;
+                if yields {
+                    yield_now().await;
+                }
             }
         }));
     }

@@ -8,7 +8,9 @@
 //! a `// BUG:` comment.
 //!
 //! [`registry()`] lists every scenario/variant with a one-line description and its
-//! [`Expect`]ation; [`Entry::run_seed`] runs one of them on one seed.
+//! [`Expect`]ation; [`Entry::run_seed`] runs one of them on one seed. The registry ends
+//! with [`classic`], a benchmark of concurrency bugs from the literature written
+//! without helper yields, as scenario `classic` (each bug and its fixed twin).
 //!
 //! ```
 //! use scenarios::{DEFAULT_MAX_TIME, Expect, select};
@@ -32,6 +34,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use sim::{Failure, FailureKind, Strategy};
@@ -40,6 +43,7 @@ pub mod actors;
 pub mod bank;
 pub mod bounded_pool;
 pub mod channel;
+pub mod classic;
 pub mod event_waiter;
 pub mod ordering;
 pub mod philosophers;
@@ -131,12 +135,7 @@ impl Entry {
     /// The main future of a run: the scenario, turning an `Err` into a panic so that
     /// the run fails with [`FailureKind::Panic`] and the message in its report.
     pub fn main(&self) -> impl Future<Output = ()> + 'static {
-        let fut = (self.run)();
-        async move {
-            if let Err(message) = fut.await {
-                panic!("{message}");
-            }
-        }
+        main_of(self.run)
     }
 
     /// Runs this variant once under `seed` and `strategy`, with `max_time` of virtual
@@ -158,6 +157,17 @@ impl Entry {
     }
 }
 
+/// The main future of a run of `program`: its `Err` becomes a panic, so that the run
+/// fails with [`FailureKind::Panic`] and the message in its report.
+pub(crate) fn main_of(program: fn() -> ScenarioFuture) -> impl Future<Output = ()> + 'static {
+    let fut = program();
+    async move {
+        if let Err(message) = fut.await {
+            panic!("{message}");
+        }
+    }
+}
+
 /// The runtime builder every scenario run uses.
 pub fn builder(seed: u64, strategy: &Strategy, max_time: Duration) -> sim::Builder {
     sim::Builder::new()
@@ -165,6 +175,53 @@ pub fn builder(seed: u64, strategy: &Strategy, max_time: Duration) -> sim::Build
         .strategy(strategy.clone())
         .max_time(max_time)
         .max_steps(200_000)
+}
+
+/// Runs one program over seeds the way `sim`'s sweeps do ([`sim::Check`], `corosim
+/// run`): each seed runs the strategy its seed picks ([`Strategy::for_seed`], for a
+/// portfolio), and PCT without a run length of its own draws its change points from
+/// the longest run so far, in decisions ([`sim::DEFAULT_PCT_STEPS`] before the first
+/// run), as [`sim::Check`] learns it.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    strategy: Strategy,
+    max_time: Duration,
+    // Invariant: the most decisions any run of this sweep made, if one ran.
+    longest: Option<u64>,
+}
+
+impl Sweep {
+    /// A sweep of `strategy` with `max_time` of virtual time per run.
+    pub fn new(strategy: &Strategy, max_time: Duration) -> Self {
+        Sweep {
+            strategy: strategy.clone(),
+            max_time,
+            longest: None,
+        }
+    }
+
+    /// Runs `program` once under `seed` (through [`builder`], so the run is bounded).
+    pub fn run(&mut self, seed: u64, program: fn() -> ScenarioFuture) -> Result<(), Failure> {
+        let k = self.longest.unwrap_or(sim::DEFAULT_PCT_STEPS);
+        let strategy = self.strategy.for_seed(seed).with_pct_steps(k);
+        let mut rt = builder(seed, &strategy, self.max_time).build();
+        let result = rt.block_on(main_of(program));
+        let decisions = (rt.schedule().len() as u64).max(1);
+        self.longest = Some(self.longest.map_or(decisions, |l| l.max(decisions)));
+        result
+    }
+
+    /// The first seed of `seeds` (run in order) on which `program` fails, with its
+    /// failure.
+    pub fn first_failure(
+        &mut self,
+        seeds: std::ops::Range<u64>,
+        program: fn() -> ScenarioFuture,
+    ) -> Option<(u64, Failure)> {
+        seeds
+            .into_iter()
+            .find_map(|seed| self.run(seed, program).err().map(|f| (seed, f)))
+    }
 }
 
 /// The default virtual-time bound of a scenario run.
@@ -191,7 +248,8 @@ macro_rules! entry {
 use Expect::{Catch, Pass};
 use FailureKind::{Deadlock, Panic, Race};
 
-static REGISTRY: &[Entry] = &[
+/// The pattern scenarios; [`registry()`] appends the classic bug benchmark.
+static PATTERNS: &[Entry] = &[
     entry!(
         producer_consumer,
         Sentinels,
@@ -257,6 +315,14 @@ static REGISTRY: &[Entry] = &[
         "BUG: everyone takes the left fork, then the right: a cycle of waits"
     ),
     entry!(
+        philosophers,
+        LeftThenRightNoYield,
+        "left-then-right-no-yield",
+        Catch(Deadlock),
+        200,
+        "BUG: left fork then right, with no yield between: the locks alone interleave"
+    ),
+    entry!(
         bank,
         Locked,
         "locked",
@@ -271,6 +337,14 @@ static REGISTRY: &[Entry] = &[
         Catch(Race),
         1,
         "BUG: check-then-act on the balances across an .await without a lock"
+    ),
+    entry!(
+        bank,
+        UnlockedNoYield,
+        "unlocked-no-yield",
+        Catch(Race),
+        1,
+        "BUG: check-then-act on the balances without a lock, and no await in between"
     ),
     entry!(
         bounded_pool,
@@ -418,15 +492,40 @@ static REGISTRY: &[Entry] = &[
     ),
 ];
 
+/// Every scenario/variant: the patterns, then the classic bug benchmark as scenario
+/// `classic` (every fixed twin as `<bug>-fixed`, then every bug, whose budget is
+/// [`classic::BUDGET`]).
+static REGISTRY: LazyLock<Vec<Entry>> = LazyLock::new(|| {
+    let mut all = PATTERNS.to_vec();
+    let bugs = classic::bugs();
+    all.extend(bugs.iter().map(|b| Entry {
+        scenario: "classic",
+        variant: b.fixed_name,
+        description: b.fix,
+        expect: Pass,
+        budget: 0,
+        run: b.fixed,
+    }));
+    all.extend(bugs.iter().map(|b| Entry {
+        scenario: "classic",
+        variant: b.name,
+        description: b.description,
+        expect: Catch(b.expect),
+        budget: classic::BUDGET,
+        run: b.buggy,
+    }));
+    all
+});
+
 /// Every scenario/variant, in a fixed order (scenario by scenario, correct first).
 pub fn registry() -> &'static [Entry] {
-    REGISTRY
+    &REGISTRY
 }
 
 /// The distinct scenario names, in registry order.
 pub fn scenario_names() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = Vec::new();
-    for e in REGISTRY {
+    for e in registry() {
         if !names.contains(&e.scenario) {
             names.push(e.scenario);
         }
@@ -443,8 +542,10 @@ pub fn select(spec: &str) -> Result<Vec<&'static Entry>, String> {
         Some((s, v)) => (s, Some(v)),
         None => (spec, None),
     };
-    let in_scenario: Vec<&'static Entry> =
-        REGISTRY.iter().filter(|e| e.scenario == scenario).collect();
+    let in_scenario: Vec<&'static Entry> = registry()
+        .iter()
+        .filter(|e| e.scenario == scenario)
+        .collect();
     if in_scenario.is_empty() {
         return Err(format!(
             "unknown scenario {scenario:?} (in {spec:?}); expected one of: {}",

@@ -49,6 +49,9 @@ pub enum Variant {
     OrderedForks,
     /// Bug: left fork, then right fork, for everyone (deadlock).
     LeftThenRight,
+    /// The same bug with no `yield_now` between the two forks: only the scheduling
+    /// points of the locks themselves open the window.
+    LeftThenRightNoYield,
 }
 
 /// Runs the scenario.
@@ -70,12 +73,14 @@ pub async fn run(config: Config, variant: Variant) -> Result<(), String> {
             let (first, second) = match variant {
                 Variant::OrderedForks => (left.min(right), left.max(right)),
                 // BUG: every philosopher takes left then right: a cycle of waits.
-                Variant::LeftThenRight => (left, right),
+                Variant::LeftThenRight | Variant::LeftThenRightNoYield => (left, right),
             };
             for _ in 0..c.meals {
                 sleep(ms(sim::rand::gen_range(0..2u64))).await; // think
                 let mut a = forks[first].lock().await;
-                yield_now().await; // reach for the other fork
+                if variant != Variant::LeftThenRightNoYield {
+                    yield_now().await; // reach for the other fork
+                }
                 let mut b = forks[second].lock().await;
                 {
                     let mut e = eating.borrow_mut();

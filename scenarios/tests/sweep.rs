@@ -89,4 +89,5 @@ scenario_tests!(
     pipeline,
     timeouts,
     ordering,
+    classic,
 );
