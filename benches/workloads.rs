@@ -82,7 +82,10 @@ impl Future for BareYield {
     }
 }
 
-const STRATEGIES: [(&str, Strategy); 2] = [
+/// The corosim configurations measured: the default (a strategy per seed), and two of
+/// the strategies it mixes.
+const STRATEGIES: [(&str, Strategy); 3] = [
+    ("corosim_default", Strategy::Portfolio),
     ("corosim_random", Strategy::Random),
     ("corosim_pct3", Strategy::pct(3)),
 ];
@@ -138,10 +141,8 @@ fn w1_producer_consumer(c: &mut Criterion) {
 // W2: ping-pong through two bounded(1) channels, 100,000 round trips
 // ---------------------------------------------------------------------------------------
 
-const W2_ROUND_TRIPS: u64 = 100_000;
-
-/// One body for all runtimes: `$chan` makes a bounded channel, `$spawn` spawns; gives
-/// the two handles for the caller to join.
+/// W2 for the bare executor (a closure is not generic: the two futures are boxed, two
+/// allocations a run); corosim and tokio run `same_code`'s `w2`.
 macro_rules! w2_body {
     ($chan:path, $spawn:expr) => {{
         let (ping_tx, mut ping_rx) = $chan(1);
@@ -170,28 +171,15 @@ fn w2_ping_pong(c: &mut Criterion) {
     for (id, strategy) in STRATEGIES {
         let seed = Cell::new(0);
         group.bench_function(id, |b| {
-            b.iter(|| {
-                run_sim(&seed, &strategy, async {
-                    let (a, b) = w2_body!(sim::sync::mpsc::channel::<u64>, sim::spawn);
-                    a.await.unwrap();
-                    b.await.unwrap();
-                })
-            })
+            b.iter(|| run_sim(&seed, &strategy, same_code::on_sim::w2()))
         });
     }
     group.bench_function("tokio_paused", |b| {
-        b.iter(|| {
-            run_tokio(async {
-                let (a, b) = w2_body!(tokio::sync::mpsc::channel::<u64>, tokio::spawn);
-                a.await.unwrap();
-                b.await.unwrap();
-            })
-        })
+        b.iter(|| run_tokio(same_code::on_tokio::w2()))
     });
     group.bench_function("bare_localpool", |b| {
         b.iter(|| {
             run_bare(|sp| async move {
-                // A closure is not generic: box the two futures (two allocations a run).
                 let spawn =
                     |f: Pin<Box<dyn Future<Output = ()>>>| sp.spawn_local_with_handle(f).unwrap();
                 let (a, b) = w2_body!(tokio::sync::mpsc::channel::<u64>, spawn);

@@ -14,6 +14,7 @@
 //! Prints, for corosim, each run's decisions, context switches and trace events.
 
 #[path = "../benches/shared/same_code.rs"]
+#[allow(dead_code)] // Only the workloads, not the benchmarks' checks.
 mod same_code;
 
 use std::future::Future;
