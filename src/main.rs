@@ -476,23 +476,23 @@ fn sweep(
     // Index of the smallest failing seed found so far (buggy variants stop past it).
     let stop_at = AtomicU64::new(u64::MAX);
     let failures = AtomicU64::new(0);
-    // The longest calibration run, in decisions (0: none yet).
-    let longest = AtomicU64::new(0);
+    // Learned from the calibration runs only, then frozen.
+    let learned = Mutex::new(sim::sched::SweepState::new(None));
     let first: Mutex<Option<(u64, FirstFailure)>> = Mutex::new(None);
     let executed = AtomicU64::new(0);
     let started = Instant::now();
     let run_index = |i: u64| {
         executed.fetch_add(1, Ordering::Relaxed);
         let seed = seeds.get(i);
-        let k = match longest.load(Ordering::Relaxed) {
-            0 => sim::DEFAULT_PCT_STEPS,
-            k => k,
-        };
-        let strategy = args.strategy.for_seed(seed).with_pct_steps(k);
+        let strategy = learned
+            .lock()
+            .expect("no worker panics")
+            .strategy_for(&args.strategy, seed);
         let mut rt = scenarios::builder(seed, &strategy, args.max_time).build();
         let result = entry.run_on(&mut rt);
         if i < calibrate {
-            longest.fetch_max(rt.schedule().len() as u64, Ordering::Relaxed);
+            let decisions = rt.schedule().len() as u64;
+            learned.lock().expect("no worker panics").observe(decisions);
         }
         bar.inc(1);
         let Err(mut failure) = result else { return };

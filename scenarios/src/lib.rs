@@ -186,8 +186,7 @@ pub fn builder(seed: u64, strategy: &Strategy, max_time: Duration) -> sim::Build
 pub struct Sweep {
     strategy: Strategy,
     max_time: Duration,
-    // Invariant: the most decisions any run of this sweep made, if one ran.
-    longest: Option<u64>,
+    state: sim::sched::SweepState,
 }
 
 impl Sweep {
@@ -196,18 +195,16 @@ impl Sweep {
         Sweep {
             strategy: strategy.clone(),
             max_time,
-            longest: None,
+            state: sim::sched::SweepState::new(None),
         }
     }
 
     /// Runs `program` once under `seed` (through [`builder`], so the run is bounded).
     pub fn run(&mut self, seed: u64, program: fn() -> ScenarioFuture) -> Result<(), Failure> {
-        let k = self.longest.unwrap_or(sim::DEFAULT_PCT_STEPS);
-        let strategy = self.strategy.for_seed(seed).with_pct_steps(k);
+        let strategy = self.state.strategy_for(&self.strategy, seed);
         let mut rt = builder(seed, &strategy, self.max_time).build();
         let result = rt.block_on(main_of(program));
-        let decisions = (rt.schedule().len() as u64).max(1);
-        self.longest = Some(self.longest.map_or(decisions, |l| l.max(decisions)));
+        self.state.observe(rt.schedule().len() as u64);
         result
     }
 

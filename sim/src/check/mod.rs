@@ -471,14 +471,14 @@ impl Check {
             .regression_path(&target)
             .map(|p| regression::load(&p))
             .unwrap_or_default();
-        let mut learned = PctEstimate::default();
+        let mut learned = crate::sched::SweepState::new(self.pct_steps);
         let planned = regressions
             .iter()
             .map(|e| (e.seed, e.strategy.clone()))
             .chain((0..seeds).map(|i| (start.wrapping_add(i), self.strategy.clone())));
         for (seed, strategy) in planned {
             runs += 1;
-            let strategy = learned.apply(strategy.for_seed(seed), self.pct_steps);
+            let strategy = learned.strategy_for(&strategy, seed);
             let (result, decisions) =
                 runner.run_measured(base.clone().seed(seed).strategy(strategy));
             learned.observe(decisions);
@@ -557,26 +557,6 @@ impl Check {
             regression,
             command: seed_cmd,
         })
-    }
-}
-
-/// PCT's run-length estimate learned over a sweep: the longest run so far.
-#[derive(Default)]
-struct PctEstimate {
-    longest: Option<u64>,
-}
-
-impl PctEstimate {
-    /// `strategy` with the estimate filled in (PCT without a run length of its own,
-    /// when the user set none with `pct_steps`).
-    fn apply(&self, strategy: Strategy, user: Option<u64>) -> Strategy {
-        let k = user.or(self.longest).unwrap_or(crate::DEFAULT_PCT_STEPS);
-        strategy.with_pct_steps(k)
-    }
-
-    /// A run made `decisions` decisions.
-    fn observe(&mut self, decisions: u64) {
-        self.longest = Some(self.longest.map_or(decisions, |l| l.max(decisions)).max(1));
     }
 }
 

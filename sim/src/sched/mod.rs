@@ -20,6 +20,7 @@ mod replay;
 mod round_robin;
 mod schedule;
 mod strategy;
+mod sweep;
 mod switches;
 
 use crate::rand::{DetRng, Stream};
@@ -28,6 +29,7 @@ use crate::task::TaskId;
 pub(crate) use ready::ReadySet;
 pub use schedule::{ParseScheduleError, Schedule};
 pub use strategy::{DEFAULT_KEEP_PERCENT, MAX_PCT_DEPTH, ParseStrategyError, Strategy};
+pub use sweep::SweepState;
 pub(crate) use switches::{SwitchPoint, switch_points};
 
 /// Why a scheduler could not make a decision: the program diverged from the schedule
