@@ -125,6 +125,36 @@ pub struct RunInfo {
     pub reproduce: String,
     /// The run's trace up to the failure.
     pub trace: Trace,
+    /// Panics raised while the run's tasks (or the main future) were dropped after
+    /// the failure or at the end of the run, in order. The failure above came first;
+    /// these are reported after it, never instead of it.
+    pub drop_panics: Vec<DropPanic>,
+}
+
+/// A panic raised by a destructor while a task's future was dropped (after a failure,
+/// at the end of a run, or on abort).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DropPanic {
+    /// The task whose future was being dropped (task 0 is the main future).
+    pub task: TaskRef,
+    /// The panic message.
+    pub message: String,
+    /// Where it panicked (`file:line:column`), when known.
+    pub location: Option<String>,
+}
+
+impl fmt::Display for DropPanic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} panicked while being dropped: {}",
+            self.task, self.message
+        )?;
+        if let Some(l) = &self.location {
+            write!(f, " (at {l})")?;
+        }
+        Ok(())
+    }
 }
 
 /// The kind of a [`Failure`], for matching without the details.
@@ -533,6 +563,12 @@ impl fmt::Display for Failure {
             writeln!(f, "\n  last events:")?;
             for line in &run.recent_events {
                 writeln!(f, "    {line}")?;
+            }
+        }
+        if !run.drop_panics.is_empty() {
+            writeln!(f, "\n  then, while the run's tasks were dropped:")?;
+            for p in &run.drop_panics {
+                writeln!(f, "    {p}")?;
             }
         }
         write!(f, "\n  reproduce: {}", run.reproduce)

@@ -556,3 +556,125 @@ fn foreign_data_across_threads_is_fine_when_not_waking() {
         .unwrap();
     assert_eq!(*shared.lock().unwrap(), 1);
 }
+
+/// Panics in its destructor.
+struct PanicOnDrop(&'static str);
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        panic!("{}", self.0);
+    }
+}
+
+#[test]
+fn a_panicking_destructor_after_a_failure_is_reported_after_it() {
+    // A guard panicking while its own task unwinds would abort the process (a panic
+    // during a panic): here the failure is another task's, and the guards are dropped
+    // after it, when the run stops.
+    let failure = rt(3)
+        .block_on(async {
+            let guard = PanicOnDrop("sleeper's guard");
+            sim::task::Builder::new()
+                .name("sleeper")
+                .spawn(async move {
+                    let _guard = guard;
+                    std::future::pending::<()>().await;
+                })
+                .unwrap();
+            sim::task::Builder::new()
+                .name("worker")
+                .spawn(async {
+                    sim::task::yield_now().await;
+                    panic!("the original failure");
+                })
+                .unwrap();
+            let _main_guard = PanicOnDrop("main's guard");
+            std::future::pending::<()>().await;
+        })
+        .unwrap_err();
+    let Failure::Panic(p) = &failure else {
+        panic!("{failure}")
+    };
+    assert_eq!(p.message, "the original failure");
+    assert_eq!(p.task.name.as_deref(), Some("worker"));
+    let drops: Vec<String> = failure
+        .run()
+        .drop_panics
+        .iter()
+        .map(|d| d.to_string())
+        .collect();
+    assert_eq!(drops.len(), 2, "{drops:?}");
+    assert!(
+        drops[0].starts_with("`main` (task 0) panicked while being dropped: main's guard"),
+        "{drops:?}"
+    );
+    assert!(
+        drops[1].starts_with("`sleeper` (task 1) panicked while being dropped: sleeper's guard"),
+        "{drops:?}"
+    );
+    let report = failure.to_string();
+    let original = report.find("the original failure").unwrap();
+    let after = report
+        .find("then, while the run's tasks were dropped:")
+        .unwrap();
+    assert!(original < after, "{report}");
+    assert!(
+        report.lines().last().unwrap().starts_with("  reproduce:"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_panicking_destructor_at_the_end_of_a_passing_run_fails_it() {
+    let failure = rt(4)
+        .block_on(async {
+            let guard = PanicOnDrop("leaked guard");
+            sim::spawn(async move {
+                let _guard = guard;
+                std::future::pending::<()>().await;
+            });
+            sim::task::yield_now().await;
+        })
+        .unwrap_err();
+    let Failure::Panic(p) = &failure else {
+        panic!("{failure}")
+    };
+    assert_eq!(p.task.id.as_u32(), 1);
+    assert_eq!(p.message, "while being dropped: leaked guard");
+    assert!(
+        p.location
+            .as_deref()
+            .unwrap()
+            .starts_with("sim/tests/runtime.rs:")
+    );
+    assert!(failure.run().drop_panics.is_empty());
+}
+
+#[test]
+fn a_check_keeps_its_report_when_a_destructor_panics() {
+    let failure = sim::Check::new()
+        .seeds(3)
+        .no_regressions()
+        .shrink_budget(0)
+        .try_run(|| async {
+            let guard = PanicOnDrop("a task's guard");
+            sim::spawn(async move {
+                let _guard = guard;
+                std::future::pending::<()>().await;
+            });
+            sim::task::yield_now().await;
+            assert_eq!(1 + 1, 3, "the real bug");
+        })
+        .unwrap_err();
+    let report = failure.to_string();
+    assert!(report.contains("the real bug"), "{report}");
+    assert!(report.contains("a task's guard"), "{report}");
+    assert!(
+        report
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("reproduce: SIM_SEED="),
+        "{report}"
+    );
+}

@@ -191,7 +191,8 @@ pub(crate) struct Core {
     live: usize,
     /// Invariant: the number of finished tasks whose cell waits for their JoinHandle.
     kept: usize,
-    pub(crate) tearing_down: bool,
+    /// Panics of destructors run while futures were dropped: (task, message, location).
+    pub(crate) drop_panics: Vec<(TaskId, String, Option<String>)>,
 }
 
 impl Core {
@@ -233,7 +234,7 @@ impl Core {
             woken,
             live: 0,
             kept: 0,
-            tearing_down: false,
+            drop_panics: Vec::new(),
             config,
         }
     }
@@ -834,8 +835,7 @@ impl Core {
 
     /// End of run: marks every live task dropped and hands back what to drop: first
     /// the live tasks' futures, then finished cells and timers.
-    pub(crate) fn teardown(&mut self) -> (Vec<BoxTask>, Vec<Waker>) {
-        self.tearing_down = true;
+    pub(crate) fn teardown(&mut self) -> (Vec<(TaskId, BoxTask)>, Vec<Waker>) {
         self.current = None;
         let mut futures = Vec::new();
         if self.live == 0 && self.kept == 0 {
@@ -846,13 +846,20 @@ impl Core {
             if self.tasks[i].is_live() {
                 let cell = self.tasks[i].future.take();
                 let left = self.finish(id, Outcome::Dropped, cell);
-                futures.extend(left.drop);
+                futures.extend(left.drop.map(|f| (id, f)));
                 drop(left.wake); // The joiner is being dropped too.
             } else if let Some(cell) = self.tasks[i].future.take() {
-                futures.push(cell);
+                futures.push((id, cell));
             }
         }
         (futures, self.timers.clear())
+    }
+
+    /// A destructor panicked while task `task`'s future (or output) was dropped: kept
+    /// for the report, after the failure that ended the run if there is one.
+    pub(crate) fn drop_panicked(&mut self, task: TaskId, payload: &(dyn Any + Send)) {
+        let (message, location) = super::panic::take_report(payload);
+        self.drop_panics.push((task, message, location));
     }
 
     /// Every task's identity, for the trace and reports.

@@ -80,28 +80,34 @@ fn poll_task(shared: &Shared, turn: Turn) -> Result<(), Stop> {
         Ok(Poll::Ready(())) => {
             let left = core.finish(id, Outcome::Returned, Some(future));
             drop(core);
-            left.finish();
+            // A detached task's output is dropped here; its destructor may panic.
+            catch_unwind(AssertUnwindSafe(|| left.finish()))
+                .map_err(|payload| panic::stop(id, payload))?;
         }
         Err(payload) => {
             let policy = core.config.unhandled_panic;
             if policy == UnhandledPanic::ShutdownRuntime {
                 core.end_poll(id, None);
                 drop(core);
-                drop_quietly(future);
-                return Err(panic::stop(id, payload));
+                let stop = panic::stop(id, payload);
+                drop_reporting(shared, id, future);
+                return Err(stop);
             }
             panic::take_report(&*payload); // Delivered to the JoinHandle instead.
             let left = core.finish_panicked(id, payload);
             drop(core);
-            drop_quietly(future);
+            drop_reporting(shared, id, future);
             left.finish();
         }
     }
     Ok(())
 }
 
-/// Drops a future whose poll panicked; a second panic in its destructor is swallowed
-/// (the first one is what gets reported).
-pub(crate) fn drop_quietly<T>(value: T) {
-    let _ = catch_unwind(AssertUnwindSafe(move || drop(value)));
+/// Drops task `id`'s future (or output); a panic in a destructor is kept for the
+/// report (after the failure that ended the run, if any), never lost and never
+/// instead of that failure.
+pub(crate) fn drop_reporting<T>(shared: &Shared, id: TaskId, value: T) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+        shared.core.borrow_mut().drop_panicked(id, &*payload);
+    }
 }

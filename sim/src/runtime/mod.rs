@@ -12,7 +12,7 @@ mod panic;
 mod tasks;
 
 use std::future::Future;
-use std::panic::Location;
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::pin::pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -420,8 +420,16 @@ impl Runtime {
             .borrow_mut()
             .spawn(None, Some("main".into()), location);
         let result = {
-            let main = pin!(future);
-            executor::run(&shared, main)
+            let mut main = pin!(Some(future));
+            let result = executor::run(&shared, main.as_mut().as_pin_mut().expect("set"));
+            // Dropped inside the run (its destructors may use primitives), first.
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| main.set(None))) {
+                shared
+                    .core
+                    .borrow_mut()
+                    .drop_panicked(TaskId::MAIN, &*payload);
+            }
+            result
         };
         let (step, time, leaked) = {
             let core = shared.core.borrow();
@@ -435,11 +443,12 @@ impl Runtime {
         };
         teardown(&shared);
         drop(guard);
-        let core = Rc::into_inner(shared)
+        let mut core = Rc::into_inner(shared)
             .expect("sim internal error: the run's state outlived the run")
             .core
             .into_inner();
         let infos = core.task_infos();
+        let drop_panics = std::mem::take(&mut core.drop_panics);
         let (bytes, len) = core.trace.finish();
         self.trace = Trace::new(bytes, len, infos, core.resources);
         self.schedule = core.schedule;
@@ -447,7 +456,33 @@ impl Runtime {
             .into_iter()
             .map(|(t, waits)| self.blocked_task(t, waits))
             .collect();
-        let out = result.map_err(|stop| self.failure(stop, step, time))?;
+        let drop_panics: Vec<DropPanic> = drop_panics
+            .into_iter()
+            .map(|(t, message, location)| DropPanic {
+                task: TaskRef::from_info(&self.trace.tasks()[t.index()]),
+                message,
+                location,
+            })
+            .collect();
+        let with_drops = |mut f: Failure| {
+            f.run_mut().drop_panics = drop_panics.clone();
+            f
+        };
+        let out = match result {
+            Err(stop) => return Err(with_drops(self.failure(stop, step, time))),
+            Ok(out) => out,
+        };
+        if let Some(first) = drop_panics.first() {
+            // Nothing failed before: the first destructor's panic is the failure.
+            let stop = Stop::Panic {
+                task: first.task.id,
+                message: format!("while being dropped: {}", first.message),
+                location: first.location.clone(),
+            };
+            let mut f = with_drops(self.failure(stop, step, time));
+            f.run_mut().drop_panics.remove(0);
+            return Err(f);
+        }
         if self.config.fail_on_leak && !self.leaked.is_empty() {
             return Err(self.failure(Stop::Leak, step, time));
         }
@@ -498,6 +533,7 @@ impl Runtime {
             schedule: self.schedule.clone(),
             reproduce: env::reproduce_command(&self.config),
             trace: self.trace.clone(),
+            drop_panics: Vec::new(),
         };
         match stop {
             Stop::Panic {
@@ -572,8 +608,8 @@ fn teardown(shared: &Shared) {
         if futures.is_empty() && wakers.is_empty() {
             break;
         }
-        for f in futures {
-            executor::drop_quietly(f);
+        for (id, f) in futures {
+            executor::drop_reporting(shared, id, f);
         }
         drop(wakers);
     }
