@@ -678,3 +678,48 @@ fn a_check_keeps_its_report_when_a_destructor_panics() {
         "{report}"
     );
 }
+
+#[test]
+fn a_sleep_past_the_end_of_the_clock_ends_there() {
+    // With no time bound, a sleep past the clock's last nanosecond (about 584 years)
+    // used to fire and re-arm forever, until the step limit.
+    let mut rt = Builder::new()
+        .seed(1)
+        .max_time(Duration::MAX)
+        .max_steps(100)
+        .build();
+    let end = rt
+        .block_on(async {
+            sim::time::sleep(Duration::MAX).await;
+            sim::time::sleep(Duration::from_secs(1)).await;
+            sim::time::Instant::now().since_start()
+        })
+        .unwrap();
+    assert_eq!(end, Duration::from_nanos(u64::MAX));
+}
+
+#[test]
+fn a_replay_with_decisions_left_over_is_a_divergence() {
+    let mut rec = rt(9);
+    let body = || async {
+        let h = sim::spawn(async {
+            sim::task::yield_now().await;
+        });
+        sim::task::yield_now().await;
+        h.await.unwrap();
+    };
+    rec.block_on(body()).unwrap();
+    let schedule = rec.schedule().clone();
+    // The same program replays; a shorter one (main alone) ends with decisions left.
+    sim::replay(&schedule, body).unwrap();
+    let failure = sim::replay(&schedule, || async {}).unwrap_err();
+    let Failure::NonDeterminism(n) = &failure else {
+        panic!("{failure}")
+    };
+    assert!(
+        n.reason
+            .contains("the program ended after 1 of the replayed schedule's"),
+        "{}",
+        n.reason
+    );
+}

@@ -659,8 +659,18 @@ impl Core {
                 "the replayed schedule has {recorded} decisions, but the program asks for \
                  decision {decision}; it no longer behaves as when the schedule was recorded"
             ),
+            Divergence::Unused { recorded, used } => format!(
+                "the program ended after {used} of the replayed schedule's {recorded} \
+                 decisions; it no longer behaves as when the schedule was recorded"
+            ),
         };
         Stop::NonDeterminism { reason }
+    }
+
+    /// Whether the run, having ended without a failure, diverged from the schedule it
+    /// replays (decisions left over).
+    pub(crate) fn replay_left_over(&self) -> Option<Stop> {
+        self.scheduler.finished().map(|d| self.divergence(d))
     }
 
     /// The waker of task `id` of this run.

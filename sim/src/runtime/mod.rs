@@ -419,18 +419,23 @@ impl Runtime {
             .core
             .borrow_mut()
             .spawn(None, Some("main".into()), location);
-        let result = {
-            let mut main = pin!(Some(future));
-            let result = executor::run(&shared, main.as_mut().as_pin_mut().expect("set"));
-            // Dropped inside the run (its destructors may use primitives), first.
-            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| main.set(None))) {
-                shared
-                    .core
-                    .borrow_mut()
-                    .drop_panicked(TaskId::MAIN, &*payload);
-            }
-            result
-        };
+        let result =
+            {
+                let mut main = pin!(Some(future));
+                let result = executor::run(&shared, main.as_mut().as_pin_mut().expect("set"))
+                    .and_then(|out| match shared.core.borrow().replay_left_over() {
+                        Some(stop) => Err(stop),
+                        None => Ok(out),
+                    });
+                // Dropped inside the run (its destructors may use primitives), first.
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| main.set(None))) {
+                    shared
+                        .core
+                        .borrow_mut()
+                        .drop_panicked(TaskId::MAIN, &*payload);
+                }
+                result
+            };
         let (step, time, leaked) = {
             let core = shared.core.borrow();
             let leaked = if result.is_ok() {

@@ -43,6 +43,8 @@ pub(crate) enum Divergence {
     },
     /// The schedule ended while the program still had runnable tasks.
     Exhausted { recorded: usize },
+    /// The program ended with decisions of the schedule left over.
+    Unused { recorded: usize, used: usize },
 }
 
 /// Where a decision is made, and who may be chosen.
@@ -94,6 +96,11 @@ pub(crate) trait Scheduler {
     /// none between polls). The executor removes a chosen ready task from `ready`;
     /// choosing `at.running` means the running task goes on.
     fn choose(&mut self, ready: &mut ReadySet, at: Decision) -> Result<TaskId, Divergence>;
+    /// The run ended: whether that diverges from what the scheduler follows (a strict
+    /// replay with decisions left over).
+    fn finished(&self) -> Option<Divergence> {
+        None
+    }
 }
 
 /// The deterministic default used when a decision source runs dry (`Bytes` past its

@@ -1,8 +1,9 @@
 //! `Strategy::Replay(schedule)`: follow a recorded sequence of decisions.
 //!
 //! Strict replay (the public strategy) fails with a divergence when the recorded task
-//! is not runnable or the schedule runs out; lenient replay (used by the shrinker)
-//! takes the [`fallback`](super::fallback) choice instead.
+//! is not runnable, when the schedule runs out, or when the program ends before the
+//! schedule does; lenient replay (used by the shrinker) takes the
+//! [`fallback`](super::fallback) choice instead.
 
 use super::{Decision, Divergence, ReadySet, Scheduler, fallback};
 use crate::task::TaskId;
@@ -43,5 +44,12 @@ impl Scheduler for ReplayScheduler {
                 recorded: self.steps.len(),
             }),
         }
+    }
+
+    fn finished(&self) -> Option<Divergence> {
+        (!self.lenient && self.next < self.steps.len()).then(|| Divergence::Unused {
+            recorded: self.steps.len(),
+            used: self.next,
+        })
     }
 }

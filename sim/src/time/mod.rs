@@ -152,6 +152,10 @@ pub fn sleep(duration: Duration) -> Sleep {
     }
 }
 
+/// The last instant the virtual clock can show: `u64::MAX` nanoseconds (about 584
+/// years) after the start. Sleeps past it end there.
+const CLOCK_END: Duration = Duration::from_nanos(u64::MAX);
+
 /// Waits until the virtual clock reaches `deadline` (at once if it already has).
 ///
 /// # Panics
@@ -204,7 +208,9 @@ impl Future for Sleep {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        let deadline = this.deadline.0;
+        // The clock ends where its nanoseconds do (584 years): a deadline past the end
+        // is due at the end, not re-armed there forever.
+        let deadline = this.deadline.0.min(CLOCK_END);
         context::with_core_of("sim::time::Sleep", this.run_id, |core| {
             if core.now >= deadline {
                 if let Some(key) = this.timer.take() {
