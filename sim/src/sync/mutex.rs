@@ -74,6 +74,21 @@ impl<T> Mutex<T> {
         }
     }
 
+    /// [`lock`](Self::lock) without a scheduling point: the re-lock of an operation
+    /// that already waited (a condition variable's wait).
+    pub(crate) async fn lock_after_wait(&self) -> MutexGuard<'_, T> {
+        let hold = self
+            .acquire()
+            .after_wait()
+            .await
+            .expect("sim internal error: a mutex semaphore is never closed");
+        MutexGuard {
+            lock: self,
+            hold: Some(hold),
+            _not_sync: PhantomData,
+        }
+    }
+
     /// Takes the lock if it is free and no one waits for it.
     pub fn try_lock(&self) -> Result<MutexGuard<'_, T>, TryLockError> {
         let hold = self.try_hold()?;
