@@ -364,14 +364,17 @@ macro_rules! queue_type {
 
             /// Puts `item`, waiting while the queue is full. Fails (giving the item
             /// back) once the queue is shut down. Dropping the future before it
-            /// completes means the item was not put.
+            /// completes means the item was not put. Another task may run first when
+            /// there is room (its [scheduling point](crate::sync#scheduling-rules)).
             pub async fn put(&self, item: T) -> Result<(), QueueShutDown<T>> {
                 OpFut::new(&self.shared, "sim::queue::Queue::put", Put { item: Some(item) }).await
             }
 
             /// Takes the next item, waiting while the queue is empty. After a shutdown,
             /// remaining items are still handed out, then it fails. Cancellation safe:
-            /// no item is lost if the future is dropped.
+            /// no item is lost if the future is dropped. Another task may run first
+            /// when an item is there (its [scheduling
+            /// point](crate::sync#scheduling-rules)).
             pub async fn get(&self) -> Result<T, QueueShutDown> {
                 OpFut::new(&self.shared, "sim::queue::Queue::get", Get).await
             }
@@ -395,7 +398,9 @@ macro_rules! queue_type {
             }
 
             /// Waits until every item put has been marked done with
-            /// [`task_done`](Self::task_done) (at once if none is unfinished).
+            /// [`task_done`](Self::task_done) (at once if none is unfinished, though
+            /// another task may run first: its [scheduling
+            /// point](crate::sync#scheduling-rules)).
             pub async fn join(&self) {
                 OpFut::new(&self.shared, "sim::queue::Queue::join", Join).await
             }

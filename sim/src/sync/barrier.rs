@@ -72,7 +72,9 @@ impl Barrier {
         }
     }
 
-    /// Waits until `n` tasks wait; the last to arrive is the leader.
+    /// Waits until `n` tasks wait; the last to arrive is the leader. Another task may
+    /// run before the leader lets the group through (its [scheduling
+    /// point](crate::sync#scheduling-rules)).
     pub fn wait(&self) -> BarrierWait<'_> {
         BarrierWait {
             barrier: self,

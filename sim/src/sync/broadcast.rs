@@ -327,7 +327,8 @@ impl<T: Clone> Receiver<T> {
     }
 
     /// Waits for the next message. Cancellation safe: no message is skipped if the
-    /// future is dropped.
+    /// future is dropped. Another task may run first when a message is there (its
+    /// [scheduling point](crate::sync#scheduling-rules)).
     pub async fn recv(&mut self) -> Result<T, RecvError> {
         RecvFut { rx: self }.await
     }

@@ -80,8 +80,8 @@ impl Event {
             });
     }
 
-    /// Waits until the flag is set (at once if it is, after the operation's
-    /// scheduling point).
+    /// Waits until the flag is set (at once if it is, though another task may run
+    /// first: its [scheduling point](crate::sync#scheduling-rules)).
     pub fn wait(&self) -> EventWait<'_> {
         EventWait {
             event: self,

@@ -540,7 +540,8 @@ impl<T> Sender<T> {
 
     /// Sends `value`, waiting for a free slot. Fails (returning the value) once the
     /// receiver is closed or dropped. Dropping the future before it completes means
-    /// the value was not sent.
+    /// the value was not sent. Another task may run first when a slot is free (its
+    /// [scheduling point](crate::sync#scheduling-rules)).
     pub async fn send(&self, value: T) -> Result<(), SendError<T>> {
         self.slot("sim::sync::mpsc::Sender::send", Message(value))
             .await
@@ -733,7 +734,9 @@ macro_rules! receiver_api {
         impl<T> $rx<T> {
             /// Waits for the next message; `None` once the buffer is empty and no
             /// message can come (every sender dropped, or [`close`](Self::close)d).
-            /// Cancellation safe: no message is lost if the future is dropped.
+            /// Cancellation safe: no message is lost if the future is dropped. Another
+            /// task may run first when a message is there (its [scheduling
+            /// point](crate::sync#scheduling-rules)).
             pub async fn recv(&mut self) -> Option<T> {
                 RecvFut {
                     chan: &self.chan,

@@ -65,7 +65,8 @@ impl Notify {
 
     /// A future that completes when notified. It counts as waiting (for
     /// `notify_waiters`) from creation, and joins the queue for `notify_one` at its
-    /// first poll.
+    /// first poll. Another task may run first when it is notified already (its
+    /// [scheduling point](crate::sync#scheduling-rules)).
     pub fn notified(&self) -> Notified<'_> {
         let generation = lock(&self.state).generation;
         Notified {

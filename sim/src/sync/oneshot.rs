@@ -232,7 +232,9 @@ impl<T> Sender<T> {
         )
     }
 
-    /// Waits until the receiver is closed or dropped. Cancellation safe.
+    /// Waits until the receiver is closed or dropped. Cancellation safe. Another task
+    /// may run first when it is closed already (its [scheduling
+    /// point](crate::sync#scheduling-rules)).
     pub async fn closed(&mut self) {
         ClosedFut { tx: self }.await
     }
@@ -279,7 +281,8 @@ impl<T> fmt::Debug for Sender<T> {
 
 /// Receives the one value: a future of `Result<T, RecvError>`.
 ///
-/// Awaiting it has a scheduling point when the value is there (or the sender gone).
+/// Another task may run first when the value is there or the sender gone (the
+/// receive's [scheduling point](crate::sync#scheduling-rules)).
 pub struct Receiver<T> {
     inner: Arc<Inner<T>>,
     /// Its receive in progress.

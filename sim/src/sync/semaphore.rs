@@ -494,7 +494,8 @@ impl Semaphore {
         self.acquire_many(1).await
     }
 
-    /// Waits for `n` permits, taken together.
+    /// Waits for `n` permits, taken together. Another task may run first when they are
+    /// free (its [scheduling point](crate::sync#scheduling-rules)).
     pub async fn acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, AcquireError> {
         let hold = self.acquire_hold(n as usize).await?;
         Ok(SemaphorePermit {

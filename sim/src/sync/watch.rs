@@ -375,8 +375,9 @@ impl<T> Receiver<T> {
             .poll_op(what, &shared.state, &mut self.changed, &mut op, cx.waker())
     }
 
-    /// Waits for a value this receiver has not seen (at once if there is one, after
-    /// the operation's scheduling point), and marks it seen; an error once every
+    /// Waits for a value this receiver has not seen (at once if there is one, though
+    /// another task may run first: its [scheduling
+    /// point](crate::sync#scheduling-rules)), and marks it seen; an error once every
     /// sender is gone. Cancellation safe.
     pub async fn changed(&mut self) -> Result<(), RecvError> {
         ChangedFut { rx: self }.await
