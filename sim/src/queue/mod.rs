@@ -188,16 +188,6 @@ impl<T, S: Store<T>> Op<State<T, S>> for Put<T> {
 
     fn park(&mut self, _: &mut State<T, S>, _: &mut Ctx<'_>) {}
 
-    fn released(
-        &mut self,
-        _: &mut State<T, S>,
-        (): (),
-        _: &mut Ctx<'_>,
-        _: &mut Wakers,
-    ) -> Option<Self::Output> {
-        None
-    }
-
     /// Woken but gone: the wakeup passes to the next putter.
     fn cancelled(
         &mut self,
@@ -238,16 +228,6 @@ impl<T, S: Store<T>> Op<State<T, S>> for Get {
     }
 
     fn park(&mut self, _: &mut State<T, S>, _: &mut Ctx<'_>) {}
-
-    fn released(
-        &mut self,
-        _: &mut State<T, S>,
-        (): (),
-        _: &mut Ctx<'_>,
-        _: &mut Wakers,
-    ) -> Option<Self::Output> {
-        None
-    }
 
     /// Woken but gone: the wakeup passes to the next getter.
     fn cancelled(

@@ -260,6 +260,7 @@ enum Step<T> {
 }
 
 /// A receive from the message numbered `next`, as an operation of the protocol.
+/// Released by a send or the last sender's drop, it looks again.
 struct Recv<'a> {
     next: &'a mut u64,
 }
@@ -294,17 +295,6 @@ impl<T> Op<State<T>> for Recv<'_> {
     }
 
     fn park(&mut self, _: &mut State<T>, _: &mut Ctx<'_>) {}
-
-    /// Released by a send or the last sender's drop: look again.
-    fn released(
-        &mut self,
-        _: &mut State<T>,
-        (): (),
-        _: &mut Ctx<'_>,
-        _: &mut Wakers,
-    ) -> Option<Step<T>> {
-        None
-    }
 }
 
 impl<T: Clone> Receiver<T> {

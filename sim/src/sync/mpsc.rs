@@ -286,7 +286,8 @@ impl<T> Chan<T> {
     }
 }
 
-/// A receive, as an operation of the protocol.
+/// A receive, as an operation of the protocol. Released (its waker taken by a send or
+/// the end of the channel), it looks again: a `try_recv` may have taken the message.
 struct Recv;
 
 impl<T> Op<State<T>> for Recv {
@@ -311,16 +312,6 @@ impl<T> Op<State<T>> for Recv {
     }
 
     fn park(&mut self, _: &mut State<T>, _: &mut Ctx<'_>) {}
-
-    fn released(
-        &mut self,
-        _: &mut State<T>,
-        (): (),
-        _: &mut Ctx<'_>,
-        _: &mut Wakers,
-    ) -> Option<Option<T>> {
-        None // Look again: a `try_recv` may have taken the message.
-    }
 }
 
 /// What a [`SlotFut`] puts into the slot it gets: a message or a reservation.

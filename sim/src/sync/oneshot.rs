@@ -73,7 +73,7 @@ struct Inner<T> {
     state: StateLock<State<T>>,
 }
 
-/// Receiving the value, as an operation of the protocol.
+/// Receiving the value, as an operation of the protocol (released, it looks again).
 struct Recv;
 
 impl<T> Op<State<T>> for Recv {
@@ -95,19 +95,10 @@ impl<T> Op<State<T>> for Recv {
     }
 
     fn park(&mut self, _: &mut State<T>, _: &mut Ctx<'_>) {}
-
-    fn released(
-        &mut self,
-        _: &mut State<T>,
-        (): (),
-        _: &mut Ctx<'_>,
-        _: &mut Wakers,
-    ) -> Option<Self::Output> {
-        None // Look again.
-    }
 }
 
-/// Waiting for the receiver to close, as an operation of the protocol.
+/// Waiting for the receiver to close, as an operation of the protocol (released, it
+/// looks again).
 struct Closed;
 
 impl<T> Op<State<T>> for Closed {
@@ -125,16 +116,6 @@ impl<T> Op<State<T>> for Closed {
     fn complete(&mut self, _: &mut State<T>, _: &mut Ctx<'_>, _: &mut Wakers) {}
 
     fn park(&mut self, _: &mut State<T>, _: &mut Ctx<'_>) {}
-
-    fn released(
-        &mut self,
-        _: &mut State<T>,
-        (): (),
-        _: &mut Ctx<'_>,
-        _: &mut Wakers,
-    ) -> Option<()> {
-        None // Look again.
-    }
 }
 
 /// A one-shot channel.

@@ -426,16 +426,18 @@ pub(crate) trait Op<S> {
     /// parking makes (recorded before `wait`).
     fn park(&mut self, st: &mut S, cx: &mut Ctx<'_>) -> PlaceData<Self::Place>;
 
-    /// It was released with `data`: its result, or `None` to try again (asyncio's
-    /// queues, a receiver whose message another operation took): it then completes
-    /// (without a point: it waited) or parks again.
+    /// It was released with `data`: its result, or `None` to look again (asyncio's
+    /// queues, a receiver whose message another operation may have taken): it then
+    /// completes (without a point: it waited) or parks again. The default looks again.
     fn released(
         &mut self,
-        st: &mut S,
-        data: PlaceData<Self::Place>,
-        cx: &mut Ctx<'_>,
-        wakers: &mut Wakers,
-    ) -> Option<Self::Output>;
+        _st: &mut S,
+        _data: PlaceData<Self::Place>,
+        _cx: &mut Ctx<'_>,
+        _wakers: &mut Wakers,
+    ) -> Option<Self::Output> {
+        None
+    }
 
     /// It is dropped while parked (`Waiting`) or released but not polled since
     /// (`Released`, with what it was handed): undo what parking did, pass on what it

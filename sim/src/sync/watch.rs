@@ -287,6 +287,7 @@ pub struct Receiver<T> {
 }
 
 /// Waiting for a version newer than `seen`, as an operation of the protocol.
+/// Released by a send or the last sender's drop, it looks again.
 struct Changed<'a> {
     seen: &'a mut u64,
 }
@@ -314,17 +315,6 @@ impl Op<State> for Changed<'_> {
     }
 
     fn park(&mut self, _: &mut State, _: &mut Ctx<'_>) {}
-
-    /// Released by a send or the last sender's drop: look again.
-    fn released(
-        &mut self,
-        _: &mut State,
-        (): (),
-        _: &mut Ctx<'_>,
-        _: &mut Wakers,
-    ) -> Option<Self::Output> {
-        None
-    }
 }
 
 impl<T> Receiver<T> {
