@@ -287,8 +287,8 @@ impl Future for AtPoint<'_> {
 /// operation is about to complete at once (take a free lock, a buffered message, fail
 /// on a closed channel), before it takes effect, where the scheduler may run another
 /// task first (see `Core::point`). An operation that must wait has no point: waiting
-/// already lets the others run. Every async operation of every primitive asks through
-/// [`Ctx::point`].
+/// already lets the others run. Only the protocol asks it ([`Waiter::poll`],
+/// [`Res::point`]).
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Point {
     passed: bool,
@@ -330,14 +330,14 @@ impl Ctx<'_> {
         }
     }
 
-    /// The operation's scheduling point (call it when the operation is about to
-    /// complete at once), the first time it is asked for `point`:
+    /// The operation's scheduling point (asked only by the protocol, when the operation
+    /// is about to complete at once), the first time it is asked for `point`:
     /// `true` when the task must yield before the operation takes effect. The task is
     /// then already woken (its waker in `wakers` unless queued directly): return
     /// `Pending` without touching the state; the operation happens at a later poll.
     /// Detached, or once passed: `false`.
     #[inline]
-    pub(crate) fn point(&mut self, point: &mut Point, waker: &Waker, wakers: &mut Wakers) -> bool {
+    fn point(&mut self, point: &mut Point, waker: &Waker, wakers: &mut Wakers) -> bool {
         if std::mem::replace(&mut point.passed, true) {
             return false;
         }
@@ -359,7 +359,7 @@ impl Ctx<'_> {
     }
 
     /// The current task starts waiting on the resource (see [`super::begin_wait`]).
-    pub(crate) fn begin_wait(&mut self) {
+    fn begin_wait(&mut self) {
         if let Some((core, id)) = &mut self.at {
             super::begin_wait(core, *id);
         }
@@ -367,7 +367,7 @@ impl Ctx<'_> {
 
     /// The current task stopped waiting: it got the resource (`cancelled == false`) or
     /// gave up (see [`super::end_wait`]).
-    pub(crate) fn end_wait(&mut self, cancelled: bool) {
+    fn end_wait(&mut self, cancelled: bool) {
         if let Some((core, id)) = &mut self.at {
             super::end_wait(core, *id, cancelled);
         }
