@@ -963,3 +963,104 @@ fn a_primitive_shared_by_runs_on_several_threads_keeps_its_state() {
     assert_eq!(total, won);
     assert!(won > 0);
 }
+
+/// A waker whose drop runs `on_drop` (user code, as any waker's drop may be).
+struct DropHook(std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>);
+
+impl std::task::Wake for DropHook {
+    fn wake(self: Arc<Self>) {}
+}
+
+impl Drop for DropHook {
+    fn drop(&mut self) {
+        if let Some(f) = self.0.lock().unwrap().take() {
+            f();
+        }
+    }
+}
+
+fn waker_dropping(on_drop: impl FnOnce() + Send + 'static) -> std::task::Waker {
+    std::task::Waker::from(Arc::new(DropHook(std::sync::Mutex::new(Some(Box::new(
+        on_drop,
+    ))))))
+}
+
+/// Runs `body` in a run on its own thread; fails if it does not finish within ten
+/// seconds (a primitive that drops a waker under its state lock spins forever when the
+/// waker's drop takes that lock again).
+fn finishes_in_time(body: fn() -> std::pin::Pin<Box<dyn Future<Output = ()>>>) {
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let result = Builder::new().seed(1).build().block_on(body());
+        done_tx.send(result.map_err(|f| f.to_string())).unwrap();
+    });
+    match done_rx.recv_timeout(std::time::Duration::from_secs(10)) {
+        Ok(result) => result.unwrap(),
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("the run hung: a waker was dropped under a primitive's lock")
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => panic!("the run's thread panicked"),
+    }
+}
+
+#[test]
+fn broadcast_drops_a_replaced_waker_outside_its_lock() {
+    use sim::sync::broadcast;
+    finishes_in_time(|| {
+        Box::pin(async {
+            let (tx, mut rx) = broadcast::channel::<u32>(4);
+            let sender = tx.clone();
+            let user = waker_dropping(move || {
+                let _ = sender.send(7);
+            });
+            let mut cx = std::task::Context::from_waker(&user);
+            assert!(rx.poll_recv(&mut cx).is_pending());
+            drop(user); // The channel holds the last clone.
+            // Polled again with the task's waker, the receiver replaces the user waker,
+            // whose drop sends.
+            assert_eq!(rx.recv().await, Ok(7));
+            drop(tx);
+        })
+    });
+}
+
+#[test]
+fn watch_drops_a_replaced_waker_outside_its_lock() {
+    use sim::sync::watch;
+    finishes_in_time(|| {
+        Box::pin(async {
+            let (tx, mut rx) = watch::channel(0u32);
+            let tx = Arc::new(tx);
+            let sender = tx.clone();
+            let user = waker_dropping(move || {
+                let _ = sender.send(7);
+            });
+            let mut cx = std::task::Context::from_waker(&user);
+            assert!(rx.poll_changed(&mut cx).is_pending());
+            drop(user);
+            rx.changed().await.unwrap();
+            assert_eq!(*rx.borrow(), 7);
+        })
+    });
+}
+
+#[test]
+fn a_cancelled_waiter_drops_its_waker_outside_the_lock() {
+    finishes_in_time(|| {
+        Box::pin(async {
+            let m = Arc::new(Mutex::new(0u32));
+            let g = m.lock().await;
+            let locker = m.clone();
+            let user = waker_dropping(move || {
+                let _ = locker.try_lock();
+            });
+            let mut lock = Box::pin(m.lock());
+            let mut cx = std::task::Context::from_waker(&user);
+            assert!(lock.as_mut().poll(&mut cx).is_pending());
+            drop(user);
+            drop(lock); // Cancelled: its waker, the user's, is removed and dropped.
+            drop(g);
+            assert!(m.try_lock().is_ok());
+        })
+    });
+}

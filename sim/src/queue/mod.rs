@@ -7,9 +7,12 @@
 //! or item first, and the woken waiter queues again at the back. It never calls a
 //! waker or drops an item while its state is locked, and never touches the run queue.
 //!
-//! A `put`/`get`/`join` that can complete at once does so on its first poll; a wait
-//! records `wait` (through the `sync` module's single wait hook) and a dropped waiting
-//! future records `wait-cancelled` and passes its wakeup on to the next waiter.
+//! `put`, `get` and `join` are operations of the `sync` module's common protocol
+//! (`sync::wait::Op`): one that can complete at once does so on its first poll, after
+//! its scheduling point (another task may run first, and then it looks again); a wait
+//! records `wait` (through the single wait hook), has no point, and a dropped waiting
+//! future records `wait-cancelled` and passes its wakeup on to the next waiter. The
+//! `_nowait` operations, `task_done` and `shutdown` are synchronous: no point.
 
 mod store;
 
@@ -19,9 +22,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::unsafe_parts::StateLock;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
-use crate::sync::wait::{Removed, Res, WaitQueue, lock, wake_all};
+use crate::sync::wait::{Ctx, Op, Removed, Res, WaitQueue, Waiter, Wakers, lock};
 use crate::trace::ResourceOp;
 use store::{Fifo, Lifo, Prio, Store};
 
@@ -66,78 +69,66 @@ impl<T, S: Store<T>> Shared<T, S> {
         }
     }
 
-    /// Adds an item (room checked by the caller); returns the size and a getter to wake.
-    fn add(st: &mut State<T, S>, item: T) -> (usize, Option<Waker>) {
+    /// Adds an item (room checked by the caller), waking the first getter; records
+    /// `put`.
+    fn add(st: &mut State<T, S>, item: T, cx: &mut Ctx<'_>, wakers: &mut Wakers) {
         st.items.push(item);
         st.unfinished += 1;
-        (st.items.len(), st.getters.release_front())
+        wakers.extend(st.getters.release_front());
+        cx.event(ResourceOp::Put, st.items.len());
     }
 
-    fn take(st: &mut State<T, S>) -> Option<(T, usize, Option<Waker>)> {
+    /// Takes the next item, waking the first putter; records `get`.
+    fn take(st: &mut State<T, S>, cx: &mut Ctx<'_>, wakers: &mut Wakers) -> Option<T> {
         let item = st.items.pop()?;
-        Some((item, st.items.len(), st.putters.release_front()))
+        wakers.extend(st.putters.release_front());
+        cx.event(ResourceOp::Get, st.items.len());
+        Some(item)
     }
 
     fn put_nowait(&self, item: T) -> Result<(), TryPutError<T>> {
         let what = "sim::queue::Queue::put_nowait";
-        self.res.with(what, |_, _| ());
-        let mut st = lock(&self.state);
-        if st.shutdown {
-            drop(st);
-            return Err(TryPutError::ShutDown(item));
-        }
-        if st.full() {
-            drop(st);
-            return Err(TryPutError::Full(item));
-        }
-        let (len, waker) = Self::add(&mut st, item);
-        drop(st);
-        self.res.event(what, ResourceOp::Put, len);
-        waker.into_iter().for_each(Waker::wake);
-        Ok(())
+        self.res.update(what, &self.state, |st, cx, wakers| {
+            if st.shutdown {
+                return Err(TryPutError::ShutDown(item));
+            }
+            if st.full() {
+                return Err(TryPutError::Full(item));
+            }
+            Self::add(st, item, cx, wakers);
+            Ok(())
+        })
     }
 
     fn get_nowait(&self) -> Result<T, TryGetError> {
         let what = "sim::queue::Queue::get_nowait";
-        self.res.with(what, |_, _| ());
-        let mut st = lock(&self.state);
-        match Self::take(&mut st) {
-            Some((item, len, waker)) => {
-                drop(st);
-                self.res.event(what, ResourceOp::Get, len);
-                waker.into_iter().for_each(Waker::wake);
-                Ok(item)
+        self.res.update(what, &self.state, |st, cx, wakers| {
+            match Self::take(st, cx, wakers) {
+                Some(item) => Ok(item),
+                None if st.shutdown => Err(TryGetError::ShutDown),
+                None => Err(TryGetError::Empty),
             }
-            None if st.shutdown => Err(TryGetError::ShutDown),
-            None => Err(TryGetError::Empty),
-        }
+        })
     }
 
     fn task_done(&self) -> Result<(), TaskDoneError> {
         let what = "sim::queue::Queue::task_done";
-        self.res.with(what, |_, _| ());
-        let mut wakers = Vec::new();
-        let unfinished = {
-            let mut st = lock(&self.state);
+        self.res.update(what, &self.state, |st, cx, wakers| {
             if st.unfinished == 0 {
                 return Err(TaskDoneError(()));
             }
             st.unfinished -= 1;
             if st.unfinished == 0 {
-                st.joiners.release_all(&mut wakers);
+                st.joiners.release_all(wakers);
             }
-            st.unfinished
-        };
-        self.res.event(what, ResourceOp::TaskDone, unfinished);
-        wake_all(wakers);
-        Ok(())
+            cx.event(ResourceOp::TaskDone, st.unfinished);
+            Ok(())
+        })
     }
 
     fn shutdown(&self, immediate: bool) {
-        self.res.with("sim::queue::Queue::shutdown", |_, _| ());
-        let mut wakers = Vec::new();
-        let dropped = {
-            let mut st = lock(&self.state);
+        let what = "sim::queue::Queue::shutdown";
+        let dropped = self.res.update(what, &self.state, |st, cx, wakers| {
             st.shutdown = true;
             let dropped = if immediate {
                 st.items.drain_all()
@@ -147,241 +138,189 @@ impl<T, S: Store<T>> Shared<T, S> {
             if immediate {
                 st.unfinished = st.unfinished.saturating_sub(dropped.len());
                 if st.unfinished == 0 {
-                    st.joiners.release_all(&mut wakers);
+                    st.joiners.release_all(wakers);
                 }
             }
-            st.getters.release_all(&mut wakers);
-            st.putters.release_all(&mut wakers);
+            st.getters.release_all(wakers);
+            st.putters.release_all(wakers);
+            cx.event(ResourceOp::Close, dropped.len());
             dropped
-        };
-        self.res.event(
-            "sim::queue::Queue::shutdown",
-            ResourceOp::Close,
-            dropped.len(),
-        );
-        drop(dropped); // Pending items, dropped outside the lock.
-        wake_all(wakers);
-    }
-}
-
-/// Which waiter list a future parks on.
-#[derive(Clone, Copy)]
-enum Side {
-    Get,
-    Put,
-    Join,
-}
-
-impl<T, S> State<T, S> {
-    fn list(&mut self, side: Side) -> &mut WaitQueue<()> {
-        match side {
-            Side::Get => &mut self.getters,
-            Side::Put => &mut self.putters,
-            Side::Join => &mut self.joiners,
-        }
-    }
-}
-
-/// A parked waiter of a queue future: its id, and whether a `wait` was recorded.
-struct Parked<'a, T, S> {
-    q: &'a Shared<T, S>,
-    side: Side,
-    waiter: Option<u64>,
-    waiting: bool,
-}
-
-impl<'a, T, S> Parked<'a, T, S> {
-    fn new(q: &'a Shared<T, S>, side: Side) -> Self {
-        Parked {
-            q,
-            side,
-            waiter: None,
-            waiting: false,
-        }
-    }
-
-    /// Whether the future should (re)try: not parked, or released since.
-    fn may_try(&mut self, st: &mut State<T, S>, cx: &Context<'_>) -> bool {
-        match self.waiter {
-            None => true,
-            Some(id) => {
-                let list = st.list(self.side);
-                if list.take_released(id).is_some() {
-                    self.waiter = None;
-                    true
-                } else {
-                    list.set_waker(id, cx.waker());
-                    false
-                }
-            }
-        }
-    }
-
-    /// Parks at the back (call with the state locked); records the wait on the first.
-    fn park(&mut self, st: &mut State<T, S>, cx: &Context<'_>) -> bool {
-        self.waiter = Some(st.list(self.side).push(cx.waker(), ()));
-        !std::mem::replace(&mut self.waiting, true)
-    }
-
-    fn done(&mut self) {
-        if std::mem::take(&mut self.waiting) {
-            self.q.res.end_wait(false);
-        }
-    }
-}
-
-impl<T, S> Drop for Parked<'_, T, S> {
-    fn drop(&mut self) {
-        let waker = self.waiter.take().and_then(|id| {
-            let mut st = lock(&self.q.state);
-            let list = st.list(self.side);
-            match list.remove(id) {
-                // Woken but gone: pass the wakeup on (joiners are all woken anyway).
-                Removed::Released(()) if !matches!(self.side, Side::Join) => list.release_front(),
-                _ => None,
-            }
         });
-        if self.waiting {
-            self.q.res.end_wait(true);
-        }
-        if let Some(w) = waker {
-            w.wake();
-        }
+        drop(dropped); // Pending items, dropped outside the lock and the core.
     }
 }
 
-struct PutFut<'a, T, S> {
-    parked: Parked<'a, T, S>,
+/// A `put` of `item`, as an operation of the protocol. Like asyncio, a released
+/// putter looks again (a task arriving meanwhile may have taken the room).
+struct Put<T> {
+    // Invariant: `Some` until the operation completes.
     item: Option<T>,
 }
 
-// The item is never pinned: it is moved into the queue.
-impl<T, S> Unpin for PutFut<'_, T, S> {}
-
-impl<T, S: Store<T>> Future for PutFut<'_, T, S> {
+impl<T, S: Store<T>> Op<State<T, S>> for Put<T> {
+    type Place = WaitQueue<()>;
     type Output = Result<(), QueueShutDown<T>>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = unpin(self);
-        let what = "sim::queue::Queue::put";
-        let q = this.parked.q;
-        if this.parked.waiter.is_none() {
-            q.res.with(what, |_, _| ()); // Outside a run: panic before any change.
-        }
-        let mut st = lock(&q.state);
-        if !this.parked.may_try(&mut st, cx) {
-            return Poll::Pending;
-        }
-        let item = this
+    fn place(st: &mut State<T, S>) -> &mut WaitQueue<()> {
+        &mut st.putters
+    }
+
+    fn now(&self, st: &State<T, S>) -> bool {
+        st.shutdown || !st.full()
+    }
+
+    fn complete(
+        &mut self,
+        st: &mut State<T, S>,
+        cx: &mut Ctx<'_>,
+        wakers: &mut Wakers,
+    ) -> Self::Output {
+        let item = self
             .item
             .take()
             .expect("sim: queue put future polled after completion");
         if st.shutdown {
-            drop(st);
-            this.parked.done();
-            q.res.with(what, |_, _| ());
-            return Poll::Ready(Err(QueueShutDown(item)));
+            return Err(QueueShutDown(item));
         }
-        if st.full() {
-            this.item = Some(item);
-            let first = this.parked.park(&mut st, cx);
-            drop(st);
-            if first {
-                q.res.begin_wait(what);
-            }
-            return Poll::Pending;
+        Shared::add(st, item, cx, wakers);
+        Ok(())
+    }
+
+    fn park(&mut self, _: &mut State<T, S>, _: &mut Ctx<'_>) {}
+
+    /// Woken but gone: the wakeup passes to the next putter.
+    fn cancelled(
+        &mut self,
+        st: &mut State<T, S>,
+        removed: Removed<()>,
+        _: &mut Ctx<'_>,
+        wakers: &mut Wakers,
+    ) {
+        if let Removed::Released(()) = removed {
+            wakers.extend(st.putters.release_front());
         }
-        let (len, waker) = Shared::add(&mut st, item);
-        drop(st);
-        this.parked.done();
-        q.res.event(what, ResourceOp::Put, len);
-        waker.into_iter().for_each(Waker::wake);
-        Poll::Ready(Ok(()))
     }
 }
 
-struct GetFut<'a, T, S> {
-    parked: Parked<'a, T, S>,
-}
+/// A `get`, as an operation of the protocol. Like asyncio, a released getter looks
+/// again (a task arriving meanwhile may have taken the item).
+struct Get;
 
-impl<T, S: Store<T>> Future for GetFut<'_, T, S> {
+impl<T, S: Store<T>> Op<State<T, S>> for Get {
+    type Place = WaitQueue<()>;
     type Output = Result<T, QueueShutDown>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = unpin(self);
-        let what = "sim::queue::Queue::get";
-        let q = this.parked.q;
-        if this.parked.waiter.is_none() {
-            q.res.with(what, |_, _| ()); // Outside a run: panic before any change.
-        }
-        let mut st = lock(&q.state);
-        if !this.parked.may_try(&mut st, cx) {
-            return Poll::Pending;
-        }
-        match Shared::take(&mut st) {
-            Some((item, len, waker)) => {
-                drop(st);
-                this.parked.done();
-                q.res.event(what, ResourceOp::Get, len);
-                waker.into_iter().for_each(Waker::wake);
-                Poll::Ready(Ok(item))
-            }
-            None if st.shutdown => {
-                drop(st);
-                this.parked.done();
-                q.res.with(what, |_, _| ());
-                Poll::Ready(Err(QueueShutDown(())))
-            }
-            None => {
-                let first = this.parked.park(&mut st, cx);
-                drop(st);
-                if first {
-                    q.res.begin_wait(what);
-                }
-                Poll::Pending
-            }
+    fn place(st: &mut State<T, S>) -> &mut WaitQueue<()> {
+        &mut st.getters
+    }
+
+    fn now(&self, st: &State<T, S>) -> bool {
+        st.items.len() > 0 || st.shutdown
+    }
+
+    fn complete(
+        &mut self,
+        st: &mut State<T, S>,
+        cx: &mut Ctx<'_>,
+        wakers: &mut Wakers,
+    ) -> Self::Output {
+        Shared::take(st, cx, wakers).ok_or(QueueShutDown(()))
+    }
+
+    fn park(&mut self, _: &mut State<T, S>, _: &mut Ctx<'_>) {}
+
+    /// Woken but gone: the wakeup passes to the next getter.
+    fn cancelled(
+        &mut self,
+        st: &mut State<T, S>,
+        removed: Removed<()>,
+        _: &mut Ctx<'_>,
+        wakers: &mut Wakers,
+    ) {
+        if let Removed::Released(()) = removed {
+            wakers.extend(st.getters.release_front());
         }
     }
 }
 
-struct JoinFut<'a, T, S> {
-    parked: Parked<'a, T, S>,
-    done: bool,
-}
+/// A `join`, as an operation of the protocol.
+struct Join;
 
-impl<T, S: Store<T>> Future for JoinFut<'_, T, S> {
+impl<T, S: Store<T>> Op<State<T, S>> for Join {
+    type Place = WaitQueue<()>;
     type Output = ();
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    fn place(st: &mut State<T, S>) -> &mut WaitQueue<()> {
+        &mut st.joiners
+    }
+
+    fn now(&self, st: &State<T, S>) -> bool {
+        st.unfinished == 0
+    }
+
+    fn complete(&mut self, _: &mut State<T, S>, cx: &mut Ctx<'_>, _: &mut Wakers) {
+        cx.event(ResourceOp::Pass, 1);
+    }
+
+    fn park(&mut self, _: &mut State<T, S>, _: &mut Ctx<'_>) {}
+
+    /// A released joiner passes: every item was done at that moment (as asyncio's
+    /// Event, even if more were put since). Joiners are all released together, so a
+    /// dropped one has nothing to pass on.
+    fn released(
+        &mut self,
+        _: &mut State<T, S>,
+        (): (),
+        cx: &mut Ctx<'_>,
+        _: &mut Wakers,
+    ) -> Option<()> {
+        cx.event(ResourceOp::Pass, 1);
+        Some(())
+    }
+}
+
+/// A queue operation's future: the operation, its waiter, the queue.
+struct OpFut<'a, T, S, O: Op<State<T, S>>> {
+    q: &'a Shared<T, S>,
+    what: &'static str,
+    waiter: Waiter,
+    op: O,
+}
+
+impl<'a, T, S, O: Op<State<T, S>>> OpFut<'a, T, S, O> {
+    fn new(q: &'a Shared<T, S>, what: &'static str, op: O) -> Self {
+        OpFut {
+            q,
+            what,
+            waiter: Waiter::new(),
+            op,
+        }
+    }
+}
+
+// The operation is never pinned: its item is moved into the queue or handed back.
+impl<T, S, O: Op<State<T, S>>> Unpin for OpFut<'_, T, S, O> {}
+
+impl<T, S, O: Op<State<T, S>>> Future for OpFut<'_, T, S, O> {
+    type Output = O::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<O::Output> {
         let this = unpin(self);
-        if this.done {
-            return Poll::Ready(());
-        }
-        let what = "sim::queue::Queue::join";
-        let q = this.parked.q;
-        if this.parked.waiter.is_none() {
-            q.res.with(what, |_, _| ()); // Outside a run: panic before any change.
-        }
-        let mut st = lock(&q.state);
-        // A released joiner passes: every item was done at that moment (as asyncio's
-        // Event, even if more were put since).
-        let parked = this.parked.waiter.is_some();
-        if parked && !this.parked.may_try(&mut st, cx) {
-            return Poll::Pending;
-        }
-        if !parked && st.unfinished > 0 {
-            let first = this.parked.park(&mut st, cx);
-            drop(st);
-            if first {
-                q.res.begin_wait(what);
-            }
-            return Poll::Pending;
-        }
-        drop(st);
-        this.parked.done();
-        q.res.event(what, ResourceOp::Pass, 1);
-        this.done = true;
-        Poll::Ready(())
+        let q = this.q;
+        q.res.poll_op(
+            this.what,
+            &q.state,
+            &mut this.waiter,
+            &mut this.op,
+            cx.waker(),
+        )
+    }
+}
+
+impl<T, S, O: Op<State<T, S>>> Drop for OpFut<'_, T, S, O> {
+    fn drop(&mut self) {
+        let q = self.q;
+        q.res.cancel_op(&q.state, &mut self.waiter, &mut self.op);
     }
 }
 
@@ -405,16 +344,19 @@ macro_rules! queue_type {
 
             /// Puts `item`, waiting while the queue is full. Fails (giving the item
             /// back) once the queue is shut down. Dropping the future before it
-            /// completes means the item was not put.
+            /// completes means the item was not put. Another task may run first when
+            /// there is room (its [scheduling point](crate::sync#scheduling-rules)).
             pub async fn put(&self, item: T) -> Result<(), QueueShutDown<T>> {
-                PutFut { parked: Parked::new(&self.shared, Side::Put), item: Some(item) }.await
+                OpFut::new(&self.shared, "sim::queue::Queue::put", Put { item: Some(item) }).await
             }
 
             /// Takes the next item, waiting while the queue is empty. After a shutdown,
             /// remaining items are still handed out, then it fails. Cancellation safe:
-            /// no item is lost if the future is dropped.
+            /// no item is lost if the future is dropped. Another task may run first
+            /// when an item is there (its [scheduling
+            /// point](crate::sync#scheduling-rules)).
             pub async fn get(&self) -> Result<T, QueueShutDown> {
-                GetFut { parked: Parked::new(&self.shared, Side::Get) }.await
+                OpFut::new(&self.shared, "sim::queue::Queue::get", Get).await
             }
 
             /// Puts `item` if there is room now.
@@ -436,9 +378,11 @@ macro_rules! queue_type {
             }
 
             /// Waits until every item put has been marked done with
-            /// [`task_done`](Self::task_done) (at once if none is unfinished).
+            /// [`task_done`](Self::task_done) (at once if none is unfinished, though
+            /// another task may run first: its [scheduling
+            /// point](crate::sync#scheduling-rules)).
             pub async fn join(&self) {
-                JoinFut { parked: Parked::new(&self.shared, Side::Join), done: false }.await
+                OpFut::new(&self.shared, "sim::queue::Queue::join", Join).await
             }
 
             /// Shuts the queue down (Python 3.13): `put` fails from now on, and blocked

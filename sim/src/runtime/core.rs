@@ -100,7 +100,11 @@ pub(crate) struct Turn {
 
 /// What a JoinHandle poll found.
 pub(crate) enum JoinPoll {
-    Pending,
+    /// Not finished; `replaced` is the joiner's previous waker, to drop outside the
+    /// borrow (a waker's drop may run arbitrary code).
+    Pending {
+        replaced: Option<Waker>,
+    },
     /// The scheduling point before the join: the joiner yields first (and `wake`s its
     /// waker after the borrow if it was not queued directly).
     Yield {
@@ -772,18 +776,20 @@ impl Core {
         match &mut slot.state {
             TaskState::Live => {
                 slot.joined = true;
-                match self.join_wakers.entry(id) {
-                    Entry::Occupied(mut e) => {
-                        if !e.get().will_wake(waker) {
-                            e.insert(waker.clone());
-                        }
+                // A join that waits has no point when it completes later.
+                slot.join_point = true;
+                let replaced = match self.join_wakers.entry(id) {
+                    Entry::Occupied(mut e) if !e.get().will_wake(waker) => {
+                        Some(e.insert(waker.clone()))
                     }
+                    Entry::Occupied(_) => None,
                     Entry::Vacant(e) => {
                         e.insert(waker.clone());
+                        None
                     }
-                }
+                };
                 self.begin_wait(Target::Task(id));
-                JoinPoll::Pending
+                JoinPoll::Pending { replaced }
             }
             TaskState::Done(Outcome::Returned) => match slot.future.take() {
                 Some(cell) => {

@@ -1,7 +1,11 @@
 //! [`Barrier`]: tasks wait until `n` of them have arrived, as `tokio::sync::Barrier`.
 //!
-//! Owns the arrival count, the generation and the waiter list. It must not call a
-//! waker while its state is locked.
+//! Owns the arrival count and the waiter list. It must not call a waker while its
+//! state is locked.
+//!
+//! A wait is an operation of the common protocol (`wait::Op`): the arrival that
+//! completes a group (the leader's) has its scheduling point before it releases the
+//! others; an arrival that must wait has none.
 
 use crate::unsafe_parts::StateLock;
 use std::fmt;
@@ -9,7 +13,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::wait::{Removed, Res, WaitQueue, lock, wake_all};
+use super::wait::{Ctx, Op, Removed, Res, WaitQueue, Waiter, Wakers, lock};
 use crate::trace::ResourceOp;
 
 struct State {
@@ -68,11 +72,13 @@ impl Barrier {
         }
     }
 
-    /// Waits until `n` tasks wait; the last to arrive is the leader.
+    /// Waits until `n` tasks wait; the last to arrive is the leader. Another task may
+    /// run before the leader lets the group through (its [scheduling
+    /// point](crate::sync#scheduling-rules)).
     pub fn wait(&self) -> BarrierWait<'_> {
         BarrierWait {
             barrier: self,
-            waiter: None,
+            waiter: Waiter::new(),
             done: false,
         }
     }
@@ -90,66 +96,83 @@ impl fmt::Debug for Barrier {
 #[must_use = "futures do nothing unless awaited"]
 pub struct BarrierWait<'a> {
     barrier: &'a Barrier,
-    waiter: Option<u64>,
+    waiter: Waiter,
     done: bool,
+}
+
+/// An arrival, as an operation of the protocol.
+struct Arrive;
+
+impl Op<State> for Arrive {
+    type Place = WaitQueue<()>;
+    type Output = BarrierWaitResult;
+
+    fn place(st: &mut State) -> &mut WaitQueue<()> {
+        &mut st.waiters
+    }
+
+    /// The last arrival of a group passes at once.
+    fn now(&self, st: &State) -> bool {
+        st.arrived + 1 >= st.n
+    }
+
+    fn complete(
+        &mut self,
+        st: &mut State,
+        cx: &mut Ctx<'_>,
+        wakers: &mut Wakers,
+    ) -> BarrierWaitResult {
+        let n = st.arrived + 1;
+        st.arrived = 0;
+        st.waiters.release_all(wakers);
+        cx.event(ResourceOp::Pass, n);
+        BarrierWaitResult(true)
+    }
+
+    fn park(&mut self, st: &mut State, cx: &mut Ctx<'_>) {
+        st.arrived += 1;
+        cx.event(ResourceOp::Pass, st.arrived);
+    }
+
+    fn released(
+        &mut self,
+        _: &mut State,
+        (): (),
+        cx: &mut Ctx<'_>,
+        _: &mut Wakers,
+    ) -> Option<BarrierWaitResult> {
+        cx.event(ResourceOp::Served, 0);
+        Some(BarrierWaitResult(false))
+    }
+
+    /// Still waiting: the arrival is withdrawn. Released: the group passed with it.
+    fn cancelled(&mut self, st: &mut State, removed: Removed<()>, _: &mut Ctx<'_>, _: &mut Wakers) {
+        if let Removed::Waiting(()) = removed {
+            st.arrived -= 1;
+        }
+    }
 }
 
 impl Future for BarrierWait<'_> {
     type Output = BarrierWaitResult;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<BarrierWaitResult> {
-        let what = "sim::sync::Barrier::wait";
         let this = self.get_mut();
         assert!(!this.done, "sim: BarrierWait polled after completion");
-        let res = &this.barrier.res;
-        if this.waiter.is_none() {
-            res.with(what, |_, _| ()); // Outside a run: panic before any change.
-        }
-        let mut st = lock(&this.barrier.state);
-        if let Some(id) = this.waiter {
-            if st.waiters.take_released(id).is_none() {
-                st.waiters.set_waker(id, cx.waker());
-                return Poll::Pending;
-            }
-            drop(st);
-            this.waiter = None;
-            this.done = true;
-            res.end_wait(false);
-            res.event(what, ResourceOp::Served, 0);
-            return Poll::Ready(BarrierWaitResult(false));
-        }
-        st.arrived += 1;
-        if st.arrived < st.n {
-            let arrived = st.arrived;
-            this.waiter = Some(st.waiters.push(cx.waker(), ()));
-            drop(st);
-            res.event(what, ResourceOp::Pass, arrived);
-            res.begin_wait(what);
-            return Poll::Pending;
-        }
-        let n = st.arrived;
-        st.arrived = 0;
-        let mut wakers = Vec::new();
-        st.waiters.release_all(&mut wakers);
-        drop(st);
-        this.done = true;
-        res.event(what, ResourceOp::Pass, n);
-        wake_all(wakers);
-        Poll::Ready(BarrierWaitResult(true))
+        let b = this.barrier;
+        let what = "sim::sync::Barrier::wait";
+        let polled = b
+            .res
+            .poll_op(what, &b.state, &mut this.waiter, &mut Arrive, cx.waker());
+        this.done = polled.is_ready();
+        polled
     }
 }
 
 impl Drop for BarrierWait<'_> {
     fn drop(&mut self) {
-        let Some(id) = self.waiter.take() else { return };
-        {
-            let mut st = lock(&self.barrier.state);
-            // Still waiting: withdraw the arrival. Released: the group passed with it.
-            if let Removed::Waiting(()) = st.waiters.remove(id) {
-                st.arrived -= 1;
-            }
-        }
-        self.barrier.res.end_wait(true);
+        let b = self.barrier;
+        b.res.cancel_op(&b.state, &mut self.waiter, &mut Arrive);
     }
 }
 

@@ -3,8 +3,12 @@
 //!
 //! Owns a ring of the last `capacity` messages (behind `Arc`, so cloning a message for
 //! a receiver runs outside the state lock), the sender and receiver counts and the
-//! waiting receivers. It must not wake a task, clone or drop a message while its state
-//! is locked.
+//! waiting receivers. It must not wake a task, drop a waker, clone or drop a message
+//! while its state is locked.
+//!
+//! A receive is an operation of the common protocol (`wait::Op`): it has its
+//! scheduling point when it completes at once (a message, a lag, a closed channel).
+//! `send` is synchronous: no point.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -17,7 +21,7 @@ use std::task::{Context, Poll};
 
 use futures::Stream;
 
-use super::wait::{Res, WaitQueue, lock, wake_all};
+use super::wait::{Ctx, Op, Res, WaitQueue, Waiter, Wakers, lock};
 use crate::trace::ResourceOp;
 
 /// Errors of this module.
@@ -150,8 +154,7 @@ pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         Receiver {
             shared,
             next: 0,
-            waiter: None,
-            waiting: false,
+            recv: Waiter::new(),
         },
     )
 }
@@ -166,12 +169,10 @@ impl<T> Sender<T> {
     /// (returning the value) if there is none.
     pub fn send(&self, value: T) -> Result<usize, SendError<T>> {
         let what = "sim::sync::broadcast::Sender::send";
-        self.shared.res.with(what, |_, _| ());
-        let mut wakers = Vec::new();
-        let (receivers, len, overwritten) = {
-            let mut st = lock(&self.shared.state);
+        let shared = &*self.shared;
+        let (sent, overwritten) = shared.res.update(what, &shared.state, |st, cx, wakers| {
             if st.receivers == 0 {
-                return Err(SendError(value));
+                return (Err(SendError(value)), None);
             }
             st.buf.push_back(Arc::new(value));
             let overwritten = if st.buf.len() > st.cap {
@@ -180,13 +181,12 @@ impl<T> Sender<T> {
             } else {
                 None
             };
-            st.waiters.release_all(&mut wakers);
-            (st.receivers, st.buf.len(), overwritten)
-        };
-        drop(overwritten);
-        self.shared.res.event(what, ResourceOp::Send, len);
-        wake_all(wakers);
-        Ok(receivers)
+            st.waiters.release_all(wakers);
+            cx.event(ResourceOp::Send, st.buf.len());
+            (Ok(st.receivers), overwritten)
+        });
+        drop(overwritten); // Outside the lock and the core.
+        sent
     }
 
     /// A new receiver that sees messages sent from now on.
@@ -196,8 +196,7 @@ impl<T> Sender<T> {
         Receiver {
             shared: self.shared.clone(),
             next: st.end(),
-            waiter: None,
-            waiting: false,
+            recv: Waiter::new(),
         }
     }
 
@@ -218,17 +217,21 @@ impl<T> Clone for Sender<T> {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        let mut wakers = Vec::new();
+        let shared = &*self.shared;
         {
-            let mut st = lock(&self.shared.state);
-            st.senders -= 1;
-            if st.senders > 0 {
+            let mut st = lock(&shared.state);
+            if st.senders > 1 {
+                st.senders -= 1;
                 return;
             }
-            st.waiters.release_all(&mut wakers);
         }
-        self.shared.res.event_lenient(ResourceOp::Close, 0);
-        wake_all(wakers);
+        shared.res.update_lenient(&shared.state, |st, cx, wakers| {
+            st.senders -= 1;
+            if st.senders == 0 {
+                st.waiters.release_all(wakers);
+                cx.event(ResourceOp::Close, 0);
+            }
+        });
     }
 }
 
@@ -244,82 +247,78 @@ pub struct Receiver<T> {
     shared: Arc<Shared<T>>,
     /// The number of the next message to receive.
     next: u64,
-    waiter: Option<u64>,
-    waiting: bool,
+    /// The receive in progress.
+    recv: Waiter,
 }
 
+/// What a receive found.
 enum Step<T> {
-    /// A message, and how many newer ones this receiver has yet to read.
-    Msg(Arc<T>, usize),
+    /// A message (cloned for the receiver outside the lock).
+    Msg(Arc<T>),
     Lagged(u64),
     Closed,
-    Empty,
+}
+
+/// A receive from the message numbered `next`, as an operation of the protocol.
+/// Released by a send or the last sender's drop, it looks again.
+struct Recv<'a> {
+    next: &'a mut u64,
+}
+
+impl<T> Op<State<T>> for Recv<'_> {
+    type Place = WaitQueue<()>;
+    type Output = Step<T>;
+
+    fn place(st: &mut State<T>) -> &mut WaitQueue<()> {
+        &mut st.waiters
+    }
+
+    fn now(&self, st: &State<T>) -> bool {
+        *self.next < st.end() || st.senders == 0
+    }
+
+    fn complete(&mut self, st: &mut State<T>, cx: &mut Ctx<'_>, _: &mut Wakers) -> Step<T> {
+        let next = &mut *self.next;
+        if *next < st.base {
+            let missed = st.base - *next;
+            *next = st.base;
+            cx.event(ResourceOp::Lagged, missed as usize);
+            return Step::Lagged(missed);
+        }
+        if *next < st.end() {
+            let msg = st.buf[(*next - st.base) as usize].clone();
+            *next += 1;
+            cx.event(ResourceOp::Recv, (st.end() - *next) as usize);
+            return Step::Msg(msg);
+        }
+        Step::Closed
+    }
+
+    fn park(&mut self, _: &mut State<T>, _: &mut Ctx<'_>) {}
 }
 
 impl<T: Clone> Receiver<T> {
-    fn step(&mut self, st: &mut State<T>) -> Step<T> {
-        if self.next < st.base {
-            let missed = st.base - self.next;
-            self.next = st.base;
-            return Step::Lagged(missed);
-        }
-        if self.next < st.end() {
-            let msg = st.buf[(self.next - st.base) as usize].clone();
-            self.next += 1;
-            return Step::Msg(msg, (st.end() - self.next) as usize);
-        }
-        if st.senders == 0 {
-            Step::Closed
-        } else {
-            Step::Empty
-        }
-    }
-
-    fn finish(&mut self, what: &str, step: Step<T>) -> Result<T, RecvError> {
-        let res = &self.shared.res;
-        match step {
-            Step::Msg(m, backlog) => {
-                res.event(what, ResourceOp::Recv, backlog);
-                Ok(T::clone(&m))
-            }
-            Step::Lagged(n) => {
-                res.event(what, ResourceOp::Lagged, n as usize);
-                Err(RecvError::Lagged(n))
-            }
-            Step::Closed | Step::Empty => {
-                res.with(what, |_, _| ());
-                Err(RecvError::Closed)
-            }
-        }
-    }
-
     /// Polls for the next message (the [`Stream`] implementation uses it).
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
         let what = "sim::sync::broadcast::Receiver::recv";
-        let shared = self.shared.clone();
-        shared.res.with(what, |_, _| ()); // Outside a run: panic before any change.
-        let mut st = lock(&shared.state);
-        if let Some(id) = self.waiter.take() {
-            st.waiters.remove(id);
+        let shared = &*self.shared;
+        let mut op = Recv {
+            next: &mut self.next,
+        };
+        match shared
+            .res
+            .poll_op(what, &shared.state, &mut self.recv, &mut op, cx.waker())
+        {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Step::Msg(m)) => Poll::Ready(Ok(T::clone(&m))),
+            Poll::Ready(Step::Lagged(n)) => Poll::Ready(Err(RecvError::Lagged(n))),
+            Poll::Ready(Step::Closed) => Poll::Ready(Err(RecvError::Closed)),
         }
-        let step = self.step(&mut st);
-        if let Step::Empty = step {
-            self.waiter = Some(st.waiters.push(cx.waker(), ()));
-            drop(st);
-            if !std::mem::replace(&mut self.waiting, true) {
-                shared.res.begin_wait(what);
-            }
-            return Poll::Pending;
-        }
-        drop(st);
-        if std::mem::take(&mut self.waiting) {
-            shared.res.end_wait(false);
-        }
-        Poll::Ready(self.finish(what, step))
     }
 
     /// Waits for the next message. Cancellation safe: no message is skipped if the
-    /// future is dropped.
+    /// future is dropped. Another task may run first when a message is there (its
+    /// [scheduling point](crate::sync#scheduling-rules)).
     pub async fn recv(&mut self) -> Result<T, RecvError> {
         RecvFut { rx: self }.await
     }
@@ -327,19 +326,21 @@ impl<T: Clone> Receiver<T> {
     /// Takes the next message if there is one.
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
         let what = "sim::sync::broadcast::Receiver::try_recv";
-        self.shared.res.with(what, |_, _| ());
-        let step = {
-            let shared = self.shared.clone();
-            let mut st = lock(&shared.state);
-            self.step(&mut st)
+        let shared = &*self.shared;
+        let mut op = Recv {
+            next: &mut self.next,
         };
+        let step = shared.res.update(what, &shared.state, |st, cx, wakers| {
+            if Op::<State<T>>::now(&op, st) {
+                Ok(op.complete(st, cx, wakers))
+            } else {
+                Err(TryRecvError::Empty)
+            }
+        })?;
         match step {
-            Step::Empty => Err(TryRecvError::Empty),
+            Step::Msg(m) => Ok(T::clone(&m)),
+            Step::Lagged(n) => Err(TryRecvError::Lagged(n)),
             Step::Closed => Err(TryRecvError::Closed),
-            step => self.finish(what, step).map_err(|e| match e {
-                RecvError::Lagged(n) => TryRecvError::Lagged(n),
-                RecvError::Closed => TryRecvError::Closed,
-            }),
         }
     }
 
@@ -350,8 +351,7 @@ impl<T: Clone> Receiver<T> {
         Receiver {
             shared: self.shared.clone(),
             next: st.end(),
-            waiter: None,
-            waiting: false,
+            recv: Waiter::new(),
         }
     }
 
@@ -379,25 +379,24 @@ impl<T: Clone> Future for RecvFut<'_, T> {
 
 impl<T> Drop for RecvFut<'_, T> {
     fn drop(&mut self) {
-        self.rx.cancel_wait();
-    }
-}
-
-impl<T> Receiver<T> {
-    fn cancel_wait(&mut self) {
-        if let Some(id) = self.waiter.take() {
-            lock(&self.shared.state).waiters.remove(id);
-        }
-        if std::mem::take(&mut self.waiting) {
-            self.shared.res.end_wait(true);
-        }
+        let rx = &mut *self.rx;
+        let shared = &*rx.shared;
+        let mut op = Recv { next: &mut rx.next };
+        shared.res.cancel_op(&shared.state, &mut rx.recv, &mut op);
     }
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        self.cancel_wait();
-        lock(&self.shared.state).receivers -= 1;
+        let shared = &*self.shared;
+        let mut op = Recv {
+            next: &mut self.next,
+        };
+        let recv = &mut self.recv;
+        shared.res.update_lenient(&shared.state, |st, cx, wakers| {
+            recv.cancel(&mut op, st, cx, wakers);
+            st.receivers -= 1;
+        });
     }
 }
 

@@ -3,6 +3,11 @@
 //! Owns the waiter list only; the lock is the caller's [`Mutex`]. A waiter is queued
 //! before its guard is dropped, so a notification sent after the unlock is never lost.
 //! It must not call a waker while its state is locked.
+//!
+//! Waiting for a notification is an operation of the common protocol (`wait::Op`)
+//! that always parks, so [`Condvar::wait`] has no scheduling point of its own, nor
+//! does its re-lock (it comes after a wait). [`Condvar::wait_while`] whose condition is
+//! already false completes at once: it has one point, before it returns.
 
 use crate::unsafe_parts::StateLock;
 use std::fmt;
@@ -11,7 +16,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::mutex::{Mutex, MutexGuard};
-use super::wait::{Removed, Res, WaitQueue, lock, wake_all};
+use super::wait::{Ctx, Op, Point, Removed, Res, WaitQueue, Waiter, Wakers};
 use crate::trace::ResourceOp;
 
 /// A condition variable: [`wait`](Self::wait) unlocks the mutex, waits for a
@@ -59,60 +64,76 @@ impl Condvar {
     /// Cancellation safe: dropped while waiting, it leaves the mutex unlocked (and
     /// passes on a `notify_one` it had been chosen by); dropped while re-locking, it has
     /// consumed its notification, as with any condition variable.
+    ///
+    /// It always waits, so it has no scheduling point (nor has the re-lock after it).
     pub async fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
         let mutex: &'a Mutex<T> = MutexGuard::mutex(&guard);
         CondWait {
             cv: self,
             guard: Some(guard),
-            waiter: None,
+            waiter: Waiter::new(),
         }
         .await;
-        mutex.lock().await
+        mutex.lock_after_wait().await
     }
 
     /// Waits while `condition` holds, re-checking it under the lock after each
     /// notification; returns the guard with the condition false.
+    ///
+    /// If the condition is false at once, this is the operation's scheduling point:
+    /// another task may run before it returns (the guard stays held), and the
+    /// condition is checked again if one did.
     pub async fn wait_while<'a, T>(
         &self,
         mut guard: MutexGuard<'a, T>,
         mut condition: impl FnMut(&mut T) -> bool,
     ) -> MutexGuard<'a, T> {
-        while condition(&mut *guard) {
-            guard = self.wait(guard).await;
+        let mut point = Point::new();
+        loop {
+            if condition(&mut *guard) {
+                point.pass(); // It waits: no point.
+                guard = self.wait(guard).await;
+            } else if !self.res.point(WAIT_WHILE, &mut point).await {
+                return guard;
+            }
         }
-        guard
     }
 
     /// Wakes the first waiter, if any.
     pub fn notify_one(&self) {
-        let waker = {
-            let mut q = lock(&self.state);
-            match q.front_mut() {
-                Some(by_one) => {
-                    *by_one = true;
-                    q.release_front()
-                }
-                None => None,
-            }
-        };
-        self.res.event(
-            "sim::sync::Condvar::notify_one",
-            ResourceOp::Notify,
-            usize::from(waker.is_some()),
-        );
-        waker.into_iter().for_each(std::task::Waker::wake);
+        let what = "sim::sync::Condvar::notify_one";
+        self.res.update(what, &self.state, |q, cx, wakers| {
+            let served = notify_front(q, wakers);
+            cx.event(ResourceOp::Notify, usize::from(served));
+        });
     }
 
     /// Wakes every waiter.
     pub fn notify_all(&self) {
-        let mut wakers = Vec::new();
-        lock(&self.state).release_all(&mut wakers);
-        self.res.event(
-            "sim::sync::Condvar::notify_all",
-            ResourceOp::Notify,
-            wakers.len(),
-        );
-        wake_all(wakers);
+        let what = "sim::sync::Condvar::notify_all";
+        self.res.update(what, &self.state, |q, cx, wakers| {
+            let mut n = 0;
+            while let Some(w) = q.release_front() {
+                wakers.push(w);
+                n += 1;
+            }
+            cx.event(ResourceOp::Notify, n);
+        });
+    }
+}
+
+/// What [`Condvar::wait_while`] is called in panics.
+const WAIT_WHILE: &str = "sim::sync::Condvar::wait_while";
+
+/// Releases the front waiter, marked as chosen by `notify_one`; whether there was one.
+fn notify_front(q: &mut WaitQueue<bool>, wakers: &mut Wakers) -> bool {
+    match q.front_mut() {
+        Some(by_one) => {
+            *by_one = true;
+            wakers.extend(q.release_front());
+            true
+        }
+        None => false,
     }
 }
 
@@ -133,7 +154,54 @@ impl fmt::Debug for Condvar {
 struct CondWait<'c, 'a, T> {
     cv: &'c Condvar,
     guard: Option<MutexGuard<'a, T>>,
-    waiter: Option<u64>,
+    waiter: Waiter,
+}
+
+/// Waiting for a notification, as an operation of the protocol: it always parks.
+struct Notified;
+
+impl Op<WaitQueue<bool>> for Notified {
+    type Place = WaitQueue<bool>;
+    type Output = ();
+
+    fn place(q: &mut WaitQueue<bool>) -> &mut WaitQueue<bool> {
+        q
+    }
+
+    fn now(&self, _: &WaitQueue<bool>) -> bool {
+        false
+    }
+
+    fn complete(&mut self, _: &mut WaitQueue<bool>, _: &mut Ctx<'_>, _: &mut Wakers) {}
+
+    /// Not chosen by `notify_one` (yet).
+    fn park(&mut self, _: &mut WaitQueue<bool>, _: &mut Ctx<'_>) -> bool {
+        false
+    }
+
+    fn released(
+        &mut self,
+        _: &mut WaitQueue<bool>,
+        _: bool,
+        cx: &mut Ctx<'_>,
+        _: &mut Wakers,
+    ) -> Option<()> {
+        cx.event(ResourceOp::Served, 0);
+        Some(())
+    }
+
+    /// Chosen by `notify_one` but gone: the next waiter is notified instead.
+    fn cancelled(
+        &mut self,
+        q: &mut WaitQueue<bool>,
+        removed: Removed<bool>,
+        _: &mut Ctx<'_>,
+        wakers: &mut Wakers,
+    ) {
+        if let Removed::Released(true) = removed {
+            notify_front(q, wakers);
+        }
+    }
 }
 
 impl<T> Future for CondWait<'_, '_, T> {
@@ -141,51 +209,19 @@ impl<T> Future for CondWait<'_, '_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        if this.waiter.is_none() {
-            this.cv.res.with("sim::sync::Condvar::wait", |_, _| ()); // Panic before any change.
-        }
-        let mut q = lock(&this.cv.state);
-        match this.waiter {
-            None => {
-                this.waiter = Some(q.push(cx.waker(), false));
-                drop(q);
-                this.cv.res.begin_wait("sim::sync::Condvar::wait");
-                drop(this.guard.take()); // Unlock only once queued: no lost notification.
-                Poll::Pending
-            }
-            Some(id) => {
-                if q.take_released(id).is_none() {
-                    q.set_waker(id, cx.waker());
-                    return Poll::Pending;
-                }
-                drop(q);
-                this.waiter = None;
-                this.cv.res.end_wait(false);
-                let what = "sim::sync::Condvar::wait";
-                this.cv.res.event(what, ResourceOp::Served, 0);
-                Poll::Ready(())
-            }
-        }
+        let cv = this.cv;
+        let what = "sim::sync::Condvar::wait";
+        let polled = cv
+            .res
+            .poll_op(what, &cv.state, &mut this.waiter, &mut Notified, cx.waker());
+        drop(this.guard.take()); // Unlock only once queued: no lost notification.
+        polled
     }
 }
 
 impl<T> Drop for CondWait<'_, '_, T> {
     fn drop(&mut self) {
-        let Some(id) = self.waiter.take() else { return };
-        let waker = {
-            let mut q = lock(&self.cv.state);
-            match q.remove(id) {
-                Removed::Released(true) => match q.front_mut() {
-                    Some(by_one) => {
-                        *by_one = true;
-                        q.release_front()
-                    }
-                    None => None,
-                },
-                _ => None,
-            }
-        };
-        self.cv.res.end_wait(true);
-        waker.into_iter().for_each(std::task::Waker::wake);
+        let cv = self.cv;
+        cv.res.cancel_op(&cv.state, &mut self.waiter, &mut Notified);
     }
 }

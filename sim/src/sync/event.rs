@@ -2,6 +2,9 @@
 //!
 //! Owns the flag and its waiter list. It must not call a waker while its state is
 //! locked.
+//!
+//! A wait is an operation of the common protocol (`wait::Op`): a wait on a set flag
+//! has its scheduling point before it returns. `set` and `clear` are synchronous.
 
 use crate::unsafe_parts::StateLock;
 use std::fmt;
@@ -9,7 +12,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::wait::{Res, WaitQueue, lock, wake_all};
+use super::wait::{Ctx, Op, Res, WaitQueue, Waiter, Wakers, lock};
 use crate::trace::ResourceOp;
 
 struct State {
@@ -60,28 +63,29 @@ impl Event {
 
     /// Sets the flag and wakes every waiter.
     pub fn set(&self) {
-        let mut wakers = Vec::new();
-        {
-            let mut st = lock(&self.state);
-            st.flag = true;
-            st.waiters.release_all(&mut wakers);
-        }
-        self.res.event("sim::sync::Event::set", ResourceOp::Set, 0);
-        wake_all(wakers);
+        self.res
+            .update("sim::sync::Event::set", &self.state, |st, cx, wakers| {
+                st.flag = true;
+                st.waiters.release_all(wakers);
+                cx.event(ResourceOp::Set, 0);
+            });
     }
 
     /// Clears the flag: later [`wait`](Self::wait)s wait for the next `set`.
     pub fn clear(&self) {
-        lock(&self.state).flag = false;
         self.res
-            .event("sim::sync::Event::clear", ResourceOp::Clear, 0);
+            .update("sim::sync::Event::clear", &self.state, |st, cx, _| {
+                st.flag = false;
+                cx.event(ResourceOp::Clear, 0);
+            });
     }
 
-    /// Waits until the flag is set (at once if it is).
+    /// Waits until the flag is set (at once if it is, though another task may run
+    /// first: its [scheduling point](crate::sync#scheduling-rules)).
     pub fn wait(&self) -> EventWait<'_> {
         EventWait {
             event: self,
-            waiter: None,
+            waiter: Waiter::new(),
             done: false,
         }
     }
@@ -106,8 +110,36 @@ impl fmt::Debug for Event {
 #[must_use = "futures do nothing unless awaited"]
 pub struct EventWait<'a> {
     event: &'a Event,
-    waiter: Option<u64>,
+    waiter: Waiter,
     done: bool,
+}
+
+/// A wait, as an operation of the protocol.
+struct Wait;
+
+impl Op<State> for Wait {
+    type Place = WaitQueue<()>;
+    type Output = ();
+
+    fn place(st: &mut State) -> &mut WaitQueue<()> {
+        &mut st.waiters
+    }
+
+    fn now(&self, st: &State) -> bool {
+        st.flag
+    }
+
+    fn complete(&mut self, _: &mut State, cx: &mut Ctx<'_>, _: &mut Wakers) {
+        cx.event(ResourceOp::Served, 0);
+    }
+
+    fn park(&mut self, _: &mut State, _: &mut Ctx<'_>) {}
+
+    /// Released by `set`: it passes even if the flag was cleared since.
+    fn released(&mut self, _: &mut State, (): (), cx: &mut Ctx<'_>, _: &mut Wakers) -> Option<()> {
+        cx.event(ResourceOp::Served, 0);
+        Some(())
+    }
 }
 
 impl Future for EventWait<'_> {
@@ -118,41 +150,20 @@ impl Future for EventWait<'_> {
         if this.done {
             return Poll::Ready(());
         }
-        let res = &this.event.res;
-        if this.waiter.is_none() {
-            res.with("sim::sync::Event::wait", |_, _| ()); // Outside a run: panic first.
-        }
-        let mut st = lock(&this.event.state);
-        match this.waiter {
-            Some(id) => {
-                if st.waiters.take_released(id).is_none() {
-                    st.waiters.set_waker(id, cx.waker());
-                    return Poll::Pending;
-                }
-                drop(st);
-                this.waiter = None;
-                res.end_wait(false);
-            }
-            None if st.flag => {}
-            None => {
-                this.waiter = Some(st.waiters.push(cx.waker(), ()));
-                drop(st);
-                res.begin_wait("sim::sync::Event::wait");
-                return Poll::Pending;
-            }
-        }
-        this.done = true;
-        res.event("sim::sync::Event::wait", ResourceOp::Served, 0);
-        Poll::Ready(())
+        let ev = this.event;
+        let what = "sim::sync::Event::wait";
+        let polled = ev
+            .res
+            .poll_op(what, &ev.state, &mut this.waiter, &mut Wait, cx.waker());
+        this.done = polled.is_ready();
+        polled
     }
 }
 
 impl Drop for EventWait<'_> {
     fn drop(&mut self) {
-        if let Some(id) = self.waiter.take() {
-            lock(&self.event.state).waiters.remove(id);
-            self.event.res.end_wait(true);
-        }
+        let ev = self.event;
+        ev.res.cancel_op(&ev.state, &mut self.waiter, &mut Wait);
     }
 }
 

@@ -3,18 +3,46 @@
 //!
 //! This module owns the primitives' state and their waiter lists. It reaches the run
 //! only through the crate-private context API (record an event, register a resource),
-//! once per operation: the state change, its events and the detectors' bookkeeping
-//! happen in one core access (`wait::Res::update`). It never touches the run queue,
-//! never calls a waker while a lock or the core is borrowed, and never decides who
-//! runs next.
+//! once per operation: the state change, its events, the detectors' bookkeeping and
+//! the operation's scheduling point happen in one core access (`wait::Res::update`).
+//! Every async operation of every primitive (and of the [`queue`](crate::queue)s)
+//! runs one protocol, `wait::Op` driven by `wait::Waiter`: the single place where an
+//! operation meets the scheduler. It never touches the run queue, never calls or drops
+//! a waker while a lock or the core is borrowed, and never decides who runs next.
 //!
 //! # Scheduling rules
 //!
-//! - An operation that can complete at once (a free lock, a non-empty channel) returns
-//!   `Ready` on its first poll, as in tokio; the surrounding task still reaches the
-//!   scheduler at its next real wait. Operations that release or hand over (unlock,
-//!   send, notify, set) wake the waiters they serve; the scheduler, not the primitive,
-//!   chooses which woken task runs next.
+//! - **Scheduling points.** An async operation that can complete at once (a free lock
+//!   or permit, a buffered message or a free slot, a set flag or a stored permit, a
+//!   closed channel, a finished task) stops at a *scheduling point* just before it
+//!   takes effect: the scheduler chooses among the ready tasks and the running one,
+//!   and if it chooses another task, the operation has changed nothing; it returns
+//!   `Pending` and happens (or waits, if the state changed meanwhile) when its task is
+//!   polled again. The choice is recorded in the schedule like any other, so it is
+//!   replayed and shrunk. The points are: `lock`, `read`, `write`, `acquire` (and their
+//!   `_owned`/`_many` forms), a bounded `send` and `reserve`, `recv` (mpsc, broadcast),
+//!   awaiting a [`oneshot::Receiver`] and [`oneshot::Sender::closed`],
+//!   [`watch::Receiver::changed`] (and its `Stream`), [`Notify::notified`],
+//!   [`Event::wait`], [`Barrier::wait`] of the task that completes a group, the
+//!   queues' `get`, `put` and `join`, and awaiting a [`JoinHandle`](crate::task::JoinHandle).
+//!   [`watch::Receiver::wait_for`] and [`Condvar::wait_while`] whose condition holds
+//!   at once have one point before they return.
+//! - **Exactly one per operation, and none after a wait.** An operation that must wait
+//!   has no point (waiting already lets the others run), nor has the rest of it once it
+//!   is woken: [`Condvar::wait`] always waits, so neither it nor its re-lock has a point.
+//!   A receiver used for many receives has one point per receive. Awaiting a
+//!   `JoinHandle` follows the same rule: a point when the task is already finished,
+//!   none after waiting for it.
+//! - **Synchronous operations are not points.** `try_lock`, `try_acquire`, `try_send`,
+//!   `try_recv`, an unbounded or a oneshot, broadcast or watch `send`, `notify_one`,
+//!   `notify_waiters`, [`Event::set`], the queues' `_nowait` operations, `task_done`,
+//!   `shutdown`, dropping a guard or a permit: they take effect at once, with no
+//!   decision. The next async operation of the task (or its next wait) is where
+//!   another task can run first; to let others in somewhere else, await
+//!   [`scheduling_point`](crate::task::scheduling_point) or
+//!   [`yield_now`](crate::task::yield_now).
+//! - Operations that release or hand over (unlock, send, notify, set) wake the waiters
+//!   they serve; the scheduler, not the primitive, chooses which woken task runs next.
 //! - Waiters are served first come, first served (FIFO). Locks and semaphores hand
 //!   permits directly to the waiter at the front, as tokio does, so a task that
 //!   releases and re-acquires cannot barge ahead of a parked waiter.
@@ -24,10 +52,11 @@
 //!   detector derives happens-before edges from these events, so a release-like event
 //!   is always recorded by the releasing task before the task it lets through runs.
 //! - Every wait records a `wait` event and is announced through one function,
-//!   `begin_wait`, the hook of the deadlock detector; a waiting future that is dropped
-//!   records `wait-cancelled`. Locks and semaphores report which task holds them
-//!   (the task that acquired a guard or permit stays its holder for the detector even
-//!   if the guard is moved to another task), so a deadlock report names the holders.
+//!   `begin_wait` (called only by the protocol), the hook of the deadlock detector; a
+//!   waiting future that is dropped records `wait-cancelled`. Locks and semaphores
+//!   report which task holds them (the task that acquired a guard or permit stays its
+//!   holder for the detector even if the guard is moved to another task), so a
+//!   deadlock report names the holders.
 //! - Every waiting future is cancellation safe: dropping it removes its waiter, and
 //!   if it had already been handed a permit, a message slot or a notification, that is
 //!   passed on to the next waiter.
@@ -45,6 +74,8 @@
 //!   power of two), so `Lagged(n)` counts are exact for the capacity given.
 //! - A [`watch::Receiver`] used as a `Stream` yields changes only, not the value it
 //!   starts with.
+//! - An operation that could complete at once may let another task run first (its
+//!   scheduling point); tokio's yield only when the task's cooperative budget is spent.
 //! - [`Condvar`] and [`Event`] come from asyncio (`Condition`, `Event`); tokio has no
 //!   equivalent.
 

@@ -8,6 +8,12 @@
 //!
 //! Every message is received at most once and, unless the receiver is dropped, at
 //! least once: a `send` future dropped before it completes has not sent its message.
+//!
+//! A bounded send, a reservation and a receive are operations of the common protocol
+//! (`wait::Op`): each has its scheduling point when it completes at once (a free slot,
+//! a buffered message, a closed channel). `try_send`, `try_recv` and an unbounded send
+//! are synchronous: no point (the task's next async operation is where another task
+//! may run first).
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -16,12 +22,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::unsafe_parts::StateLock;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use futures::{Sink, Stream};
 
-use super::semaphore::{Closed, Permits};
-use super::wait::{Ctx, Point, Res, Wakers, lock};
+use super::semaphore::{Closed, Permits, SemWait};
+use super::wait::{Ctx, Op, Removed, Res, WaitQueue, Waiter, WakerSlot, Wakers, lock};
 use crate::trace::ResourceOp;
 
 /// Errors of this module.
@@ -118,7 +124,8 @@ struct State<T> {
     reserved: usize,
     rx_closed: bool,
     rx_dropped: bool,
-    rx_waker: Option<Waker>,
+    /// The receiver, while it waits.
+    rx: WakerSlot,
 }
 
 impl<T> State<T> {
@@ -129,12 +136,19 @@ impl<T> State<T> {
             .expect("sim internal error: a bounded channel without slots")
     }
 
+    /// The slots of a bounded channel, to read.
+    fn slots_ref(&self) -> &Permits {
+        self.slots
+            .as_ref()
+            .expect("sim internal error: a bounded channel without slots")
+    }
+
     /// Appends a message (its slot already taken; the receiver is not dropped),
     /// records `send` and collects the receiver's waker.
     fn push(&mut self, value: T, cx: &mut Ctx<'_>, wakers: &mut Wakers) {
         self.buf.push_back(value);
         cx.event(ResourceOp::Send, self.buf.len());
-        wakers.extend(self.rx_waker.take());
+        wakers.extend(self.rx.release());
     }
 
     /// Whether no message can come any more.
@@ -149,7 +163,7 @@ impl<T> State<T> {
         }
         self.reserved -= 1;
         if self.rx_closed && self.reserved == 0 {
-            wakers.extend(self.rx_waker.take());
+            wakers.extend(self.rx.release());
         }
     }
 
@@ -184,25 +198,27 @@ impl<T> Chan<T> {
                 reserved: 0,
                 rx_closed: false,
                 rx_dropped: false,
-                rx_waker: None,
+                rx: WakerSlot::new(),
             }),
         })
     }
 
     /// A sender is gone; the last one ends the channel (records `close`).
     fn drop_sender(&self) {
-        let waker = {
+        {
             let mut st = lock(&self.state);
-            st.senders -= 1;
-            if st.senders > 0 {
+            if st.senders > 1 {
+                st.senders -= 1;
                 return;
             }
-            st.rx_waker.take()
-        };
-        self.res.event_lenient(ResourceOp::Close, 0);
-        if let Some(w) = waker {
-            w.wake();
         }
+        self.res.update_lenient(&self.state, |st, cx, wakers| {
+            st.senders -= 1;
+            if st.senders == 0 {
+                wakers.extend(st.rx.release());
+                cx.event(ResourceOp::Close, 0);
+            }
+        });
     }
 
     /// Sends into a slot reserved by a permit (the message is given back if the
@@ -238,39 +254,10 @@ impl<T> Chan<T> {
     }
 
     /// Polls for the next message.
-    fn poll_recv(&self, rx: &mut RxWait, cx: &mut Context<'_>) -> Poll<Option<T>> {
+    fn poll_recv(&self, rx: &mut Waiter, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let what = "sim::sync::mpsc::Receiver::recv";
-        let RxWait { waiting, point } = rx;
-        self.res.update(what, &self.state, |st, ctx, wakers| {
-            let now = !st.buf.is_empty() || st.ended();
-            if now && ctx.point(point, cx.waker(), wakers) {
-                return Poll::Pending;
-            }
-            if !now {
-                if !st
-                    .rx_waker
-                    .as_ref()
-                    .is_some_and(|w| w.will_wake(cx.waker()))
-                {
-                    st.rx_waker = Some(cx.waker().clone());
-                }
-                if !*waiting {
-                    *waiting = true;
-                    ctx.begin_wait();
-                }
-                return Poll::Pending;
-            }
-            if std::mem::take(waiting) {
-                ctx.end_wait(false);
-            }
-            point.reset();
-            let v = Self::take(st, ctx, wakers);
-            if v.is_none() {
-                // Ordered after the senders' drop or the close that ended the channel.
-                ctx.event(ResourceOp::Served, 0);
-            }
-            Poll::Ready(v)
-        })
+        self.res
+            .poll_op(what, &self.state, rx, &mut Recv, cx.waker())
     }
 
     /// Takes a message if one is buffered.
@@ -297,6 +284,34 @@ impl<T> Chan<T> {
     fn len(&self) -> usize {
         lock(&self.state).buf.len()
     }
+}
+
+/// A receive, as an operation of the protocol. Released (its waker taken by a send or
+/// the end of the channel), it looks again: a `try_recv` may have taken the message.
+struct Recv;
+
+impl<T> Op<State<T>> for Recv {
+    type Place = WakerSlot;
+    type Output = Option<T>;
+
+    fn place(st: &mut State<T>) -> &mut WakerSlot {
+        &mut st.rx
+    }
+
+    fn now(&self, st: &State<T>) -> bool {
+        !st.buf.is_empty() || st.ended()
+    }
+
+    fn complete(&mut self, st: &mut State<T>, cx: &mut Ctx<'_>, wakers: &mut Wakers) -> Option<T> {
+        let v = Chan::take(st, cx, wakers);
+        if v.is_none() {
+            // Ordered after the senders' drop or the close that ended the channel.
+            cx.event(ResourceOp::Served, 0);
+        }
+        v
+    }
+
+    fn park(&mut self, _: &mut State<T>, _: &mut Ctx<'_>) {}
 }
 
 /// What a [`SlotFut`] puts into the slot it gets: a message or a reservation.
@@ -336,65 +351,106 @@ impl<T> Fill<T> for Reservation {
 ///
 /// Cancellation safe: dropped while waiting, it gives up its place; dropped after it
 /// was handed a slot, it passes the slot on.
-struct SlotFut<'a, T, F> {
+struct SlotFut<'a, T, F: Fill<T>> {
     chan: &'a Chan<T>,
     what: &'static str,
-    // Invariant: `Some` until the future completes.
+    waiter: Waiter,
+    op: SlotOp<F>,
+}
+
+/// A bounded send or reservation, as an operation of the protocol.
+struct SlotOp<F> {
+    // Invariant: `Some` until the operation completes.
     fill: Option<F>,
-    point: Point,
-    waiter: Option<u64>,
+}
+
+impl<F> SlotOp<F> {
+    fn fill(&mut self) -> F {
+        self.fill
+            .take()
+            .expect("sim: mpsc send future polled after completion")
+    }
+}
+
+impl<T, F: Fill<T>> Op<State<T>> for SlotOp<F> {
+    type Place = WaitQueue<SemWait>;
+    type Output = Result<(), F>;
+
+    fn place(st: &mut State<T>) -> &mut WaitQueue<SemWait> {
+        st.slots().waiters()
+    }
+
+    fn now(&self, st: &State<T>) -> bool {
+        st.rx_dropped || st.slots_ref().completes_at_once(1)
+    }
+
+    fn complete(
+        &mut self,
+        st: &mut State<T>,
+        cx: &mut Ctx<'_>,
+        wakers: &mut Wakers,
+    ) -> Self::Output {
+        if st.rx_dropped {
+            return Err(self.fill());
+        }
+        match st.slots().take_at_once(1) {
+            Ok(()) => self.fill().fill(st, cx, wakers),
+            Err(Closed) => Err(self.fill()),
+        }
+    }
+
+    fn park(&mut self, _: &mut State<T>, _: &mut Ctx<'_>) -> SemWait {
+        Permits::parked(1)
+    }
+
+    fn released(
+        &mut self,
+        st: &mut State<T>,
+        w: SemWait,
+        cx: &mut Ctx<'_>,
+        wakers: &mut Wakers,
+    ) -> Option<Self::Output> {
+        Some(match w.outcome() {
+            Ok(()) => self.fill().fill(st, cx, wakers),
+            Err(Closed) => Err(self.fill()),
+        })
+    }
+
+    fn cancelled(
+        &mut self,
+        st: &mut State<T>,
+        removed: Removed<SemWait>,
+        _: &mut Ctx<'_>,
+        wakers: &mut Wakers,
+    ) {
+        st.slots().cancelled(removed, wakers);
+    }
 }
 
 // The fill is never pinned: it is moved into the channel or handed back.
-impl<T, F> Unpin for SlotFut<'_, T, F> {}
+impl<T, F: Fill<T>> Unpin for SlotFut<'_, T, F> {}
 
 impl<T, F: Fill<T>> Future for SlotFut<'_, T, F> {
     type Output = Result<(), F>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let first = this.waiter.is_none();
-        let mut fill = || {
-            this.fill
-                .take()
-                .expect("sim: mpsc send future polled after completion")
-        };
-        let point = &mut this.point;
-        let step = |st: &mut State<T>, ctx: &mut Ctx<'_>, wakers: &mut Wakers| {
-            let now = first && (st.rx_dropped || st.slots().completes_at_once(1));
-            if now && ctx.point(point, cx.waker(), wakers) {
-                return Poll::Pending;
-            }
-            if first && st.rx_dropped {
-                return Poll::Ready(Err(fill()));
-            }
-            match st
-                .slots()
-                .poll_acquire(1, &mut this.waiter, ctx, cx.waker())
-            {
-                Poll::Pending => Poll::Pending,
-                Poll::Ready(Err(Closed)) => Poll::Ready(Err(fill())),
-                Poll::Ready(Ok(())) => Poll::Ready(fill().fill(st, ctx, wakers)),
-            }
-        };
         let chan = this.chan;
-        if first {
-            // Outside a run: panic before any change.
-            chan.res.update(this.what, &chan.state, step)
-        } else {
-            chan.res.update_lenient(&chan.state, step)
-        }
+        chan.res.poll_op(
+            this.what,
+            &chan.state,
+            &mut this.waiter,
+            &mut this.op,
+            cx.waker(),
+        )
     }
 }
 
-impl<T, F> Drop for SlotFut<'_, T, F> {
+impl<T, F: Fill<T>> Drop for SlotFut<'_, T, F> {
     fn drop(&mut self) {
-        let Some(id) = self.waiter.take() else { return };
-        self.chan
-            .res
-            .update_lenient(&self.chan.state, |st, cx, wakers| {
-                st.slots().cancel(id, cx, wakers)
-            });
+        let chan = self.chan;
+        chan.res
+            .cancel_op(&chan.state, &mut self.waiter, &mut self.op);
     }
 }
 
@@ -432,7 +488,7 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         Sender { chan: chan.clone() },
         Receiver {
             chan,
-            rx: RxWait::default(),
+            rx: Waiter::new(),
         },
     )
 }
@@ -445,7 +501,7 @@ pub fn unbounded_channel<T>() -> (UnboundedSender<T>, UnboundedReceiver<T>) {
         UnboundedSender { chan: chan.clone() },
         UnboundedReceiver {
             chan,
-            rx: RxWait::default(),
+            rx: Waiter::new(),
         },
     )
 }
@@ -461,9 +517,8 @@ impl<T> Sender<T> {
         SlotFut {
             chan: &self.chan,
             what,
-            fill: Some(fill),
-            point: Point::new(),
-            waiter: None,
+            waiter: Waiter::new(),
+            op: SlotOp { fill: Some(fill) },
         }
     }
 
@@ -476,7 +531,8 @@ impl<T> Sender<T> {
 
     /// Sends `value`, waiting for a free slot. Fails (returning the value) once the
     /// receiver is closed or dropped. Dropping the future before it completes means
-    /// the value was not sent.
+    /// the value was not sent. Another task may run first when a slot is free (its
+    /// [scheduling point](crate::sync#scheduling-rules)).
     pub async fn send(&self, value: T) -> Result<(), SendError<T>> {
         self.slot("sim::sync::mpsc::Sender::send", Message(value))
             .await
@@ -629,22 +685,14 @@ impl<T> fmt::Debug for OwnedPermit<T> {
 /// The receiving half of a bounded channel. Also a [`Stream`] of messages.
 pub struct Receiver<T> {
     chan: Arc<Chan<T>>,
-    rx: RxWait,
+    /// The receive in progress.
+    rx: Waiter,
 }
 
-/// A receiver's receive in progress.
-#[derive(Default)]
-struct RxWait {
-    /// Whether a `wait` was recorded and not yet ended.
-    waiting: bool,
-    /// Whether the receive in progress passed its scheduling point.
-    point: Point,
-}
-
-/// The future of a `recv`: clears the receiver's wait if dropped while pending.
+/// The future of a `recv`: cancels the receiver's wait if dropped while pending.
 struct RecvFut<'a, T> {
     chan: &'a Chan<T>,
-    rx: &'a mut RxWait,
+    rx: &'a mut Waiter,
 }
 
 impl<T> Future for RecvFut<'_, T> {
@@ -657,28 +705,18 @@ impl<T> Future for RecvFut<'_, T> {
 
 impl<T> Drop for RecvFut<'_, T> {
     fn drop(&mut self) {
-        self.rx.point.reset();
-        if std::mem::take(&mut self.rx.waiting) {
-            let chan = self.chan;
-            let waker = chan.res.update_lenient(&chan.state, |st, cx, _| {
-                cx.end_wait(true);
-                st.rx_waker.take()
-            });
-            drop(waker);
-        }
+        let chan = self.chan;
+        chan.res.cancel_op(&chan.state, self.rx, &mut Recv);
     }
 }
 
-fn drop_receiver<T>(chan: &Chan<T>, waiting: bool) {
-    let (buf, waker) = chan.res.update_lenient(&chan.state, |st, cx, wakers| {
-        if waiting {
-            cx.end_wait(true);
-        }
+fn drop_receiver<T>(chan: &Chan<T>, rx: &mut Waiter) {
+    let buf = chan.res.update_lenient(&chan.state, |st, cx, wakers| {
+        rx.cancel(&mut Recv, st, cx, wakers);
         st.close(cx, wakers);
         st.rx_dropped = true;
-        (std::mem::take(&mut st.buf), st.rx_waker.take())
+        std::mem::take(&mut st.buf)
     });
-    drop(waker);
     drop(buf); // Unreceived messages, dropped outside the lock and the core.
 }
 
@@ -687,7 +725,9 @@ macro_rules! receiver_api {
         impl<T> $rx<T> {
             /// Waits for the next message; `None` once the buffer is empty and no
             /// message can come (every sender dropped, or [`close`](Self::close)d).
-            /// Cancellation safe: no message is lost if the future is dropped.
+            /// Cancellation safe: no message is lost if the future is dropped. Another
+            /// task may run first when a message is there (its [scheduling
+            /// point](crate::sync#scheduling-rules)).
             pub async fn recv(&mut self) -> Option<T> {
                 RecvFut {
                     chan: &self.chan,
@@ -725,7 +765,7 @@ macro_rules! receiver_api {
 
         impl<T> Drop for $rx<T> {
             fn drop(&mut self) {
-                drop_receiver(&self.chan, self.rx.waiting);
+                drop_receiver(&self.chan, &mut self.rx);
             }
         }
 
@@ -803,7 +843,8 @@ impl<T> fmt::Debug for UnboundedSender<T> {
 /// The receiving half of an unbounded channel. Also a [`Stream`] of messages.
 pub struct UnboundedReceiver<T> {
     chan: Arc<Chan<T>>,
-    rx: RxWait,
+    /// The receive in progress.
+    rx: Waiter,
 }
 
 type ReserveFut<T> = Pin<Box<dyn Future<Output = Result<OwnedPermit<T>, SendError<()>>> + Send>>;

@@ -2,7 +2,8 @@
 //!
 //! Owns the lock protocol (a one-permit fair semaphore) and its guards; the value lives
 //! in a cell of `crate::unsafe_parts::cells`, the only place with `unsafe`. It must not wake or
-//! drop user values while its state is locked.
+//! drop user values while its state is locked. `lock` is an acquisition of the
+//! semaphore, with its scheduling point; `try_lock` and unlocking are synchronous.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -61,10 +62,27 @@ impl<T> Mutex<T> {
     }
 
     /// Waits for the lock. Cancellation safe: dropping the future gives up the place in
-    /// the queue (and passes the lock on if it had just been handed over).
+    /// the queue (and passes the lock on if it had just been handed over). Another task
+    /// may run first when the lock is free (its [scheduling
+    /// point](crate::sync#scheduling-rules)).
     pub async fn lock(&self) -> MutexGuard<'_, T> {
         let hold = self
             .acquire()
+            .await
+            .expect("sim internal error: a mutex semaphore is never closed");
+        MutexGuard {
+            lock: self,
+            hold: Some(hold),
+            _not_sync: PhantomData,
+        }
+    }
+
+    /// [`lock`](Self::lock) without a scheduling point: the re-lock of an operation
+    /// that already waited (a condition variable's wait).
+    pub(crate) async fn lock_after_wait(&self) -> MutexGuard<'_, T> {
+        let hold = self
+            .acquire()
+            .after_wait()
             .await
             .expect("sim internal error: a mutex semaphore is never closed");
         MutexGuard {

@@ -2,6 +2,10 @@
 //!
 //! Owns the waiter list and the single stored permit. It must not call a waker while
 //! its state is locked.
+//!
+//! `notified` is an operation of the common protocol (`wait::Op`): taking a stored
+//! permit, or passing after a `notify_waiters`, has its scheduling point first.
+//! `notify_one` and `notify_waiters` are synchronous.
 
 use crate::unsafe_parts::StateLock;
 use std::fmt;
@@ -9,7 +13,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::wait::{Removed, Res, WaitQueue, lock, wake_all};
+use super::wait::{Ctx, Op, Removed, Res, WaitQueue, Waiter, Wakers, lock};
 use crate::trace::ResourceOp;
 
 struct State {
@@ -61,57 +65,58 @@ impl Notify {
 
     /// A future that completes when notified. It counts as waiting (for
     /// `notify_waiters`) from creation, and joins the queue for `notify_one` at its
-    /// first poll.
+    /// first poll. Another task may run first when it is notified already (its
+    /// [scheduling point](crate::sync#scheduling-rules)).
     pub fn notified(&self) -> Notified<'_> {
         let generation = lock(&self.state).generation;
         Notified {
             notify: self,
-            generation,
-            waiter: None,
+            waiter: Waiter::new(),
+            op: Wait { generation },
             done: false,
         }
     }
 
     /// Wakes the first waiter, or stores a permit if nobody waits (at most one).
     pub fn notify_one(&self) {
-        let waker = {
-            let mut st = lock(&self.state);
-            match st.waiters.front_mut() {
-                Some(by_one) => {
-                    *by_one = true;
-                    st.waiters.release_front()
-                }
-                None => {
-                    st.permit = true;
-                    None
-                }
-            }
-        };
-        self.res.event(
-            "sim::sync::Notify::notify_one",
-            ResourceOp::Notify,
-            usize::from(waker.is_some()),
-        );
-        if let Some(w) = waker {
-            w.wake();
-        }
+        let what = "sim::sync::Notify::notify_one";
+        self.res.update(what, &self.state, |st, cx, wakers| {
+            let served = st.notify_one(wakers);
+            cx.event(ResourceOp::Notify, usize::from(served));
+        });
     }
 
     /// Wakes every waiter; stores no permit.
     pub fn notify_waiters(&self) {
-        let mut wakers = Vec::new();
-        {
-            let mut st = lock(&self.state);
+        let what = "sim::sync::Notify::notify_waiters";
+        self.res.update(what, &self.state, |st, cx, wakers| {
             st.generation += 1;
-            st.waiters.iter_mut().for_each(|by_one| *by_one = false);
-            st.waiters.release_all(&mut wakers);
+            let mut n = 0;
+            while let Some(w) = st.waiters.front_mut() {
+                *w = false;
+                wakers.extend(st.waiters.release_front());
+                n += 1;
+            }
+            cx.event(ResourceOp::Notify, n);
+        });
+    }
+}
+
+impl State {
+    /// Releases the first waiter (as chosen by `notify_one`), or stores the permit if
+    /// nobody waits; whether a waiter was released.
+    fn notify_one(&mut self, wakers: &mut Wakers) -> bool {
+        match self.waiters.front_mut() {
+            Some(by_one) => {
+                *by_one = true;
+                wakers.extend(self.waiters.release_front());
+                true
+            }
+            None => {
+                self.permit = true;
+                false
+            }
         }
-        self.res.event(
-            "sim::sync::Notify::notify_waiters",
-            ResourceOp::Notify,
-            wakers.len(),
-        );
-        wake_all(wakers);
     }
 }
 
@@ -132,9 +137,58 @@ impl fmt::Debug for Notify {
 #[must_use = "futures do nothing unless awaited"]
 pub struct Notified<'a> {
     notify: &'a Notify,
-    generation: u64,
-    waiter: Option<u64>,
+    waiter: Waiter,
+    op: Wait,
     done: bool,
+}
+
+/// Waiting for a notification, as an operation of the protocol.
+struct Wait {
+    /// The `notify_waiters` count when the future was made.
+    generation: u64,
+}
+
+impl Op<State> for Wait {
+    type Place = WaitQueue<bool>;
+    type Output = ();
+
+    fn place(st: &mut State) -> &mut WaitQueue<bool> {
+        &mut st.waiters
+    }
+
+    /// A stored permit, or a `notify_waiters` since the future was made.
+    fn now(&self, st: &State) -> bool {
+        st.permit || st.generation != self.generation
+    }
+
+    /// Takes the permit if there is one (even after a `notify_waiters`).
+    fn complete(&mut self, st: &mut State, cx: &mut Ctx<'_>, _: &mut Wakers) {
+        st.permit = false;
+        cx.event(ResourceOp::Served, 0);
+    }
+
+    /// Not chosen by `notify_one` (yet).
+    fn park(&mut self, _: &mut State, _: &mut Ctx<'_>) -> bool {
+        false
+    }
+
+    fn released(&mut self, _: &mut State, _: bool, cx: &mut Ctx<'_>, _: &mut Wakers) -> Option<()> {
+        cx.event(ResourceOp::Served, 0);
+        Some(())
+    }
+
+    /// Chosen by `notify_one` but never completed: the notification passes on.
+    fn cancelled(
+        &mut self,
+        st: &mut State,
+        removed: Removed<bool>,
+        _: &mut Ctx<'_>,
+        wakers: &mut Wakers,
+    ) {
+        if let Removed::Released(true) = removed {
+            st.notify_one(wakers);
+        }
+    }
 }
 
 impl Future for Notified<'_> {
@@ -145,62 +199,20 @@ impl Future for Notified<'_> {
         if this.done {
             return Poll::Ready(());
         }
-        let res = &this.notify.res;
-        if this.waiter.is_none() {
-            res.with("sim::sync::Notify::notified", |_, _| ()); // Outside a run: panic first.
-        }
-        let mut st = lock(&this.notify.state);
-        match this.waiter {
-            Some(id) => {
-                if st.waiters.take_released(id).is_none() {
-                    st.waiters.set_waker(id, cx.waker());
-                    return Poll::Pending;
-                }
-                drop(st);
-                this.waiter = None;
-                res.end_wait(false);
-            }
-            None => {
-                if st.permit {
-                    st.permit = false;
-                } else if st.generation == this.generation {
-                    this.waiter = Some(st.waiters.push(cx.waker(), false));
-                    drop(st);
-                    res.begin_wait("sim::sync::Notify::notified");
-                    return Poll::Pending;
-                }
-            }
-        }
-        this.done = true;
-        res.event("sim::sync::Notify::notified", ResourceOp::Served, 0);
-        Poll::Ready(())
+        let n = this.notify;
+        let what = "sim::sync::Notify::notified";
+        let polled = n
+            .res
+            .poll_op(what, &n.state, &mut this.waiter, &mut this.op, cx.waker());
+        this.done = polled.is_ready();
+        polled
     }
 }
 
 impl Drop for Notified<'_> {
     fn drop(&mut self) {
-        let Some(id) = self.waiter.take() else { return };
-        let waker = {
-            let mut st = lock(&self.notify.state);
-            match st.waiters.remove(id) {
-                // Chosen by notify_one but never completed: pass it on.
-                Removed::Released(true) => match st.waiters.front_mut() {
-                    Some(by_one) => {
-                        *by_one = true;
-                        st.waiters.release_front()
-                    }
-                    None => {
-                        st.permit = true;
-                        None
-                    }
-                },
-                _ => None,
-            }
-        };
-        self.notify.res.end_wait(true);
-        if let Some(w) = waker {
-            w.wake();
-        }
+        let n = self.notify;
+        n.res.cancel_op(&n.state, &mut self.waiter, &mut self.op);
     }
 }
 

@@ -3,6 +3,10 @@
 //!
 //! Owns the value slot and both halves' wakers. It must not wake a task or drop the
 //! value while its state is locked.
+//!
+//! Awaiting the [`Receiver`] and [`Sender::closed`] are operations of the common
+//! protocol (`wait::Op`): each has its scheduling point when it completes at once (a
+//! value sent, a half gone). [`Sender::send`] is synchronous: no point.
 
 use std::fmt;
 use std::future::Future;
@@ -10,9 +14,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::unsafe_parts::StateLock;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
-use super::wait::{Res, lock};
+use super::wait::{Ctx, Op, Res, Waiter, WakerSlot, Wakers, lock};
 use crate::trace::ResourceOp;
 
 /// Errors of this module.
@@ -58,13 +62,60 @@ struct State<T> {
     value: Option<T>,
     tx_gone: bool,
     rx_closed: bool,
-    rx_waker: Option<Waker>,
-    tx_waker: Option<Waker>,
+    /// The receiver, while it waits for the value.
+    rx: WakerSlot,
+    /// The sender, while it waits in `closed`.
+    tx: WakerSlot,
 }
 
 struct Inner<T> {
     res: Res,
     state: StateLock<State<T>>,
+}
+
+/// Receiving the value, as an operation of the protocol (released, it looks again).
+struct Recv;
+
+impl<T> Op<State<T>> for Recv {
+    type Place = WakerSlot;
+    type Output = Result<T, RecvError>;
+
+    fn place(st: &mut State<T>) -> &mut WakerSlot {
+        &mut st.rx
+    }
+
+    fn now(&self, st: &State<T>) -> bool {
+        st.value.is_some() || st.tx_gone || st.rx_closed
+    }
+
+    fn complete(&mut self, st: &mut State<T>, cx: &mut Ctx<'_>, _: &mut Wakers) -> Self::Output {
+        let v = st.value.take().ok_or(RecvError(()))?;
+        cx.event(ResourceOp::Recv, 0);
+        Ok(v)
+    }
+
+    fn park(&mut self, _: &mut State<T>, _: &mut Ctx<'_>) {}
+}
+
+/// Waiting for the receiver to close, as an operation of the protocol (released, it
+/// looks again).
+struct Closed;
+
+impl<T> Op<State<T>> for Closed {
+    type Place = WakerSlot;
+    type Output = ();
+
+    fn place(st: &mut State<T>) -> &mut WakerSlot {
+        &mut st.tx
+    }
+
+    fn now(&self, st: &State<T>) -> bool {
+        st.rx_closed
+    }
+
+    fn complete(&mut self, _: &mut State<T>, _: &mut Ctx<'_>, _: &mut Wakers) {}
+
+    fn park(&mut self, _: &mut State<T>, _: &mut Ctx<'_>) {}
 }
 
 /// A one-shot channel.
@@ -89,18 +140,19 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
             value: None,
             tx_gone: false,
             rx_closed: false,
-            rx_waker: None,
-            tx_waker: None,
+            rx: WakerSlot::new(),
+            tx: WakerSlot::new(),
         }),
     });
     (
         Sender {
             inner: inner.clone(),
-            waiting: false,
+            closed: Waiter::new(),
+            gone: false,
         },
         Receiver {
             inner,
-            waiting: false,
+            recv: Waiter::new(),
         },
     )
 }
@@ -108,32 +160,39 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
 /// Sends the one value.
 pub struct Sender<T> {
     inner: Arc<Inner<T>>,
-    /// Whether a `wait` (in `closed`) was recorded and not yet ended.
-    waiting: bool,
+    /// Its wait in `closed`.
+    closed: Waiter,
+    /// Whether it is gone already (`send` did what dropping does).
+    gone: bool,
 }
 
 impl<T> Sender<T> {
     /// Sends `value`; gives it back if the receiver is closed or dropped.
-    pub fn send(self, value: T) -> Result<(), T> {
-        self.inner
-            .res
-            .with("sim::sync::oneshot::Sender::send", |_, _| ());
-        let waker = {
-            let mut st = lock(&self.inner.state);
-            if st.rx_closed {
-                drop(st);
-                return Err(value);
-            }
-            st.value = Some(value);
-            st.rx_waker.take()
-        };
-        self.inner
-            .res
-            .event("sim::sync::oneshot::Sender::send", ResourceOp::Send, 1);
-        if let Some(w) = waker {
-            w.wake();
-        }
-        Ok(())
+    pub fn send(mut self, value: T) -> Result<(), T> {
+        let what = "sim::sync::oneshot::Sender::send";
+        let inner = &*self.inner;
+        let closed = &mut self.closed;
+        let sent = inner.res.update(what, &inner.state, |st, cx, wakers| {
+            let sent = if st.rx_closed {
+                Err(value)
+            } else {
+                st.value = Some(value);
+                cx.event(ResourceOp::Send, 1);
+                Ok(())
+            };
+            Self::leave(closed, st, cx, wakers);
+            sent
+        });
+        self.gone = true;
+        sent
+    }
+
+    /// The sender is gone: its wait in `closed` (if any) is cancelled, the receiver
+    /// woken.
+    fn leave(closed: &mut Waiter, st: &mut State<T>, cx: &mut Ctx<'_>, wakers: &mut Wakers) {
+        closed.cancel(&mut Closed, st, cx, wakers);
+        st.tx_gone = true;
+        wakers.extend(st.rx.release());
     }
 
     /// Whether the receiver is closed or dropped.
@@ -144,24 +203,19 @@ impl<T> Sender<T> {
     /// Polls for the receiver closing.
     pub fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let what = "sim::sync::oneshot::Sender::closed";
-        self.inner.res.with(what, |_, _| ());
-        let mut st = lock(&self.inner.state);
-        if st.rx_closed {
-            drop(st);
-            if std::mem::take(&mut self.waiting) {
-                self.inner.res.end_wait(false);
-            }
-            return Poll::Ready(());
-        }
-        st.tx_waker = Some(cx.waker().clone());
-        drop(st);
-        if !std::mem::replace(&mut self.waiting, true) {
-            self.inner.res.begin_wait(what);
-        }
-        Poll::Pending
+        let inner = &*self.inner;
+        inner.res.poll_op(
+            what,
+            &inner.state,
+            &mut self.closed,
+            &mut Closed,
+            cx.waker(),
+        )
     }
 
-    /// Waits until the receiver is closed or dropped. Cancellation safe.
+    /// Waits until the receiver is closed or dropped. Cancellation safe. Another task
+    /// may run first when it is closed already (its [scheduling
+    /// point](crate::sync#scheduling-rules)).
     pub async fn closed(&mut self) {
         ClosedFut { tx: self }.await
     }
@@ -180,27 +234,23 @@ impl<T> Future for ClosedFut<'_, T> {
 
 impl<T> Drop for ClosedFut<'_, T> {
     fn drop(&mut self) {
-        if std::mem::take(&mut self.tx.waiting) {
-            lock(&self.tx.inner.state).tx_waker = None;
-            self.tx.inner.res.end_wait(true);
-        }
+        let inner = &*self.tx.inner;
+        inner
+            .res
+            .cancel_op(&inner.state, &mut self.tx.closed, &mut Closed);
     }
 }
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        if self.waiting {
-            self.inner.res.end_wait(true);
+        if self.gone {
+            return;
         }
-        let waker = {
-            let mut st = lock(&self.inner.state);
-            st.tx_gone = true;
-            st.tx_waker = None;
-            st.rx_waker.take()
-        };
-        if let Some(w) = waker {
-            w.wake();
-        }
+        let inner = &*self.inner;
+        let closed = &mut self.closed;
+        inner.res.update_lenient(&inner.state, |st, cx, wakers| {
+            Self::leave(closed, st, cx, wakers)
+        });
     }
 }
 
@@ -211,38 +261,41 @@ impl<T> fmt::Debug for Sender<T> {
 }
 
 /// Receives the one value: a future of `Result<T, RecvError>`.
+///
+/// Another task may run first when the value is there or the sender gone (the
+/// receive's [scheduling point](crate::sync#scheduling-rules)).
 pub struct Receiver<T> {
     inner: Arc<Inner<T>>,
-    waiting: bool,
+    /// Its receive in progress.
+    recv: Waiter,
 }
 
 impl<T> Receiver<T> {
     /// Closes the channel: a later `send` fails; a value already sent stays receivable.
     pub fn close(&mut self) {
-        let waker = {
+        let mut wakers = Wakers::default();
+        {
             let mut st = lock(&self.inner.state);
             st.rx_closed = true;
-            st.tx_waker.take()
-        };
-        if let Some(w) = waker {
-            w.wake();
+            wakers.extend(st.tx.release());
         }
+        wakers.wake();
     }
 
     /// Takes the value if it was sent.
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
         let what = "sim::sync::oneshot::Receiver::try_recv";
-        self.inner.res.with(what, |_, _| ());
-        let mut st = lock(&self.inner.state);
-        match st.value.take() {
-            Some(v) => {
-                drop(st);
-                self.inner.res.event(what, ResourceOp::Recv, 0);
-                Ok(v)
-            }
-            None if st.tx_gone || st.rx_closed => Err(TryRecvError::Closed),
-            None => Err(TryRecvError::Empty),
-        }
+        let inner = &*self.inner;
+        inner
+            .res
+            .update(what, &inner.state, |st, cx, _| match st.value.take() {
+                Some(v) => {
+                    cx.event(ResourceOp::Recv, 0);
+                    Ok(v)
+                }
+                None if st.tx_gone || st.rx_closed => Err(TryRecvError::Closed),
+                None => Err(TryRecvError::Empty),
+            })
     }
 }
 
@@ -252,49 +305,24 @@ impl<T> Future for Receiver<T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let what = "sim::sync::oneshot::Receiver";
         let this = self.get_mut();
-        this.inner.res.with(what, |_, _| ()); // Outside a run: panic before any change.
-        let mut st = lock(&this.inner.state);
-        let out = match st.value.take() {
-            Some(v) => Ok(v),
-            None if st.tx_gone || st.rx_closed => Err(RecvError(())),
-            None => {
-                st.rx_waker = Some(cx.waker().clone());
-                drop(st);
-                if !this.waiting {
-                    this.waiting = true;
-                    this.inner.res.begin_wait(what);
-                }
-                return Poll::Pending;
-            }
-        };
-        drop(st);
-        if std::mem::take(&mut this.waiting) {
-            this.inner.res.end_wait(false);
-        }
-        if out.is_ok() {
-            this.inner.res.event(what, ResourceOp::Recv, 0);
-        } else {
-            this.inner.res.with(what, |_, _| ());
-        }
-        Poll::Ready(out)
+        let inner = &*this.inner;
+        inner
+            .res
+            .poll_op(what, &inner.state, &mut this.recv, &mut Recv, cx.waker())
     }
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        if self.waiting {
-            self.inner.res.end_wait(true);
-        }
-        let (value, waker) = {
-            let mut st = lock(&self.inner.state);
+        let inner = &*self.inner;
+        let recv = &mut self.recv;
+        let value = inner.res.update_lenient(&inner.state, |st, cx, wakers| {
+            recv.cancel(&mut Recv, st, cx, wakers);
             st.rx_closed = true;
-            st.rx_waker = None;
-            (st.value.take(), st.tx_waker.take())
-        };
-        drop(value);
-        if let Some(w) = waker {
-            w.wake();
-        }
+            wakers.extend(st.tx.release());
+            st.value.take()
+        });
+        drop(value); // Outside the lock and the core.
     }
 }
 

@@ -3,7 +3,8 @@
 //! Owns the lock protocol: a fair semaphore of `MAX_READS` permits, one per reader, all
 //! of them for a writer. Because waiters are served FIFO, the lock is writer-preferring
 //! like tokio's: once a writer waits, later readers queue behind it. The value lives in
-//! a cell of `crate::unsafe_parts::cells`, the only place with `unsafe`.
+//! a cell of `crate::unsafe_parts::cells`, the only place with `unsafe`. `read` and
+//! `write` are acquisitions of the semaphore, with their scheduling points.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -65,7 +66,8 @@ impl<T> RwLock<T> {
         }
     }
 
-    /// Waits for shared access. Cancellation safe.
+    /// Waits for shared access. Cancellation safe. Another task may run first when
+    /// access is free (its [scheduling point](crate::sync#scheduling-rules)).
     pub async fn read(&self) -> RwLockReadGuard<'_, T> {
         let hold = self
             .sem
@@ -79,7 +81,8 @@ impl<T> RwLock<T> {
         }
     }
 
-    /// Waits for exclusive access. Cancellation safe.
+    /// Waits for exclusive access. Cancellation safe. Another task may run first when
+    /// the lock is free (its [scheduling point](crate::sync#scheduling-rules)).
     pub async fn write(&self) -> RwLockWriteGuard<'_, T> {
         let hold = self
             .sem

@@ -8,6 +8,9 @@
 //! are served strictly in order, as in tokio. Each operation locks the state once,
 //! inside one core access that also records its events; it never calls a waker while
 //! its state is locked.
+//!
+//! An acquisition is an operation of the common protocol (`wait::Op`): its scheduling
+//! point comes when the permits are free at once (or the semaphore is closed).
 
 use std::fmt;
 use std::future::Future;
@@ -15,9 +18,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::unsafe_parts::StateLock;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
-use super::wait::{Ctx, Point, Removed, Res, WaitQueue, Wakers, lock};
+use super::wait::{Ctx, Op, Removed, Res, WaitQueue, Waiter, Wakers, lock};
 use crate::task::TaskId;
 use crate::trace::ResourceOp;
 
@@ -40,9 +43,16 @@ impl Hold {
 
 /// A parked acquisition: how many permits it wants, and whether it got them (a waiter
 /// released without them was failed by a close).
-struct SemWait {
+pub(crate) struct SemWait {
     n: usize,
     granted: bool,
+}
+
+impl SemWait {
+    /// What a released acquisition got.
+    pub(crate) fn outcome(self) -> Result<(), Closed> {
+        if self.granted { Ok(()) } else { Err(Closed) }
+    }
 }
 
 /// An acquisition failed: the permits are closed.
@@ -126,48 +136,34 @@ impl Permits {
         was_open
     }
 
-    /// One poll of an acquisition of `n` permits; `waiter` is its place in the queue
-    /// (`None` until it parks, and again once served). Parking records `wait`; being
-    /// served ends the wait.
-    pub(crate) fn poll_acquire(
-        &mut self,
-        n: usize,
-        waiter: &mut Option<u64>,
-        cx: &mut Ctx<'_>,
-        waker: &Waker,
-    ) -> Poll<Result<(), Closed>> {
-        match *waiter {
-            Some(id) => match self.waiters.take_released(id) {
-                Some(w) => {
-                    *waiter = None;
-                    cx.end_wait(false);
-                    Poll::Ready(if w.granted { Ok(()) } else { Err(Closed) })
-                }
-                None => {
-                    self.waiters.set_waker(id, waker);
-                    Poll::Pending
-                }
-            },
-            None if self.closed => Poll::Ready(Err(Closed)),
-            None if self.try_take(n) => Poll::Ready(Ok(())),
-            None => {
-                *waiter = Some(self.waiters.push(waker, SemWait { n, granted: false }));
-                cx.begin_wait();
-                Poll::Pending
-            }
-        }
+    /// The waiters, the place of a parked acquisition.
+    pub(crate) fn waiters(&mut self) -> &mut WaitQueue<SemWait> {
+        &mut self.waiters
     }
 
-    /// The acquisition parked as `id` is dropped: its place is given up, and permits
-    /// it was already handed go to the next waiters. Records `wait-cancelled`.
-    pub(crate) fn cancel(&mut self, id: u64, cx: &mut Ctx<'_>, wakers: &mut Wakers) {
-        match self.waiters.remove(id) {
-            Removed::Released(w) if w.granted => self.free += w.n,
-            Removed::Released(_) | Removed::Waiting(_) | Removed::Gone => {}
+    /// An acquisition of `n` permits that must wait parks with this.
+    pub(crate) fn parked(n: usize) -> SemWait {
+        SemWait { n, granted: false }
+    }
+
+    /// Completes an acquisition of `n` permits at once (after
+    /// [`completes_at_once`](Self::completes_at_once)): takes them, or fails if closed.
+    pub(crate) fn take_at_once(&mut self, n: usize) -> Result<(), Closed> {
+        if self.closed {
+            return Err(Closed);
         }
-        // The front may have changed (or permits come back): serve who can be.
+        let took = self.try_take(n);
+        debug_assert!(took, "sim internal error: permits taken without being free");
+        Ok(())
+    }
+
+    /// A parked acquisition is dropped: permits it was already handed go to the next
+    /// waiters (and its leaving may let the new front through).
+    pub(crate) fn cancelled(&mut self, removed: Removed<SemWait>, wakers: &mut Wakers) {
+        if let Removed::Released(SemWait { n, granted: true }) = removed {
+            self.free += n;
+        }
         self.grant(wakers);
-        cx.end_wait(true);
     }
 }
 
@@ -269,10 +265,8 @@ impl Sem {
         Acquire {
             sem: self,
             what,
-            n,
-            report,
-            point: Point::new(),
-            waiter: None,
+            waiter: Waiter::new(),
+            op: AcquireOp { n, report },
         }
     }
 
@@ -344,10 +338,70 @@ impl Sem {
 pub(crate) struct Acquire<'a> {
     sem: &'a Sem,
     what: &'static str,
+    waiter: Waiter,
+    op: AcquireOp,
+}
+
+impl Acquire<'_> {
+    /// Without a scheduling point: the acquisition is part of an operation that
+    /// already waited (a condition variable's re-lock).
+    pub(crate) fn after_wait(mut self) -> Self {
+        self.waiter.pass_point();
+        self
+    }
+}
+
+/// An acquisition of `n` permits of a [`Sem`], as an operation of the protocol.
+struct AcquireOp {
     n: usize,
     report: Report,
-    point: Point,
-    waiter: Option<u64>,
+}
+
+impl Op<SemState> for AcquireOp {
+    type Place = WaitQueue<SemWait>;
+    type Output = Result<Hold, AcquireError>;
+
+    fn place(st: &mut SemState) -> &mut WaitQueue<SemWait> {
+        st.permits.waiters()
+    }
+
+    fn now(&self, st: &SemState) -> bool {
+        st.permits.completes_at_once(self.n)
+    }
+
+    fn complete(&mut self, st: &mut SemState, cx: &mut Ctx<'_>, _: &mut Wakers) -> Self::Output {
+        st.permits
+            .take_at_once(self.n)
+            .map_err(|Closed| AcquireError(()))?;
+        Ok(st.hold(self.n, self.report, cx))
+    }
+
+    fn park(&mut self, _: &mut SemState, _: &mut Ctx<'_>) -> SemWait {
+        Permits::parked(self.n)
+    }
+
+    fn released(
+        &mut self,
+        st: &mut SemState,
+        w: SemWait,
+        cx: &mut Ctx<'_>,
+        _: &mut Wakers,
+    ) -> Option<Self::Output> {
+        Some(match w.outcome() {
+            Ok(()) => Ok(st.hold(self.n, self.report, cx)),
+            Err(Closed) => Err(AcquireError(())),
+        })
+    }
+
+    fn cancelled(
+        &mut self,
+        st: &mut SemState,
+        removed: Removed<SemWait>,
+        _: &mut Ctx<'_>,
+        wakers: &mut Wakers,
+    ) {
+        st.permits.cancelled(removed, wakers);
+    }
 }
 
 impl Future for Acquire<'_> {
@@ -355,51 +409,22 @@ impl Future for Acquire<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let (sem, n, report) = (this.sem, this.n, this.report);
-        let first = this.waiter.is_none();
-        let (waiter, point) = (&mut this.waiter, &mut this.point);
-        let mut step = |st: &mut SemState, ctx: &mut Ctx<'_>, wakers: &mut Wakers| {
-            if waiter.is_none()
-                && st.permits.completes_at_once(n)
-                && ctx.point(point, cx.waker(), wakers)
-            {
-                return Poll::Pending;
-            }
-            match st.permits.poll_acquire(n, waiter, ctx, cx.waker()) {
-                Poll::Pending => Poll::Pending,
-                Poll::Ready(Err(Closed)) => Poll::Ready(Err(AcquireError(()))),
-                Poll::Ready(Ok(())) => Poll::Ready(Ok(st.hold(n, report, ctx))),
-            }
-        };
-        if first {
-            // Not parked: outside a run, panic before any change.
-            return sem.res.update(this.what, &sem.state, step);
-        }
-        // Later polls only take what the releasing task handed over: lenient, except
-        // that the acquisition's event needs a run (outside one, it panics last).
-        let mut missed = None;
-        let polled = sem.res.update_lenient(&sem.state, |st, ctx, wakers| {
-            let polled = step(st, ctx, wakers);
-            if !ctx.is_attached() && matches!(polled, Poll::Ready(Ok(_))) {
-                missed = Some(report.value(st.permits.free));
-            }
-            polled
-        });
-        if let Some(value) = missed {
-            sem.res.event(this.what, report.op(), value);
-        }
-        polled
+        let sem = this.sem;
+        sem.res.poll_op(
+            this.what,
+            &sem.state,
+            &mut this.waiter,
+            &mut this.op,
+            cx.waker(),
+        )
     }
 }
 
 impl Drop for Acquire<'_> {
     fn drop(&mut self) {
-        let Some(id) = self.waiter.take() else { return };
-        self.sem
-            .res
-            .update_lenient(&self.sem.state, |st, cx, wakers| {
-                st.permits.cancel(id, cx, wakers)
-            });
+        let sem = self.sem;
+        sem.res
+            .cancel_op(&sem.state, &mut self.waiter, &mut self.op);
     }
 }
 
@@ -469,7 +494,8 @@ impl Semaphore {
         self.acquire_many(1).await
     }
 
-    /// Waits for `n` permits, taken together.
+    /// Waits for `n` permits, taken together. Another task may run first when they are
+    /// free (its [scheduling point](crate::sync#scheduling-rules)).
     pub async fn acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, AcquireError> {
         let hold = self.acquire_hold(n as usize).await?;
         Ok(SemaphorePermit {

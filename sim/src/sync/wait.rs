@@ -1,19 +1,29 @@
 //! Crate-private plumbing shared by every primitive: [`Res`], a primitive's identity in
-//! the trace of the current run, [`Ctx`], what one operation records through it,
-//! [`WaitQueue`], a FIFO list of parked waiters, and [`Wakers`], the wakers an
-//! operation collects.
+//! the trace of the current run, [`Ctx`], what one operation records through it, the
+//! operation protocol ([`Op`], [`Waiter`], [`Place`]), the places a waiting operation
+//! parks in ([`WaitQueue`], a FIFO list, and [`WakerSlot`], one waiter), and
+//! [`Wakers`], the wakers an operation collects.
 //!
 //! An operation reaches the run's core once: [`Res::update`] locks the primitive's
-//! state inside one core access, so the state change, its trace events and the
-//! detectors' bookkeeping happen together. Nothing here calls a waker while a lock or
-//! the core is held: operations collect [`Wakers`], woken after both are released (a
-//! waker may run arbitrary code).
+//! state inside one core access, so the state change, its trace events, the
+//! detectors' bookkeeping and its scheduling point happen together. Every async
+//! operation of every primitive runs the same protocol, [`Res::poll_op`] (and
+//! [`Res::cancel_op`] when its future is dropped): this is the one place where an
+//! operation meets the scheduler. A primitive only says, through [`Op`], what
+//! completing at once means, what to do with what a waiter was handed, and what to
+//! pass on when a waiter gives up.
+//!
+//! Nothing here calls or drops a waker while a lock or the core is held: operations
+//! collect [`Wakers`] (to wake, or only to drop), handled after both are released (a
+//! waker may run arbitrary code, in its wake or in its drop).
 
 use crate::unsafe_parts::{StateGuard, StateLock};
 use std::collections::VecDeque;
+use std::future::Future;
 use std::panic::Location;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::Waker;
+use std::task::{Context, Poll, Waker};
 
 use crate::runtime::context;
 use crate::runtime::core::Core;
@@ -188,26 +198,88 @@ impl Res {
         r
     }
 
-    /// Records `op` for the current task. Panics outside a run.
-    pub(crate) fn event(&self, what: &str, op: ResourceOp, value: usize) {
-        self.enter(what, |cx| cx.event(op, value));
+    /// One poll of the async operation `op` on `state`: the protocol of [`Waiter::poll`]
+    /// in one core access ([`update`](Self::update)), waking what it served afterwards.
+    ///
+    /// # Panics
+    /// Outside a run (the message names `what`), before any state change.
+    #[inline]
+    pub(crate) fn poll_op<S, O: Op<S>>(
+        &self,
+        what: &str,
+        state: &StateLock<S>,
+        waiter: &mut Waiter,
+        op: &mut O,
+        waker: &Waker,
+    ) -> Poll<O::Output> {
+        self.update(what, state, |st, cx, wakers| {
+            waiter.poll(op, st, cx, waker, wakers)
+        })
     }
 
-    /// Records `op` if the run that last used this resource is still current; does
-    /// nothing otherwise (for drop paths, which must not panic).
-    pub(crate) fn event_lenient(&self, op: ResourceOp, value: usize) {
-        self.enter_lenient(|cx| cx.event(op, value));
+    /// The future of `op` is dropped: [`Waiter::cancel`] in one lenient core access
+    /// (none if it is not parked).
+    #[inline]
+    pub(crate) fn cancel_op<S, O: Op<S>>(
+        &self,
+        state: &StateLock<S>,
+        waiter: &mut Waiter,
+        op: &mut O,
+    ) {
+        waiter.point.reset();
+        if waiter.is_parked() {
+            self.update_lenient(state, |st, cx, wakers| waiter.cancel(op, st, cx, wakers));
+        }
     }
 
-    /// The current task starts waiting on this resource.
-    pub(crate) fn begin_wait(&self, what: &str) {
-        self.enter(what, |cx| cx.begin_wait());
+    /// The scheduling point of an operation that completes at once on a condition the
+    /// caller checked outside the core (user code: a predicate on a guarded value). The
+    /// future resolves to whether the task yielded first: then check again, the others
+    /// ran meanwhile. Once `point` is passed it resolves to `false` at once.
+    ///
+    /// # Panics
+    /// Outside a run (the message names `what`).
+    pub(crate) fn point<'a>(&'a self, what: &'static str, point: &'a mut Point) -> AtPoint<'a> {
+        AtPoint {
+            res: self,
+            what,
+            point,
+            yielded: false,
+        }
     }
+}
 
-    /// The current task stopped waiting: it got the resource (`cancelled == false`) or
-    /// gave up (a dropped future).
-    pub(crate) fn end_wait(&self, cancelled: bool) {
-        self.enter_lenient(|cx| cx.end_wait(cancelled));
+/// The future of [`Res::point`].
+pub(crate) struct AtPoint<'a> {
+    res: &'a Res,
+    what: &'static str,
+    point: &'a mut Point,
+    yielded: bool,
+}
+
+impl Future for AtPoint<'_> {
+    type Output = bool;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
+        let this = self.get_mut();
+        if this.yielded {
+            return Poll::Ready(true);
+        }
+        if this.point.passed {
+            return Poll::Ready(false);
+        }
+        let mut wakers = Wakers::default();
+        let point = &mut *this.point;
+        let yields = this
+            .res
+            .enter(this.what, |ctx| ctx.point(point, cx.waker(), &mut wakers));
+        wakers.wake();
+        this.yielded = yields;
+        if yields {
+            Poll::Pending
+        } else {
+            Poll::Ready(false)
+        }
     }
 }
 
@@ -215,8 +287,8 @@ impl Res {
 /// operation is about to complete at once (take a free lock, a buffered message, fail
 /// on a closed channel), before it takes effect, where the scheduler may run another
 /// task first (see `Core::point`). An operation that must wait has no point: waiting
-/// already lets the others run. Every async operation of every primitive asks through
-/// [`Ctx::point`].
+/// already lets the others run. Only the protocol asks it ([`Waiter::poll`],
+/// [`Res::point`]).
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Point {
     passed: bool,
@@ -233,6 +305,12 @@ impl Point {
     pub(crate) fn reset(&mut self) {
         self.passed = false;
     }
+
+    /// Marks the point passed without asking: the operation waits (waiting already
+    /// lets the others run), or it is part of a larger one that has its own point.
+    pub(crate) fn pass(&mut self) {
+        self.passed = true;
+    }
 }
 
 /// What one operation on a resource records: its trace events and the deadlock
@@ -244,11 +322,6 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// Whether this context records into a run.
-    pub(crate) fn is_attached(&self) -> bool {
-        self.at.is_some()
-    }
-
     /// The task being polled, if any (holders are recorded for reports).
     pub(crate) fn task(&self) -> Option<TaskId> {
         match &self.at {
@@ -257,14 +330,14 @@ impl Ctx<'_> {
         }
     }
 
-    /// The operation's scheduling point (call it when the operation is about to
-    /// complete at once), the first time it is asked for `point`:
+    /// The operation's scheduling point (asked only by the protocol, when the operation
+    /// is about to complete at once), the first time it is asked for `point`:
     /// `true` when the task must yield before the operation takes effect. The task is
     /// then already woken (its waker in `wakers` unless queued directly): return
     /// `Pending` without touching the state; the operation happens at a later poll.
     /// Detached, or once passed: `false`.
     #[inline]
-    pub(crate) fn point(&mut self, point: &mut Point, waker: &Waker, wakers: &mut Wakers) -> bool {
+    fn point(&mut self, point: &mut Point, waker: &Waker, wakers: &mut Wakers) -> bool {
         if std::mem::replace(&mut point.passed, true) {
             return false;
         }
@@ -286,7 +359,7 @@ impl Ctx<'_> {
     }
 
     /// The current task starts waiting on the resource (see [`super::begin_wait`]).
-    pub(crate) fn begin_wait(&mut self) {
+    fn begin_wait(&mut self) {
         if let Some((core, id)) = &mut self.at {
             super::begin_wait(core, *id);
         }
@@ -294,7 +367,7 @@ impl Ctx<'_> {
 
     /// The current task stopped waiting: it got the resource (`cancelled == false`) or
     /// gave up (see [`super::end_wait`]).
-    pub(crate) fn end_wait(&mut self, cancelled: bool) {
+    fn end_wait(&mut self, cancelled: bool) {
         if let Some((core, id)) = &mut self.at {
             super::end_wait(core, *id, cancelled);
         }
@@ -315,50 +388,232 @@ impl Ctx<'_> {
     }
 }
 
+/// The async operation protocol: what one kind of operation on a primitive whose
+/// state is `S` decides for itself. [`Waiter::poll`] and [`Waiter::cancel`] run the
+/// rest, the same way for every primitive:
+///
+/// - an operation that completes at once ([`now`](Self::now)) first passes its
+///   scheduling point ([`Ctx::point`]), then [`complete`](Self::complete)s; if the
+///   scheduler runs another task first, nothing has changed and the operation happens
+///   at a later poll;
+/// - an operation that must wait [`park`](Self::park)s in its [`Place`] and records
+///   `wait` (`begin_wait`, the deadlock detector's hook); it has no point (waiting
+///   already lets the others run);
+/// - a parked operation polled again takes what it was [`released`](Self::released)
+///   with (or refreshes its waker) and ends its wait;
+/// - a parked operation dropped is removed, records `wait-cancelled`, and passes on
+///   what it had been handed ([`cancelled`](Self::cancelled)).
+///
+/// Every hook runs inside the operation's one core access, under the primitive's lock:
+/// none may call user code, wake or drop a waker (collect it in [`Wakers`]).
+pub(crate) trait Op<S> {
+    /// Where the operation waits.
+    type Place: Place;
+    /// What the operation returns.
+    type Output;
+
+    /// Its place in `st`.
+    fn place(st: &mut S) -> &mut Self::Place;
+
+    /// Whether it completes at once (changing nothing: its point comes first).
+    fn now(&self, st: &S) -> bool;
+
+    /// Completes at once (called only right after [`now`](Self::now) said so), with
+    /// its events.
+    fn complete(&mut self, st: &mut S, cx: &mut Ctx<'_>, wakers: &mut Wakers) -> Self::Output;
+
+    /// It must wait: the data it parks with, after any state change and event that
+    /// parking makes (recorded before `wait`).
+    fn park(&mut self, st: &mut S, cx: &mut Ctx<'_>) -> PlaceData<Self::Place>;
+
+    /// It was released with `data`: its result, or `None` to look again (asyncio's
+    /// queues, a receiver whose message another operation may have taken): it then
+    /// completes (without a point: it waited) or parks again. The default looks again.
+    fn released(
+        &mut self,
+        _st: &mut S,
+        _data: PlaceData<Self::Place>,
+        _cx: &mut Ctx<'_>,
+        _wakers: &mut Wakers,
+    ) -> Option<Self::Output> {
+        None
+    }
+
+    /// It is dropped while parked (`Waiting`) or released but not polled since
+    /// (`Released`, with what it was handed): undo what parking did, pass on what it
+    /// was handed. The default does nothing.
+    fn cancelled(
+        &mut self,
+        _st: &mut S,
+        _removed: Removed<PlaceData<Self::Place>>,
+        _cx: &mut Ctx<'_>,
+        _wakers: &mut Wakers,
+    ) {
+    }
+}
+
+/// The data a waiter parks with in place `P`.
+pub(crate) type PlaceData<P> = <P as Place>::Data;
+
+/// Where a waiting operation parks: a [`WaitQueue`] (FIFO, releasers hand data over) or
+/// a [`WakerSlot`] (one waiter). A released waiter is woken; its next poll finds it
+/// released.
+pub(crate) trait Place {
+    /// What a waiter carries.
+    type Data;
+
+    /// Parks a waiter with `data`; returns its key.
+    fn park(&mut self, waker: &Waker, data: Self::Data, wakers: &mut Wakers) -> u64;
+
+    /// Takes the waiter `key`'s data if it was released; otherwise refreshes its waker
+    /// (an old one goes to `wakers` to be dropped) and returns `None`.
+    fn released(&mut self, key: u64, waker: &Waker, wakers: &mut Wakers) -> Option<Self::Data>;
+
+    /// Removes the waiter `key` wherever it is (its waker goes to `wakers`).
+    fn remove(&mut self, key: u64, wakers: &mut Wakers) -> Removed<Self::Data>;
+}
+
+/// One async operation's progress through the [`Op`] protocol: its scheduling point
+/// and its place while parked. A future holds one per operation; a receiver reused
+/// for many receives holds one that starts afresh after each completed receive.
+#[derive(Debug, Default)]
+pub(crate) struct Waiter {
+    point: Point,
+    /// Its key in its place while parked (a `wait` is then recorded and not ended).
+    key: Option<u64>,
+}
+
+impl Waiter {
+    /// A waiter that has not started.
+    pub(crate) const fn new() -> Self {
+        Waiter {
+            point: Point::new(),
+            key: None,
+        }
+    }
+
+    /// Whether it is parked (released or not): dropping it must cancel.
+    pub(crate) fn is_parked(&self) -> bool {
+        self.key.is_some()
+    }
+
+    /// Marks the next completion's point passed (an operation that is part of a larger
+    /// one with its own point).
+    pub(crate) fn pass_point(&mut self) {
+        self.point.pass();
+    }
+
+    /// One poll of `op` (inside one core access, under the lock of `st`); see [`Op`].
+    #[inline]
+    pub(crate) fn poll<S, O: Op<S>>(
+        &mut self,
+        op: &mut O,
+        st: &mut S,
+        cx: &mut Ctx<'_>,
+        waker: &Waker,
+        wakers: &mut Wakers,
+    ) -> Poll<O::Output> {
+        let waited = match self.key {
+            None => false,
+            Some(key) => {
+                let data = match O::place(st).released(key, waker, wakers) {
+                    Some(data) => data,
+                    None => return Poll::Pending,
+                };
+                self.key = None;
+                if let Some(out) = op.released(st, data, cx, wakers) {
+                    return self.done(cx, true, out);
+                }
+                true
+            }
+        };
+        if op.now(st) {
+            if !waited && cx.point(&mut self.point, waker, wakers) {
+                return Poll::Pending;
+            }
+            let out = op.complete(st, cx, wakers);
+            return self.done(cx, waited, out);
+        }
+        let data = op.park(st, cx);
+        self.key = Some(O::place(st).park(waker, data, wakers));
+        self.point.pass();
+        if !waited {
+            cx.begin_wait();
+        }
+        Poll::Pending
+    }
+
+    /// The operation completed: its wait (if any) ends, and the next one starts afresh.
+    #[inline]
+    fn done<T>(&mut self, cx: &mut Ctx<'_>, waited: bool, out: T) -> Poll<T> {
+        if waited {
+            cx.end_wait(false);
+        }
+        self.point.reset();
+        Poll::Ready(out)
+    }
+
+    /// The operation is dropped (inside one core access, under the lock of `st`): if
+    /// parked, it leaves its place, passes on what it was handed and records
+    /// `wait-cancelled`. The next operation starts afresh.
+    pub(crate) fn cancel<S, O: Op<S>>(
+        &mut self,
+        op: &mut O,
+        st: &mut S,
+        cx: &mut Ctx<'_>,
+        wakers: &mut Wakers,
+    ) {
+        self.point.reset();
+        let Some(key) = self.key.take() else { return };
+        let removed = O::place(st).remove(key, wakers);
+        op.cancelled(st, removed, cx, wakers);
+        cx.end_wait(true);
+    }
+}
+
 /// Wakers collected under a lock or the core borrow, to wake in collection order once
-/// both are released. Serving no waiter or one allocates nothing.
+/// both are released, and wakers only to drop then (replaced or removed ones: a
+/// waker's drop may run code too). Serving no waiter or one allocates nothing.
 #[derive(Default)]
 #[must_use = "collected wakers must be woken"]
-pub(crate) enum Wakers {
-    #[default]
-    None,
-    One(Waker),
-    Many(Vec<Waker>),
+pub(crate) struct Wakers {
+    wake: List,
+    drop: List,
 }
 
 impl Wakers {
-    /// Adds a waker after those collected so far.
+    /// Adds a waker to wake after those collected so far.
     #[inline]
     pub(crate) fn push(&mut self, waker: Waker) {
-        match self {
-            Wakers::None => *self = Wakers::One(waker),
-            _ => self.push_more(waker),
-        }
+        self.wake.push(waker);
     }
 
-    /// [`push`](Self::push) when a waker is already collected (rare: a release that
-    /// serves several waiters).
-    #[cold]
-    fn push_more(&mut self, waker: Waker) {
-        *self = match std::mem::take(self) {
-            Wakers::None => Wakers::One(waker),
-            Wakers::One(first) => Wakers::Many(vec![first, waker]),
-            Wakers::Many(mut all) => {
-                all.push(waker);
-                Wakers::Many(all)
-            }
-        };
+    /// Adds a waker to drop (without waking it) once the lock and the core are released.
+    #[inline]
+    pub(crate) fn dispose(&mut self, waker: Waker) {
+        self.drop.push(waker);
     }
 
-    /// Wakes every waker, in order (call only after releasing every lock and the core).
+    /// Wakes every waker to wake, in order, then drops the others (call only after
+    /// releasing every lock and the core).
     #[inline]
     pub(crate) fn wake(self) {
-        match self {
-            Wakers::None => {}
-            Wakers::One(w) => w.wake(),
-            Wakers::Many(all) => wake_all(all),
+        let Wakers { wake, drop } = self;
+        match wake {
+            List::None => {}
+            List::One(w) => w.wake(),
+            List::Many(all) => wake_all(all),
+        }
+        if !matches!(drop, List::None) {
+            dispose_all(drop);
         }
     }
+}
+
+/// Drops disposed wakers (cold: only user wakers replaced or removed).
+#[cold]
+fn dispose_all(list: List) {
+    std::mem::drop(list);
 }
 
 impl Extend<Waker> for Wakers {
@@ -369,17 +624,48 @@ impl Extend<Waker> for Wakers {
     }
 }
 
+/// Zero, one or more wakers; zero or one allocates nothing.
+#[derive(Default)]
+enum List {
+    #[default]
+    None,
+    One(Waker),
+    Many(Vec<Waker>),
+}
+
+impl List {
+    #[inline]
+    fn push(&mut self, waker: Waker) {
+        match self {
+            List::None => *self = List::One(waker),
+            _ => self.push_more(waker),
+        }
+    }
+
+    /// [`push`](Self::push) when a waker is already collected (rare: a release that
+    /// serves several waiters).
+    #[cold]
+    fn push_more(&mut self, waker: Waker) {
+        *self = match std::mem::take(self) {
+            List::None => List::One(waker),
+            List::One(first) => List::Many(vec![first, waker]),
+            List::Many(mut all) => {
+                all.push(waker);
+                List::Many(all)
+            }
+        };
+    }
+}
+
 /// Wakes every waker (call only after releasing every lock).
-pub(crate) fn wake_all(wakers: Vec<Waker>) {
+fn wake_all(wakers: Vec<Waker>) {
     for w in wakers {
         w.wake();
     }
 }
 
 /// A FIFO list of parked waiters, each with some data `D`, and the waiters released
-/// but not yet polled (their future takes its entry back with [`take_released`]).
-///
-/// [`take_released`]: WaitQueue::take_released
+/// but not yet polled (their operation takes its entry back through [`Place`]).
 pub(crate) struct WaitQueue<D> {
     next_id: u64,
     waiting: VecDeque<(u64, Waker, D)>,
@@ -388,8 +674,11 @@ pub(crate) struct WaitQueue<D> {
 
 /// Where a removed waiter was.
 pub(crate) enum Removed<D> {
+    /// Still waiting.
     Waiting(D),
+    /// Released (woken) but not polled since: it had been handed something.
     Released(D),
+    /// Nowhere (already taken).
     Gone,
 }
 
@@ -399,23 +688,6 @@ impl<D> WaitQueue<D> {
             next_id: 0,
             waiting: VecDeque::new(),
             released: Vec::new(),
-        }
-    }
-
-    /// Parks a waiter at the back; returns its id.
-    pub(crate) fn push(&mut self, waker: &Waker, data: D) -> u64 {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.waiting.push_back((id, waker.clone(), data));
-        id
-    }
-
-    /// Refreshes a parked waiter's waker.
-    pub(crate) fn set_waker(&mut self, id: u64, waker: &Waker) {
-        if let Some(w) = self.waiting.iter_mut().find(|w| w.0 == id) {
-            if !w.1.will_wake(waker) {
-                w.1 = waker.clone();
-            }
         }
     }
 
@@ -446,19 +718,95 @@ impl<D> WaitQueue<D> {
     }
 
     /// Takes a released waiter's entry, if it was released.
-    pub(crate) fn take_released(&mut self, id: u64) -> Option<D> {
+    fn take_released(&mut self, id: u64) -> Option<D> {
         let i = self.released.iter().position(|r| r.0 == id)?;
         Some(self.released.swap_remove(i).1)
     }
+}
 
-    /// Removes a waiter wherever it is.
-    pub(crate) fn remove(&mut self, id: u64) -> Removed<D> {
+impl<D> Place for WaitQueue<D> {
+    type Data = D;
+
+    /// Parks at the back.
+    fn park(&mut self, waker: &Waker, data: D, _: &mut Wakers) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.waiting.push_back((id, waker.clone(), data));
+        id
+    }
+
+    fn released(&mut self, id: u64, waker: &Waker, wakers: &mut Wakers) -> Option<D> {
+        if let Some(d) = self.take_released(id) {
+            return Some(d);
+        }
+        if let Some(w) = self.waiting.iter_mut().find(|w| w.0 == id) {
+            if !w.1.will_wake(waker) {
+                wakers.dispose(std::mem::replace(&mut w.1, waker.clone()));
+            }
+        }
+        None
+    }
+
+    fn remove(&mut self, id: u64, wakers: &mut Wakers) -> Removed<D> {
         if let Some(i) = self.waiting.iter().position(|w| w.0 == id) {
-            return Removed::Waiting(self.waiting.remove(i).expect("index in range").2);
+            let (_, waker, data) = self.waiting.remove(i).expect("index in range");
+            wakers.dispose(waker);
+            return Removed::Waiting(data);
         }
         match self.take_released(id) {
             Some(d) => Removed::Released(d),
             None => Removed::Gone,
+        }
+    }
+}
+
+/// The place of a primitive's one possible waiter (a channel's receiver, a oneshot
+/// sender waiting for `closed`): its waker while parked. Releasing takes the waker;
+/// a released waiter re-checks the state (its [`Op::released`] says `None`).
+#[derive(Debug, Default)]
+pub(crate) struct WakerSlot(Option<Waker>);
+
+impl WakerSlot {
+    /// No waiter.
+    pub(crate) const fn new() -> Self {
+        WakerSlot(None)
+    }
+
+    /// Releases the waiter, if one is parked: its waker, to wake.
+    pub(crate) fn release(&mut self) -> Option<Waker> {
+        self.0.take()
+    }
+}
+
+impl Place for WakerSlot {
+    type Data = ();
+
+    fn park(&mut self, waker: &Waker, (): (), wakers: &mut Wakers) -> u64 {
+        if let Some(old) = self.0.replace(waker.clone()) {
+            wakers.dispose(old);
+        }
+        0
+    }
+
+    fn released(&mut self, _: u64, waker: &Waker, wakers: &mut Wakers) -> Option<()> {
+        match &mut self.0 {
+            None => Some(()),
+            Some(w) => {
+                if !w.will_wake(waker) {
+                    wakers.dispose(std::mem::replace(w, waker.clone()));
+                }
+                None
+            }
+        }
+    }
+
+    fn remove(&mut self, _: u64, wakers: &mut Wakers) -> Removed<()> {
+        match self.0.take() {
+            Some(w) => {
+                wakers.dispose(w);
+                Removed::Waiting(())
+            }
+            None => Removed::Released(()),
         }
     }
 }
@@ -471,16 +819,59 @@ mod tests {
     fn fifo_release_and_remove() {
         let mut q = WaitQueue::new();
         let w = Waker::noop();
-        let a = q.push(w, 'a');
-        let b = q.push(w, 'b');
-        let c = q.push(w, 'c');
+        let mut ws = Wakers::default();
+        let a = q.park(w, 'a', &mut ws);
+        let b = q.park(w, 'b', &mut ws);
+        let c = q.park(w, 'c', &mut ws);
+        assert_eq!(q.released(a, w, &mut ws), None);
         assert!(q.release_front().is_some());
-        assert_eq!(q.take_released(a), Some('a'));
-        assert_eq!(q.take_released(a), None);
-        assert!(matches!(q.remove(c), Removed::Waiting('c')));
+        assert_eq!(q.released(a, w, &mut ws), Some('a'));
+        assert_eq!(q.released(a, w, &mut ws), None);
+        assert!(matches!(q.remove(c, &mut ws), Removed::Waiting('c')));
         assert!(q.release_front().is_some());
-        assert!(matches!(q.remove(b), Removed::Released('b')));
-        assert!(matches!(q.remove(b), Removed::Gone));
+        assert!(matches!(q.remove(b, &mut ws), Removed::Released('b')));
+        assert!(matches!(q.remove(b, &mut ws), Removed::Gone));
         assert!(q.is_empty());
+        ws.wake();
+    }
+
+    #[test]
+    fn a_slot_is_released_by_taking_its_waker() {
+        let mut slot = WakerSlot::new();
+        let w = Waker::noop();
+        let mut ws = Wakers::default();
+        let key = slot.park(w, (), &mut ws);
+        assert_eq!(slot.released(key, w, &mut ws), None);
+        assert!(slot.release().is_some());
+        assert_eq!(slot.released(key, w, &mut ws), Some(()));
+        slot.park(w, (), &mut ws);
+        assert!(matches!(slot.remove(key, &mut ws), Removed::Waiting(())));
+        assert!(matches!(slot.remove(key, &mut ws), Removed::Released(())));
+        ws.wake();
+    }
+
+    #[test]
+    fn replaced_and_removed_wakers_are_dropped_only_after_the_operation() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        struct Counted(Arc<AtomicUsize>);
+        impl std::task::Wake for Counted {
+            fn wake(self: Arc<Self>) {}
+        }
+        impl Drop for Counted {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let user = Waker::from(Arc::new(Counted(dropped.clone())));
+        let mut q = WaitQueue::new();
+        let mut ws = Wakers::default();
+        let id = q.park(&user, (), &mut ws);
+        drop(user);
+        assert_eq!(q.released(id, Waker::noop(), &mut ws), None);
+        assert_eq!(dropped.load(Ordering::SeqCst), 0, "dropped under the lock");
+        ws.wake();
+        assert_eq!(dropped.load(Ordering::SeqCst), 1);
     }
 }

@@ -2,20 +2,26 @@
 //!
 //! Owns the value (behind a `std::sync::RwLock`, so [`Ref`] borrows it without
 //! copying), its version number, the sender/receiver counts and the waiting
-//! receivers. It must not wake a task or drop a value while its state is locked.
+//! receivers. It must not wake a task, drop a waker or drop a value while its state is
+//! locked.
+//!
+//! `changed` (and the [`Stream`] of a receiver) is an operation of the common protocol
+//! (`wait::Op`): it has its scheduling point when it completes at once (an unseen
+//! value, every sender gone). [`Receiver::wait_for`] whose condition holds at once has
+//! one point before it returns. Sending is synchronous: no point.
 
 use std::fmt;
 use std::future::Future;
 use std::ops::Deref;
 use std::pin::Pin;
-use std::sync::{Arc, PoisonError, RwLock as StdRwLock, RwLockReadGuard};
+use std::sync::{Arc, PoisonError, RwLock as StdRwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::unsafe_parts::StateLock;
 use std::task::{Context, Poll};
 
 use futures::Stream;
 
-use super::wait::{Res, WaitQueue, lock, wake_all};
+use super::wait::{Ctx, Op, Point, Res, WaitQueue, Waiter, Wakers, lock};
 use crate::trace::ResourceOp;
 
 /// Errors of this module.
@@ -63,6 +69,15 @@ struct State {
     waiters: WaitQueue<()>,
 }
 
+impl State {
+    /// A new value was published: receivers waiting for it are released; records `set`.
+    fn bump(&mut self, cx: &mut Ctx<'_>, wakers: &mut Wakers) {
+        self.version += 1;
+        self.waiters.release_all(wakers);
+        cx.event(ResourceOp::Set, 0);
+    }
+}
+
 struct Shared<T> {
     res: Res,
     value: StdRwLock<T>,
@@ -102,8 +117,7 @@ pub fn channel<T>(init: T) -> (Sender<T>, Receiver<T>) {
         Receiver {
             shared,
             seen: 0,
-            waiter: None,
-            waiting: false,
+            changed: Waiter::new(),
         },
     )
 }
@@ -138,6 +152,11 @@ fn read<T>(shared: &Shared<T>) -> RwLockReadGuard<'_, T> {
     shared.value.read().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The value to replace (taken before the state lock, never the other way round).
+fn write<T>(shared: &Shared<T>) -> RwLockWriteGuard<'_, T> {
+    shared.value.write().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// Publishes new values; clone it for more publishers.
 pub struct Sender<T> {
     shared: Arc<Shared<T>>,
@@ -147,52 +166,49 @@ impl<T> Sender<T> {
     /// Replaces the value and notifies every receiver; fails (returning the value) if
     /// no receiver is left.
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
-        self.shared
-            .res
-            .with("sim::sync::watch::Sender::send", |_, _| ());
-        if lock(&self.shared.state).receivers == 0 {
+        let what = "sim::sync::watch::Sender::send";
+        let shared = &*self.shared;
+        if lock(&shared.state).receivers == 0 {
+            // Checked before taking the value's lock, as tokio does (a borrow may be held).
+            shared.res.with(what, |_, _| ()); // Outside a run: panic.
             return Err(SendError(value));
         }
-        drop(self.send_replace(value));
-        Ok(())
+        let mut v = write(shared);
+        let old = shared.res.update(what, &shared.state, |st, cx, wakers| {
+            if st.receivers == 0 {
+                return Err(SendError(value));
+            }
+            let old = std::mem::replace(&mut *v, value);
+            st.bump(cx, wakers);
+            Ok(old)
+        });
+        drop(v);
+        old.map(drop) // The old value, dropped outside the lock and the core.
     }
 
     /// Replaces the value whether or not receivers remain; returns the old one.
     pub fn send_replace(&self, value: T) -> T {
-        let old = {
-            let mut v = self
-                .shared
-                .value
-                .write()
-                .unwrap_or_else(PoisonError::into_inner);
-            std::mem::replace(&mut *v, value)
-        };
-        self.bump("sim::sync::watch::Sender::send_replace");
-        old
+        let what = "sim::sync::watch::Sender::send_replace";
+        let shared = &*self.shared;
+        let mut v = write(shared);
+        shared.res.update(what, &shared.state, |st, cx, wakers| {
+            let old = std::mem::replace(&mut *v, value);
+            st.bump(cx, wakers);
+            old
+        })
     }
 
     /// Modifies the value in place and notifies every receiver.
     pub fn send_modify(&self, modify: impl FnOnce(&mut T)) {
+        let what = "sim::sync::watch::Sender::send_modify";
+        let shared = &*self.shared;
         {
-            let mut v = self
-                .shared
-                .value
-                .write()
-                .unwrap_or_else(PoisonError::into_inner);
+            let mut v = write(shared);
             modify(&mut v);
         }
-        self.bump("sim::sync::watch::Sender::send_modify");
-    }
-
-    fn bump(&self, what: &str) {
-        let mut wakers = Vec::new();
-        {
-            let mut st = lock(&self.shared.state);
-            st.version += 1;
-            st.waiters.release_all(&mut wakers);
-        }
-        self.shared.res.event(what, ResourceOp::Set, 0);
-        wake_all(wakers);
+        shared
+            .res
+            .update(what, &shared.state, |st, cx, wakers| st.bump(cx, wakers));
     }
 
     /// The current value.
@@ -210,8 +226,7 @@ impl<T> Sender<T> {
         Receiver {
             shared: self.shared.clone(),
             seen: st.version,
-            waiter: None,
-            waiting: false,
+            changed: Waiter::new(),
         }
     }
 
@@ -237,17 +252,21 @@ impl<T> Clone for Sender<T> {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        let mut wakers = Vec::new();
+        let shared = &*self.shared;
         {
-            let mut st = lock(&self.shared.state);
-            st.senders -= 1;
-            if st.senders > 0 {
+            let mut st = lock(&shared.state);
+            if st.senders > 1 {
+                st.senders -= 1;
                 return;
             }
-            st.waiters.release_all(&mut wakers);
         }
-        self.shared.res.event_lenient(ResourceOp::Close, 0);
-        wake_all(wakers);
+        shared.res.update_lenient(&shared.state, |st, cx, wakers| {
+            st.senders -= 1;
+            if st.senders == 0 {
+                st.waiters.release_all(wakers);
+                cx.event(ResourceOp::Close, 0);
+            }
+        });
     }
 }
 
@@ -263,8 +282,39 @@ pub struct Receiver<T> {
     shared: Arc<Shared<T>>,
     /// The version this receiver has seen.
     seen: u64,
-    waiter: Option<u64>,
-    waiting: bool,
+    /// The `changed` in progress.
+    changed: Waiter,
+}
+
+/// Waiting for a version newer than `seen`, as an operation of the protocol.
+/// Released by a send or the last sender's drop, it looks again.
+struct Changed<'a> {
+    seen: &'a mut u64,
+}
+
+impl Op<State> for Changed<'_> {
+    type Place = WaitQueue<()>;
+    type Output = Result<(), RecvError>;
+
+    fn place(st: &mut State) -> &mut WaitQueue<()> {
+        &mut st.waiters
+    }
+
+    fn now(&self, st: &State) -> bool {
+        st.version != *self.seen || st.senders == 0
+    }
+
+    /// Marks the new version seen (even once the senders are gone).
+    fn complete(&mut self, st: &mut State, cx: &mut Ctx<'_>, _: &mut Wakers) -> Self::Output {
+        if st.version == *self.seen {
+            return Err(RecvError(()));
+        }
+        *self.seen = st.version;
+        cx.event(ResourceOp::Recv, 0);
+        Ok(())
+    }
+
+    fn park(&mut self, _: &mut State, _: &mut Ctx<'_>) {}
 }
 
 impl<T> Receiver<T> {
@@ -306,36 +356,19 @@ impl<T> Receiver<T> {
     /// Polls for a change not yet seen, and marks it seen.
     pub fn poll_changed(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), RecvError>> {
         let what = "sim::sync::watch::Receiver::changed";
-        self.shared.res.with(what, |_, _| ()); // Outside a run: panic before any change.
-        let mut st = lock(&self.shared.state);
-        if let Some(id) = self.waiter.take() {
-            st.waiters.remove(id);
-        }
-        let out = if st.version != self.seen {
-            self.seen = st.version;
-            Ok(())
-        } else if st.senders == 0 {
-            Err(RecvError(()))
-        } else {
-            self.waiter = Some(st.waiters.push(cx.waker(), ()));
-            drop(st);
-            if !std::mem::replace(&mut self.waiting, true) {
-                self.shared.res.begin_wait(what);
-            }
-            return Poll::Pending;
+        let shared = &*self.shared;
+        let mut op = Changed {
+            seen: &mut self.seen,
         };
-        drop(st);
-        if std::mem::take(&mut self.waiting) {
-            self.shared.res.end_wait(false);
-        }
-        if out.is_ok() {
-            self.shared.res.event(what, ResourceOp::Recv, 0);
-        }
-        Poll::Ready(out)
+        shared
+            .res
+            .poll_op(what, &shared.state, &mut self.changed, &mut op, cx.waker())
     }
 
-    /// Waits for a value this receiver has not seen (at once if there is one), and
-    /// marks it seen; an error once every sender is gone. Cancellation safe.
+    /// Waits for a value this receiver has not seen (at once if there is one, though
+    /// another task may run first: its [scheduling
+    /// point](crate::sync#scheduling-rules)), and marks it seen; an error once every
+    /// sender is gone. Cancellation safe.
     pub async fn changed(&mut self) -> Result<(), RecvError> {
         ChangedFut { rx: self }.await
     }
@@ -343,35 +376,33 @@ impl<T> Receiver<T> {
     /// Waits until the value satisfies `f` (checking the current one first); returns
     /// it, marked seen. `f` runs while the value is borrowed: it must not send on
     /// this channel (as in tokio).
+    ///
+    /// If the current value satisfies `f`, this is the operation's scheduling point:
+    /// another task may run before it returns, and the value is checked again if one
+    /// did. The waits for new values in between have no point of their own.
     pub async fn wait_for(
         &mut self,
         mut f: impl FnMut(&T) -> bool,
     ) -> Result<Ref<'_, T>, RecvError> {
+        let what = "sim::sync::watch::Receiver::wait_for";
+        let mut point = Point::new();
         loop {
-            {
-                let version = lock(&self.shared.state).version;
-                let guard = read(&self.shared);
-                if f(&guard) {
-                    drop(guard);
-                    self.seen = version;
-                    break;
+            let version = lock(&self.shared.state).version;
+            if f(&read(&self.shared)) {
+                if self.shared.res.point(what, &mut point).await {
+                    continue; // Others ran: check the value again.
                 }
+                self.seen = version;
+                break;
             }
+            point.pass(); // It waits: no point.
+            self.changed.pass_point();
             self.changed().await?;
         }
         Ok(Ref {
             guard: read(&self.shared),
             changed: false,
         })
-    }
-
-    fn cancel_wait(&mut self) {
-        if let Some(id) = self.waiter.take() {
-            lock(&self.shared.state).waiters.remove(id);
-        }
-        if std::mem::take(&mut self.waiting) {
-            self.shared.res.end_wait(true);
-        }
     }
 }
 
@@ -388,7 +419,12 @@ impl<T> Future for ChangedFut<'_, T> {
 
 impl<T> Drop for ChangedFut<'_, T> {
     fn drop(&mut self) {
-        self.rx.cancel_wait();
+        let rx = &mut *self.rx;
+        let shared = &*rx.shared;
+        let mut op = Changed { seen: &mut rx.seen };
+        shared
+            .res
+            .cancel_op(&shared.state, &mut rx.changed, &mut op);
     }
 }
 
@@ -398,16 +434,22 @@ impl<T> Clone for Receiver<T> {
         Receiver {
             shared: self.shared.clone(),
             seen: self.seen,
-            waiter: None,
-            waiting: false,
+            changed: Waiter::new(),
         }
     }
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        self.cancel_wait();
-        lock(&self.shared.state).receivers -= 1;
+        let shared = &*self.shared;
+        let mut op = Changed {
+            seen: &mut self.seen,
+        };
+        let changed = &mut self.changed;
+        shared.res.update_lenient(&shared.state, |st, cx, wakers| {
+            changed.cancel(&mut op, st, cx, wakers);
+            st.receivers -= 1;
+        });
     }
 }
 

@@ -81,7 +81,10 @@ impl<T: 'static> Future for JoinHandle<T> {
             core.poll_join(id, cx.waker())
         });
         Poll::Ready(match polled {
-            JoinPoll::Pending => return Poll::Pending,
+            JoinPoll::Pending { replaced } => {
+                drop(replaced); // Outside the core borrow.
+                return Poll::Pending;
+            }
             JoinPoll::Yield { wake } => {
                 if wake {
                     cx.waker().wake_by_ref();
