@@ -47,7 +47,7 @@ impl Scheduler for ReplayScheduler {
     }
 
     fn finished(&self) -> Option<Divergence> {
-        (!self.lenient && self.next < self.steps.len()).then(|| Divergence::Unused {
+        (!self.lenient && self.next < self.steps.len()).then_some(Divergence::Unused {
             recorded: self.steps.len(),
             used: self.next,
         })
