@@ -72,8 +72,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::ids::TaskId;
 use crate::sched::{Schedule, Strategy};
-use crate::task::TaskId;
 use crate::trace::{TaskInfo, Trace, fmt_time};
 
 /// A task as a report names it.

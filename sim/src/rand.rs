@@ -12,58 +12,8 @@
 
 use std::ops::{Range, RangeInclusive};
 
-use rand_chacha::ChaCha8Rng;
-use rand_core::{Rng, SeedableRng};
-
+use crate::rng::DetRng;
 use crate::runtime::context;
-
-/// Which stream of the run's seed a generator draws from.
-#[derive(Clone, Copy)]
-pub(crate) enum Stream {
-    Scheduler = 0,
-    User = 1,
-}
-
-pub(crate) use generator::DetRng;
-
-mod generator {
-    use super::*;
-
-    /// A deterministic generator: ChaCha8 keyed by the run's seed, on one stream.
-    pub struct DetRng(ChaCha8Rng);
-
-    impl DetRng {
-        pub(crate) fn new(seed: u64, stream: Stream) -> Self {
-            let mut key = [0u8; 32];
-            key[..8].copy_from_slice(&seed.to_le_bytes());
-            let mut rng = ChaCha8Rng::from_seed(key);
-            rng.set_stream(stream as u64);
-            DetRng(rng)
-        }
-
-        pub fn next_u64(&mut self) -> u64 {
-            self.0.next_u64()
-        }
-
-        /// A uniform number in `0..n` (Lemire's nearly-divisionless method, unbiased).
-        /// Panics if `n == 0`.
-        pub fn below(&mut self, n: u64) -> u64 {
-            assert!(n > 0, "DetRng::below(0)");
-            let mut m = u128::from(self.next_u64()) * u128::from(n);
-            if (m as u64) < n {
-                let threshold = n.wrapping_neg() % n;
-                while (m as u64) < threshold {
-                    m = u128::from(self.next_u64()) * u128::from(n);
-                }
-            }
-            (m >> 64) as u64
-        }
-
-        pub fn fill(&mut self, dest: &mut [u8]) {
-            self.0.fill_bytes(dest)
-        }
-    }
-}
 
 fn with_user_rng<R>(what: &'static str, f: impl FnOnce(&mut DetRng) -> R) -> R {
     context::with_core(what, |core| f(&mut core.user_rng))

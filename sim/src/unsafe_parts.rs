@@ -15,7 +15,7 @@
 
 use std::task::{RawWaker, RawWakerVTable, Waker};
 
-/// A waker whose wake calls `crate::task::waker::wake(data)`.
+/// A waker whose wake calls `crate::runtime::wakeup::wake(data)`.
 pub(crate) fn word_waker(data: usize) -> Waker {
     // SAFETY: `VTABLE` upholds the `RawWaker` contract for any data word (see the module
     // docs): its functions never dereference the pointer and own nothing.
@@ -43,7 +43,7 @@ unsafe fn clone(data: *const ()) -> RawWaker {
 /// # Safety
 /// Any pointer word is accepted; it is only read as an integer.
 unsafe fn wake(data: *const ()) {
-    crate::task::waker::wake(data.addr());
+    crate::runtime::wakeup::wake(data.addr());
 }
 
 /// # Safety

@@ -18,7 +18,7 @@ use std::panic::Location;
 use std::time::Duration;
 
 use super::clock::VectorClock;
-use crate::task::TaskId;
+use crate::ids::TaskId;
 use crate::trace::{ResourceId, ResourceOp};
 
 /// Whether an operation publishes (release) and/or takes (acquire) the resource clock.

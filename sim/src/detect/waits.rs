@@ -10,7 +10,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::task::TaskId;
+use crate::ids::TaskId;
 use crate::trace::ResourceId;
 
 /// What a task waits for.

@@ -5,26 +5,27 @@
 //! sections. No user code runs, no waker is called and no user value is dropped while
 //! it is borrowed; such work is returned to the caller and done after the borrow ends.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::Rc;
 use std::task::Waker;
 
 use super::core::Core;
-use crate::task::TaskId;
+use super::wakeup::{self, Woken};
+use crate::ids::TaskId;
 
 /// Everything a run shares with the code it runs.
 pub(crate) struct Shared {
     pub(crate) run_id: u64,
     pub(crate) core: RefCell<Core>,
     /// Tasks woken since the executor last looked, in wake order (shared with the
-    /// core, which queues its own tasks' wakes directly). Kept apart from the
-    /// core so a waker can fire while the core is borrowed.
-    pub(crate) woken: Rc<RefCell<Vec<TaskId>>>,
+    /// core, which queues its own tasks' wakes directly, and with this thread's
+    /// wakers). Kept apart from the core so a waker can fire while the core is
+    /// borrowed.
+    pub(crate) woken: Woken,
 }
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<Shared>>> = const { RefCell::new(None) };
-    static IN_RUN: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Makes `shared` the current run on this thread until dropped.
@@ -39,24 +40,21 @@ pub(crate) fn enter(shared: Rc<Shared>) -> EnterGuard {
              (spawn a task or await the future instead)"
         );
         shared.core.borrow().sync.register();
+        wakeup::set_current(shared.run_id, shared.woken.clone());
         *c = Some(shared);
     });
-    IN_RUN.with(|f| f.set(true));
+    super::panic::set_in_run(true);
     EnterGuard(())
 }
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
-        IN_RUN.with(|f| f.set(false));
+        super::panic::set_in_run(false);
+        wakeup::clear_current();
         if let Ok(Some(shared)) = CURRENT.try_with(|c| c.borrow_mut().take()) {
             shared.core.borrow().sync.unregister();
         }
     }
-}
-
-/// Whether this thread is inside `block_on` (read by the panic hook).
-pub(crate) fn in_run() -> bool {
-    IN_RUN.try_with(Cell::get).unwrap_or(false)
 }
 
 fn outside(what: &str) -> ! {
@@ -158,20 +156,6 @@ pub(crate) fn with_run<R>(run_id: u64, f: impl FnOnce(&mut Core) -> R) -> Option
         })
         .ok()
         .flatten()
-}
-
-/// Queues `task` for the executor if run `run` (the low 32 bits of its id) is the
-/// current run of this thread; `false` otherwise.
-pub(crate) fn wake(run: u32, task: TaskId) -> bool {
-    CURRENT
-        .try_with(|c| match c.borrow().as_ref() {
-            Some(s) if same_run(u64::from(run), s.run_id) => {
-                s.woken.borrow_mut().push(task);
-                true
-            }
-            _ => false,
-        })
-        .unwrap_or(false)
 }
 
 /// The task being polled, if inside a run.

@@ -2,24 +2,23 @@
 //! and primitives reach it through [`context`](super::context).
 
 use std::any::Any;
-use std::cell::RefCell;
 use std::collections::btree_map::Entry;
 use std::panic::Location;
-use std::rc::Rc;
 use std::sync::Arc;
 use std::task::Waker;
 use std::time::Duration;
 
+use super::raw::BoxTask;
 use super::tasks::Chunked;
+use super::timers::{TimerKey, Timers};
+use super::waker;
+use super::wakeup::{RunSync, Woken};
 use super::{Config, Stop};
 use crate::detect::race::RaceDetector;
 use crate::detect::waits::{BlockedWaits, Target, WaitGraph};
-use crate::rand::{DetRng, Stream};
+use crate::ids::TaskId;
+use crate::rng::{DetRng, Stream};
 use crate::sched::{self, Decision, Divergence, ReadySet, Schedule, Scheduler};
-use crate::task::TaskId;
-use crate::task::raw::BoxTask;
-use crate::task::waker::RunSync;
-use crate::time::timer::{TimerKey, Timers};
 use crate::trace::{EventKind, Recorder, ResourceId, ResourceInfo, ResourceOp, TaskInfo};
 
 /// How a task ended.
@@ -190,7 +189,7 @@ pub(crate) struct Core {
     pub(crate) resources: Vec<ResourceInfo>,
     spare: Vec<TaskId>,
     /// The run's queue of woken tasks (shared with the wakers, see `context`).
-    woken: Rc<RefCell<Vec<TaskId>>>,
+    woken: Woken,
     /// Invariant: the number of live tasks.
     live: usize,
     /// Invariant: the number of finished tasks whose cell waits for their JoinHandle.
@@ -200,7 +199,7 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    pub(crate) fn new(config: Config, sync: Arc<RunSync>, woken: Rc<RefCell<Vec<TaskId>>>) -> Self {
+    pub(crate) fn new(config: Config, sync: Arc<RunSync>, woken: Woken) -> Self {
         let seed = config.effective_seed();
         let built = sched::build(
             &config.strategy,
@@ -477,14 +476,11 @@ impl Core {
     /// wakes them after the borrow).
     pub(crate) fn wake_own<'w>(&self, wakers: impl Iterator<Item = &'w Waker> + Clone) -> bool {
         let run = self.sync.run_id;
-        if !wakers
-            .clone()
-            .all(|w| crate::task::waker::own_task(w, run).is_some())
-        {
+        if !wakers.clone().all(|w| waker::own_task(w, run).is_some()) {
             return false;
         }
         let mut woken = self.woken.borrow_mut();
-        woken.extend(wakers.filter_map(|w| crate::task::waker::own_task(w, run)));
+        woken.extend(wakers.filter_map(|w| waker::own_task(w, run)));
         true
     }
 
@@ -679,7 +675,7 @@ impl Core {
 
     /// The waker of task `id` of this run.
     pub(crate) fn waker(&self, id: TaskId) -> Waker {
-        crate::task::waker::waker(self.sync.run_id, id)
+        waker::waker(self.sync.run_id, id)
     }
 
     /// Takes a task's future out for polling, with what polling needs.

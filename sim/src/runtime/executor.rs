@@ -11,7 +11,7 @@ use super::context::Shared;
 use super::core::{Next, Outcome, Turn};
 use super::panic;
 use crate::UnhandledPanic;
-use crate::task::TaskId;
+use crate::ids::TaskId;
 
 /// Runs `main` to completion or failure. Every other task lives in the core.
 pub(crate) fn run<F: Future>(shared: &Shared, mut main: Pin<&mut F>) -> Result<F::Output, Stop> {

@@ -9,7 +9,11 @@ pub(crate) mod context;
 pub(crate) mod core;
 mod executor;
 mod panic;
+pub(crate) mod raw;
 mod tasks;
+pub(crate) mod timers;
+mod waker;
+pub(crate) mod wakeup;
 
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, Location, catch_unwind};
@@ -20,11 +24,11 @@ use std::time::Duration;
 
 use self::context::Shared;
 use self::core::Core;
+use self::wakeup::RunSync;
 use crate::detect::waits::Target;
 use crate::failure::*;
+use crate::ids::TaskId;
 use crate::sched::{Schedule, Strategy};
-use crate::task::TaskId;
-use crate::task::waker::RunSync;
 use crate::trace::Trace;
 use crate::{ConfigError, env};
 

@@ -2,15 +2,27 @@
 //! hook outside runs) records where a simulated task panicked and keeps the default
 //! message off stderr, since the failure report carries it.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::Once;
 
 use super::Stop;
-use super::context;
-use crate::task::TaskId;
+use crate::ids::TaskId;
 
 thread_local! {
     static LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Whether this thread is inside `block_on`.
+    static IN_RUN: Cell<bool> = const { Cell::new(false) };
+}
+
+/// This thread enters (`true`) or leaves a run: panics inside one are recorded, not
+/// printed.
+pub(crate) fn set_in_run(on: bool) {
+    let _ = IN_RUN.try_with(|f| f.set(on));
+}
+
+/// Whether this thread is inside `block_on`.
+fn in_run() -> bool {
+    IN_RUN.try_with(Cell::get).unwrap_or(false)
 }
 
 pub(crate) fn install_hook() {
@@ -18,7 +30,7 @@ pub(crate) fn install_hook() {
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if context::in_run() {
+            if in_run() {
                 let loc = info.location().map(|l| l.to_string());
                 let _ = LOCATION.try_with(|c| *c.borrow_mut() = loc);
             } else {

@@ -9,7 +9,7 @@
 //! the oldest.
 
 use super::{Decision, Divergence, ReadySet, Scheduler, fallback};
-use crate::task::TaskId;
+use crate::ids::TaskId;
 
 pub(crate) struct BytesScheduler {
     data: Vec<u8>,

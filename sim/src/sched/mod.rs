@@ -23,8 +23,8 @@ mod strategy;
 mod sweep;
 mod switches;
 
-use crate::rand::{DetRng, Stream};
-use crate::task::TaskId;
+use crate::ids::TaskId;
+use crate::rng::{DetRng, Stream};
 
 pub(crate) use ready::ReadySet;
 pub use schedule::{ParseScheduleError, Schedule};

@@ -18,8 +18,8 @@
 use std::collections::BinaryHeap;
 
 use super::{Decision, Divergence, ReadySet, Scheduler};
-use crate::rand::DetRng;
-use crate::task::TaskId;
+use crate::ids::TaskId;
+use crate::rng::DetRng;
 
 pub(crate) struct PctScheduler {
     rng: DetRng,

@@ -4,8 +4,8 @@
 //! shape of schedules that expose bugs needing one well-placed preemption.
 
 use super::{Decision, Divergence, ReadySet, Scheduler};
-use crate::rand::DetRng;
-use crate::task::TaskId;
+use crate::ids::TaskId;
+use crate::rng::DetRng;
 
 pub(crate) struct ProbScheduler {
     rng: DetRng,

@@ -2,8 +2,8 @@
 //! point, the running task is one of them).
 
 use super::{Decision, Divergence, ReadySet, Scheduler};
-use crate::rand::DetRng;
-use crate::task::TaskId;
+use crate::ids::TaskId;
+use crate::rng::DetRng;
 
 pub(crate) struct RandomScheduler {
     rng: DetRng,

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use crate::task::TaskId;
+use crate::ids::TaskId;
 
 const ABSENT: u32 = u32::MAX;
 

@@ -6,7 +6,7 @@
 //! [`fallback`](super::fallback) choice instead.
 
 use super::{Decision, Divergence, ReadySet, Scheduler, fallback};
-use crate::task::TaskId;
+use crate::ids::TaskId;
 
 pub(crate) struct ReplayScheduler {
     steps: Vec<TaskId>,

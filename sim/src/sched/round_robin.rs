@@ -2,7 +2,7 @@
 //! and at every scheduling point the running task steps aside for it.
 
 use super::{Decision, Divergence, ReadySet, Scheduler};
-use crate::task::TaskId;
+use crate::ids::TaskId;
 
 pub(crate) struct RoundRobin;
 

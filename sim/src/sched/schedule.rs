@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::task::TaskId;
+use crate::ids::TaskId;
 
 /// The recorded sequence of scheduling decisions of a run, plus the seed whose
 /// user-randomness stream ([`sim::rand`](crate::rand)) the run drew from. Replaying it

@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 
 use super::{Decision, Divergence, ReadySet, Scheduler, fallback};
-use crate::task::TaskId;
+use crate::ids::TaskId;
 
 /// `(from, polls of from so far, to)`.
 pub(crate) type SwitchPoint = (TaskId, u64, TaskId);

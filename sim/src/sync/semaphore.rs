@@ -21,7 +21,7 @@ use crate::unsafe_parts::StateLock;
 use std::task::{Context, Poll};
 
 use super::wait::{Ctx, Op, Removed, Res, WaitQueue, Waiter, Wakers, lock};
-use crate::task::TaskId;
+use crate::ids::TaskId;
 use crate::trace::ResourceOp;
 
 /// Permits held by a guard or permit; proof of ownership for the lock cells. Not

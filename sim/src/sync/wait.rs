@@ -25,9 +25,9 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
 
+use crate::ids::TaskId;
 use crate::runtime::context;
 use crate::runtime::core::Core;
-use crate::task::TaskId;
 use crate::trace::{ResourceId, ResourceOp};
 
 /// Locks a primitive's state (no poisoning: state is kept consistent before any panic

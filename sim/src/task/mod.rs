@@ -6,11 +6,8 @@
 //! location, and gets one `tracing` span (`task{id, name}`) entered around each poll,
 //! so user logs inside it carry its id and name.
 
-mod id;
 mod join;
 mod join_set;
-pub(crate) mod raw;
-pub(crate) mod waker;
 
 use std::future::Future;
 use std::panic::Location;
@@ -18,11 +15,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-pub use id::TaskId;
+pub use crate::ids::TaskId;
 pub use join::{AbortHandle, JoinError, JoinHandle};
 pub use join_set::JoinSet;
 
-use crate::runtime::context;
+use crate::runtime::{context, raw};
 
 fn spawn_inner<F>(
     future: F,

@@ -5,8 +5,6 @@
 //! Timers due at the same instant wake their tasks together, and the strategy chooses
 //! which runs first. Architecture invariant: nothing here reads the wall clock.
 
-pub(crate) mod timer;
-
 use std::fmt;
 use std::future::Future;
 use std::ops::{Add, AddAssign, Sub, SubAssign};
@@ -17,7 +15,7 @@ use std::time::Duration;
 use pin_project_lite::pin_project;
 
 use crate::runtime::context;
-use timer::TimerKey;
+use crate::runtime::timers::TimerKey;
 
 /// Errors of this module.
 pub mod error {

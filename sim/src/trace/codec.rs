@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::{Event, EventKind, ResourceId, ResourceOp};
-use crate::task::TaskId;
+use crate::ids::TaskId;
 
 const SPAWN: u8 = 1;
 const POLL: u8 = 2;

@@ -15,7 +15,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::task::TaskId;
+pub use crate::ids::ResourceId;
+use crate::ids::TaskId;
 
 pub(crate) use codec::Recorder;
 
@@ -87,24 +88,6 @@ pub enum EventKind {
         /// The operation's number ([`ResourceOp::value_name`] says what it counts).
         value: u64,
     },
-}
-
-/// Identifies a synchronisation resource within one run, numbered from 0 in order of
-/// first use.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
-pub struct ResourceId(pub(crate) u32);
-
-impl ResourceId {
-    /// The id as a number.
-    pub fn as_u32(self) -> u32 {
-        self.0
-    }
-}
-
-impl fmt::Display for ResourceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "r{}", self.0)
-    }
 }
 
 /// A synchronisation resource as traces and reports name it.

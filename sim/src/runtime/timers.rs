@@ -9,7 +9,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::task::Waker;
 use std::time::Duration;
 
-use crate::task::TaskId;
+use crate::ids::TaskId;
 
 /// Names one registration; stale once the timer fired or was cancelled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

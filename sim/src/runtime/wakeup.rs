@@ -1,19 +1,24 @@
 //! Task wakers without allocation: a waker is the pair (run, task) packed into the
-//! waker's data word (see `unsafe_parts`), so spawning allocates no waker, and
-//! cloning, comparing and dropping one is a copy.
+//! waker's data word (the vtable is in `unsafe_parts`), so spawning allocates no
+//! waker, and cloning, comparing and dropping one is a copy.
 //!
-//! A wake on the run's thread queues the task id for the executor. A wake for a run
-//! that is over is ignored (a stale waker). A wake from another OS thread cannot touch
-//! the run (it is single-threaded); it raises a flag, found through the registry of
-//! live runs, that fails the run with a non-determinism report instead of being lost.
+//! A wake on the run's thread queues the task id in this thread's queue of woken
+//! tasks, which the executor drains. A wake for a run that is over is ignored (a stale
+//! waker). A wake from another OS thread cannot touch the run (it is single-threaded);
+//! it raises a flag, found through the registry of live runs, that fails the run with
+//! a non-determinism report instead of being lost.
+//!
+//! A leaf of the engine: it knows ids and the waker vtable, not the core, so the vtable
+//! can call [`wake`] without an import circle.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::Waker;
 use std::thread::ThreadId;
 
-use crate::runtime::context;
-use crate::task::TaskId;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use crate::ids::TaskId;
 
 const _: () = assert!(
     usize::BITS == 64,
@@ -80,26 +85,54 @@ impl RunSync {
     }
 }
 
-/// The waker of `task` in run `run_id`.
-pub(crate) fn waker(run_id: u64, task: TaskId) -> Waker {
-    crate::unsafe_parts::word_waker(((run_id as u32 as usize) << 32) | task.0 as usize)
+/// The queue of tasks woken since the executor last looked, in wake order. Shared by
+/// the run's core and this thread's wakers.
+pub(crate) type Woken = Rc<RefCell<Vec<TaskId>>>;
+
+thread_local! {
+    /// The run in progress on this thread (the low 32 bits of its id) and its queue.
+    static CURRENT: RefCell<Option<(u32, Woken)>> = const { RefCell::new(None) };
 }
 
-/// The (low 32 bits of the run id, task) packed into a waker's data word by [`waker`].
-fn unpack(data: usize) -> (u32, TaskId) {
+/// Makes `woken` the queue of run `run_id` on this thread (until [`clear_current`]).
+pub(crate) fn set_current(run_id: u64, woken: Woken) {
+    CURRENT.with(|c| *c.borrow_mut() = Some((run_id as u32, woken)));
+}
+
+/// No run is in progress on this thread any more.
+pub(crate) fn clear_current() {
+    let _ = CURRENT.try_with(|c| c.borrow_mut().take());
+}
+
+/// Queues `task` if run `run` (the low 32 bits of its id) is in progress on this
+/// thread; `false` otherwise.
+fn wake_here(run: u32, task: TaskId) -> bool {
+    CURRENT
+        .try_with(|c| match c.borrow().as_ref() {
+            Some((r, woken)) if *r == run => {
+                woken.borrow_mut().push(task);
+                true
+            }
+            _ => false,
+        })
+        .unwrap_or(false)
+}
+
+/// The data word of the waker of `task` in run `run_id`: the run's low 32 bits, then
+/// the task.
+pub(crate) fn pack(run_id: u64, task: TaskId) -> usize {
+    ((run_id as u32 as usize) << 32) | task.0 as usize
+}
+
+/// The (low 32 bits of the run id, task) packed into a waker's data word by [`pack`].
+pub(crate) fn unpack(data: usize) -> (u32, TaskId) {
     ((data >> 32) as u32, TaskId(data as u32))
-}
-
-/// The task `waker` wakes, if it is a task waker of run `run_id`.
-pub(crate) fn own_task(waker: &Waker, run_id: u64) -> Option<TaskId> {
-    let (run, task) = unpack(crate::unsafe_parts::word_of(waker)?);
-    (run == run_id as u32).then_some(task)
 }
 
 /// Wakes the task packed in `data` (called by the waker's vtable).
 pub(crate) fn wake(data: usize) {
     let (run, task) = unpack(data);
-    if context::wake(run, task) {
+    if wake_here(run, task) {
         return;
     }
     let live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);

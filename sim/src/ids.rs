@@ -1,4 +1,6 @@
-//! Task identifiers.
+//! Identifiers of a run's tasks and resources: plain numbers, a leaf of the crate (it
+//! imports nothing of it), so every module can name them without reaching into the
+//! engine. The public paths are `sim::task::TaskId` and `sim::trace::ResourceId`.
 
 use std::fmt;
 
@@ -25,5 +27,23 @@ impl TaskId {
 impl fmt::Display for TaskId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
+    }
+}
+
+/// Identifies a synchronisation resource within one run, numbered from 0 in order of
+/// first use.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct ResourceId(pub(crate) u32);
+
+impl ResourceId {
+    /// The id as a number.
+    pub fn as_u32(self) -> u32 {
+        self.0
+    }
+}
+
+impl fmt::Display for ResourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "r{}", self.0)
     }
 }
