@@ -66,10 +66,10 @@ impl<T> RaceCell<T> {
     }
 
     fn make(name: Option<&str>, value: T, location: &'static Location<'static>) -> Self {
-        let (run_id, cell) = context::with_core("sim::cell::RaceCell::new", |core| {
+        let (run_id, cell) = context::resources("sim::cell::RaceCell::new", |mut res| {
             let resource: ResourceId =
-                core.register_resource("race-cell", name.map(Into::into), location);
-            (core.sync.run_id, core.new_race_cell(resource))
+                res.register("race-cell", name.map(Into::into), location, false);
+            (res.run_id(), res.new_race_cell(resource))
         });
         RaceCell {
             value: Mutex::new(value),
@@ -79,8 +79,8 @@ impl<T> RaceCell<T> {
     }
 
     fn access(&self, write: bool, location: &'static Location<'static>) {
-        context::with_core_of("sim::cell::RaceCell", self.run_id, |core| {
-            core.race_access(self.cell, write, location)
+        context::resources_of("sim::cell::RaceCell", self.run_id, |mut res| {
+            res.race_access(self.cell, write, location)
         });
     }
 

@@ -16,7 +16,7 @@ use crate::rng::DetRng;
 use crate::runtime::context;
 
 fn with_user_rng<R>(what: &'static str, f: impl FnOnce(&mut DetRng) -> R) -> R {
-    context::with_core(what, |core| f(&mut core.user_rng))
+    context::user_rng(what, f)
 }
 
 /// Types [`random`] can produce.

@@ -1,5 +1,6 @@
 //! The thread-local handle to the run in progress, and the narrow API through which
-//! tasks, timers and primitives reach it.
+//! tasks, timers and primitives reach it: each gets its own [facet](super::facets)
+//! ([`resources`], [`clock`], [`tasks`], [`user_rng`]), never the core.
 //!
 //! Architecture invariant: the core is borrowed only for short, non-reentrant
 //! sections. No user code runs, no waker is called and no user value is dropped while
@@ -10,8 +11,10 @@ use std::rc::Rc;
 use std::task::Waker;
 
 use super::core::Core;
+use super::facets::{Clock, Resources, Tasks};
 use super::wakeup::{self, Woken};
 use crate::ids::TaskId;
+use crate::rng::DetRng;
 
 /// Everything a run shares with the code it runs.
 pub(crate) struct Shared {
@@ -64,22 +67,79 @@ fn outside(what: &str) -> ! {
     )
 }
 
-/// Runs `f` on the current run's core. `what` names the API for the error message.
+/// Runs `f` with the current run's [`Resources`]. `what` names the API for the error
+/// message.
 ///
 /// # Panics
 /// Outside a run, or when the core is already borrowed (an internal bug).
-pub(crate) fn with_core<R>(what: &str, f: impl FnOnce(&mut Core) -> R) -> R {
-    with_core_checked(what, None, f)
+#[inline]
+pub(crate) fn resources<R>(what: &str, f: impl FnOnce(Resources<'_>) -> R) -> R {
+    with_core_checked(what, None, |core| f(Resources(core)))
 }
 
-/// Like [`with_core`], and first checks that the handle of run `run_id` belongs to the
-/// current run (one thread-local access for both).
+/// Runs `f` with the [`Resources`] of run `run_id`, which must be the current run.
 ///
 /// # Panics
-/// Outside a run, in a different run than the one that made the handle, or when the
-/// core is already borrowed (an internal bug).
-pub(crate) fn with_core_of<R>(what: &str, run_id: u64, f: impl FnOnce(&mut Core) -> R) -> R {
-    with_core_checked(what, Some(run_id), f)
+/// Outside a run, or in another run than `run_id`.
+pub(crate) fn resources_of<R>(what: &str, run_id: u64, f: impl FnOnce(Resources<'_>) -> R) -> R {
+    with_core_checked(what, Some(run_id), |core| f(Resources(core)))
+}
+
+/// Runs `f` with the [`Resources`] of run `run_id` if it is the current run: `None`
+/// outside a run, in another run, or while the thread-local is torn down (for drop
+/// paths, which must not panic).
+pub(crate) fn resources_of_run<R>(run_id: u64, f: impl FnOnce(Resources<'_>) -> R) -> Option<R> {
+    with_run(run_id, |core| f(Resources(core)))
+}
+
+/// Runs `f` with the current run's [`Clock`].
+///
+/// # Panics
+/// Outside a run.
+pub(crate) fn clock<R>(what: &str, f: impl FnOnce(&mut Clock<'_>) -> R) -> R {
+    with_core_checked(what, None, |core| f(&mut Clock(core)))
+}
+
+/// Runs `f` with the [`Clock`] of run `run_id`, which must be the current run.
+///
+/// # Panics
+/// Outside a run, or in another run than `run_id`.
+pub(crate) fn clock_of<R>(what: &str, run_id: u64, f: impl FnOnce(&mut Clock<'_>) -> R) -> R {
+    with_core_checked(what, Some(run_id), |core| f(&mut Clock(core)))
+}
+
+/// Runs `f` with the [`Clock`] of run `run_id` if it is the current run (for drops).
+pub(crate) fn clock_of_run<R>(run_id: u64, f: impl FnOnce(&mut Clock<'_>) -> R) -> Option<R> {
+    with_run(run_id, |core| f(&mut Clock(core)))
+}
+
+/// Runs `f` with the current run's [`Tasks`].
+///
+/// # Panics
+/// Outside a run.
+pub(crate) fn tasks<R>(what: &str, f: impl FnOnce(&mut Tasks<'_>) -> R) -> R {
+    with_core_checked(what, None, |core| f(&mut Tasks(core)))
+}
+
+/// Runs `f` with the [`Tasks`] of run `run_id`, which must be the current run.
+///
+/// # Panics
+/// Outside a run, or in another run than `run_id`.
+pub(crate) fn tasks_of<R>(what: &str, run_id: u64, f: impl FnOnce(&mut Tasks<'_>) -> R) -> R {
+    with_core_checked(what, Some(run_id), |core| f(&mut Tasks(core)))
+}
+
+/// Runs `f` with the [`Tasks`] of run `run_id` if it is the current run (for drops).
+pub(crate) fn tasks_of_run<R>(run_id: u64, f: impl FnOnce(&mut Tasks<'_>) -> R) -> Option<R> {
+    with_run(run_id, |core| f(&mut Tasks(core)))
+}
+
+/// Runs `f` with the current run's generator for user code (`sim::rand`).
+///
+/// # Panics
+/// Outside a run.
+pub(crate) fn user_rng<R>(what: &str, f: impl FnOnce(&mut DetRng) -> R) -> R {
+    with_core_checked(what, None, |core| f(core.user_rng()))
 }
 
 fn with_core_checked<R>(what: &str, run_id: Option<u64>, f: impl FnOnce(&mut Core) -> R) -> R {
@@ -100,22 +160,6 @@ fn with_core_checked<R>(what: &str, run_id: Option<u64>, f: impl FnOnce(&mut Cor
             .unwrap_or_else(|_| panic!("sim internal error: the core was re-entered by {what}"));
         f(&mut core)
     })
-}
-
-/// The current task yields: records it and wakes `waker`, queueing the task directly
-/// when `waker` is a task waker of this run (one thread-local access instead of two,
-/// and the same queue order as a wake through the waker).
-///
-/// # Panics
-/// Outside a run.
-pub(crate) fn yield_current(waker: &Waker) {
-    let queued = with_core("sim::task::yield_now", |core| {
-        core.yield_current();
-        core.wake_own(std::iter::once(waker))
-    });
-    if !queued {
-        waker.wake_by_ref();
-    }
 }
 
 /// A scheduling point of the current task, before an async operation takes effect
@@ -144,9 +188,9 @@ fn same_run(run_id: u64, current: u64) -> bool {
     run_id as u32 == current as u32
 }
 
-/// Like [`with_core`] but for run `run_id` only: `None` outside a run, in another run,
-/// or while the thread-local is being torn down.
-pub(crate) fn with_run<R>(run_id: u64, f: impl FnOnce(&mut Core) -> R) -> Option<R> {
+/// `f` on the core of run `run_id` only: `None` outside a run, in another run, or
+/// while the thread-local is being torn down.
+fn with_run<R>(run_id: u64, f: impl FnOnce(&mut Core) -> R) -> Option<R> {
     CURRENT
         .try_with(|c| {
             let c = c.borrow();

@@ -247,12 +247,24 @@ impl Core {
         self.trace.record(self.step, self.now, task, kind);
     }
 
-    /// Registers a synchronisation resource for traces and reports.
+    /// The run's id.
+    pub(crate) fn run_id(&self) -> u64 {
+        self.sync.run_id
+    }
+
+    /// The generator user code draws from.
+    pub(crate) fn user_rng(&mut self) -> &mut DetRng {
+        &mut self.user_rng
+    }
+
+    /// Registers a synchronisation resource for traces and reports; an `owned` one
+    /// (a lock, a semaphore) has holders the deadlock detector tracks, even while free.
     pub(crate) fn register_resource(
         &mut self,
         kind: &'static str,
         name: Option<Arc<str>>,
         created_at: &'static Location<'static>,
+        owned: bool,
     ) -> ResourceId {
         let id = ResourceId(
             u32::try_from(self.resources.len()).expect("more than 2^32 resources in one run"),
@@ -263,6 +275,9 @@ impl Core {
             name,
             created_at,
         });
+        if owned {
+            self.waits.track(id);
+        }
         id
     }
 
@@ -326,6 +341,16 @@ impl Core {
         self.timers.cancel(key)
     }
 
+    /// Refreshes an armed timer's waker; `false` if the key is stale.
+    pub(crate) fn set_timer_waker(&mut self, key: TimerKey, waker: &Waker) -> bool {
+        self.timers.set_waker(key, waker)
+    }
+
+    /// Whether task `id` has finished.
+    pub(crate) fn is_finished(&self, id: TaskId) -> bool {
+        !self.tasks[id.index()].is_live()
+    }
+
     /// The current task starts waiting on `target` (primitives call this through
     /// `sync::begin_wait`; join handles directly).
     pub(crate) fn begin_wait(&mut self, target: Target) {
@@ -360,9 +385,20 @@ impl Core {
         self.waits.release(resource, task);
     }
 
-    /// Declares that `resource` has owners (a lock, a semaphore), even while free.
-    pub(crate) fn track_holders(&mut self, resource: ResourceId) {
-        self.waits.track(resource);
+    /// The current task starts waiting on `resource`.
+    pub(crate) fn begin_wait_on(&mut self, resource: ResourceId) {
+        self.begin_wait(Target::Resource(resource));
+    }
+
+    /// The current task stopped waiting on `resource`: served, or (`cancelled`) its
+    /// waiting future was dropped. A future is dropped by the task that polled it,
+    /// except at the end of a run (no current task), when only the event is recorded.
+    pub(crate) fn end_wait_on(&mut self, resource: ResourceId, cancelled: bool) {
+        match self.current {
+            Some(task) => self.end_wait(task, Target::Resource(resource), cancelled),
+            None if cancelled => self.resource_event(resource, ResourceOp::WaitCancelled, 0),
+            None => {}
+        }
     }
 
     /// A partial deadlock closed by the last new wait, if any (cheap when none).

@@ -8,6 +8,7 @@
 pub(crate) mod context;
 pub(crate) mod core;
 mod executor;
+pub(crate) mod facets;
 mod panic;
 pub(crate) mod raw;
 mod tasks;

@@ -103,26 +103,3 @@ pub(crate) use semaphore::Hold;
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };
-
-use crate::detect::waits::Target;
-use crate::runtime::core::Core;
-use crate::trace::{ResourceId, ResourceOp};
-
-/// The current task starts waiting on `resource`. Every wait of every primitive goes
-/// through here: it records the `wait` event and feeds the deadlock detector's
-/// wait-for graph. (Holders of owned resources are reported by `Res::hold` and
-/// `Res::release`.)
-pub(crate) fn begin_wait(core: &mut Core, resource: ResourceId) {
-    core.begin_wait(Target::Resource(resource));
-}
-
-/// The current task stopped waiting on `resource`: it was served, or (`cancelled`) its
-/// waiting future was dropped. A future is dropped by the task that polled it, except
-/// at the end of a run (no current task), when only the event is recorded.
-pub(crate) fn end_wait(core: &mut Core, resource: ResourceId, cancelled: bool) {
-    match core.current {
-        Some(task) => core.end_wait(task, Target::Resource(resource), cancelled),
-        None if cancelled => core.resource_event(resource, ResourceOp::WaitCancelled, 0),
-        None => {}
-    }
-}

@@ -27,7 +27,7 @@ use std::task::{Context, Poll, Waker};
 
 use crate::ids::TaskId;
 use crate::runtime::context;
-use crate::runtime::core::Core;
+use crate::runtime::facets::Resources;
 use crate::trace::{ResourceId, ResourceOp};
 
 /// Locks a primitive's state (no poisoning: state is kept consistent before any panic
@@ -97,33 +97,34 @@ impl Res {
 
     /// This resource's id in the current run, registering it there at first use.
     #[inline]
-    fn id(&self, core: &mut Core) -> ResourceId {
-        let run = core.sync.run_id;
+    fn id(&self, res: &mut Resources<'_>) -> ResourceId {
+        let run = res.run_id();
         match unpack(self.reg.load(Ordering::Relaxed)) {
             Some((r, id)) if r == run => id,
-            _ => self.register(core, run),
+            _ => self.register(res, run),
         }
     }
 
     /// Registers this resource in run `run` (first use in that run).
     #[cold]
-    fn register(&self, core: &mut Core, run: u64) -> ResourceId {
-        let id = core.register_resource(self.kind, None, self.created_at);
-        if self.owned {
-            core.track_holders(id);
-        }
+    fn register(&self, res: &mut Resources<'_>, run: u64) -> ResourceId {
+        let id = res.register(self.kind, None, self.created_at, self.owned);
         self.reg.store(pack(run, id), Ordering::Relaxed);
         id
     }
 
-    /// Runs `f` on the current run's core with this resource's id.
+    /// Runs `f` with the current run's resources and this resource's id.
     ///
     /// # Panics
     /// Outside a run (the message names `what`).
-    pub(crate) fn with<R>(&self, what: &str, f: impl FnOnce(&mut Core, ResourceId) -> R) -> R {
-        context::with_core(what, |core| {
-            let id = self.id(core);
-            f(core, id)
+    pub(crate) fn with<R>(
+        &self,
+        what: &str,
+        f: impl FnOnce(&mut Resources<'_>, ResourceId) -> R,
+    ) -> R {
+        context::resources(what, |mut res| {
+            let id = self.id(&mut res);
+            f(&mut res, id)
         })
     }
 
@@ -134,10 +135,10 @@ impl Res {
     /// Outside a run (the message names `what`), before `f` runs.
     #[inline]
     pub(crate) fn enter<R>(&self, what: &str, f: impl FnOnce(&mut Ctx<'_>) -> R) -> R {
-        context::with_core(what, |core| {
-            let id = self.id(core);
+        context::resources(what, |mut res| {
+            let id = self.id(&mut res);
             f(&mut Ctx {
-                at: Some((core, id)),
+                at: Some((res, id)),
                 owned: self.owned,
             })
         })
@@ -151,10 +152,10 @@ impl Res {
         let owned = self.owned;
         let mut f = Some(f);
         if let Some((run, id)) = unpack(self.reg.load(Ordering::Relaxed)) {
-            let attached = context::with_run(run, |core| {
+            let attached = context::resources_of_run(run, |res| {
                 let f = f.take().expect("sim internal error: operation ran twice");
                 f(&mut Ctx {
-                    at: Some((core, id)),
+                    at: Some((res, id)),
                     owned,
                 })
             });
@@ -317,7 +318,7 @@ impl Point {
 /// detector's bookkeeping, in the run it is attached to. A detached context (a lenient
 /// operation outside the run that last used the resource) records nothing.
 pub(crate) struct Ctx<'a> {
-    at: Option<(&'a mut Core, ResourceId)>,
+    at: Option<(Resources<'a>, ResourceId)>,
     owned: bool,
 }
 
@@ -325,7 +326,7 @@ impl Ctx<'_> {
     /// The task being polled, if any (holders are recorded for reports).
     pub(crate) fn task(&self) -> Option<TaskId> {
         match &self.at {
-            Some((core, _)) => core.current,
+            Some((res, _)) => res.current(),
             None => context::try_current_task(),
         }
     }
@@ -341,10 +342,10 @@ impl Ctx<'_> {
         if std::mem::replace(&mut point.passed, true) {
             return false;
         }
-        let Some((core, _)) = &mut self.at else {
+        let Some((res, _)) = &mut self.at else {
             return false;
         };
-        let (yields, wake) = core.point_waking(waker);
+        let (yields, wake) = res.point(waker);
         if wake {
             wakers.push(waker.clone());
         }
@@ -353,37 +354,38 @@ impl Ctx<'_> {
 
     /// Records `op` for the current task.
     pub(crate) fn event(&mut self, op: ResourceOp, value: usize) {
-        if let Some((core, id)) = &mut self.at {
-            core.resource_event(*id, op, value as u64);
+        if let Some((res, id)) = &mut self.at {
+            res.event(*id, op, value as u64);
         }
     }
 
-    /// The current task starts waiting on the resource (see [`super::begin_wait`]).
+    /// The current task starts waiting on the resource: records `wait` and feeds the
+    /// deadlock detector's wait-for graph. Every wait of every primitive comes here.
     fn begin_wait(&mut self) {
-        if let Some((core, id)) = &mut self.at {
-            super::begin_wait(core, *id);
+        if let Some((res, id)) = &mut self.at {
+            res.begin_wait(*id);
         }
     }
 
     /// The current task stopped waiting: it got the resource (`cancelled == false`) or
-    /// gave up (see [`super::end_wait`]).
+    /// gave up (its waiting future was dropped: records `wait-cancelled`).
     fn end_wait(&mut self, cancelled: bool) {
-        if let Some((core, id)) = &mut self.at {
-            super::end_wait(core, *id, cancelled);
+        if let Some((res, id)) = &mut self.at {
+            res.end_wait(*id, cancelled);
         }
     }
 
     /// `task` now holds the resource (once more), if it is an owned one.
     pub(crate) fn hold(&mut self, task: Option<TaskId>) {
-        if let (true, Some((core, id)), Some(task)) = (self.owned, &mut self.at, task) {
-            core.hold(*id, task);
+        if let (true, Some((res, id)), Some(task)) = (self.owned, &mut self.at, task) {
+            res.hold(*id, task);
         }
     }
 
     /// `task` released one hold of the resource, if it is an owned one.
     pub(crate) fn release(&mut self, task: Option<TaskId>) {
-        if let (true, Some((core, id)), Some(task)) = (self.owned, &mut self.at, task) {
-            core.release(*id, task);
+        if let (true, Some((res, id)), Some(task)) = (self.owned, &mut self.at, task) {
+            res.release(*id, task);
         }
     }
 }

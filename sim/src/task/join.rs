@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use super::TaskId;
 use crate::runtime::context;
-use crate::runtime::core::JoinPoll;
+use crate::runtime::facets::JoinPoll;
 
 /// An owned permission to await a task's output (mirrors `tokio::task::JoinHandle`).
 ///
@@ -47,16 +47,14 @@ impl<T> JoinHandle<T> {
 
     /// Whether the task has finished (returned, been cancelled, or panicked).
     pub fn is_finished(&self) -> bool {
-        context::with_run(self.run_id.into(), |core| {
-            !core.tasks[self.id.index()].is_live()
-        })
-        .unwrap_or(true)
+        context::tasks_of_run(self.run_id.into(), |tasks| tasks.is_finished(self.id))
+            .unwrap_or(true)
     }
 
     /// Aborts the task if this run is still current (no panic otherwise; for drops).
     pub(crate) fn abort_if_current_run(&self) {
         let id = self.id;
-        context::with_run(self.run_id.into(), |core| core.abort(id));
+        context::tasks_of_run(self.run_id.into(), |tasks| tasks.abort(id));
     }
 
     /// A handle that can abort the task without owning its output.
@@ -69,7 +67,7 @@ impl<T> JoinHandle<T> {
 }
 
 fn abort(id: TaskId, run_id: u32) {
-    context::with_core_of("JoinHandle::abort", run_id.into(), |core| core.abort(id));
+    context::tasks_of("JoinHandle::abort", run_id.into(), |tasks| tasks.abort(id));
 }
 
 impl<T: 'static> Future for JoinHandle<T> {
@@ -77,8 +75,8 @@ impl<T: 'static> Future for JoinHandle<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let id = self.id;
-        let polled = context::with_core_of("JoinHandle", self.run_id.into(), |core| {
-            core.poll_join(id, cx.waker())
+        let polled = context::tasks_of("JoinHandle", self.run_id.into(), |tasks| {
+            tasks.poll_join(id, cx.waker())
         });
         Poll::Ready(match polled {
             JoinPoll::Pending { replaced } => {
@@ -109,7 +107,7 @@ impl<T: 'static> Future for JoinHandle<T> {
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
         let id = self.id;
-        let cell = context::with_run(self.run_id.into(), |core| core.detach(id)).flatten();
+        let cell = context::tasks_of_run(self.run_id.into(), |tasks| tasks.detach(id)).flatten();
         drop(cell);
     }
 }
@@ -140,10 +138,8 @@ impl AbortHandle {
 
     /// Whether the task has finished.
     pub fn is_finished(&self) -> bool {
-        context::with_run(self.run_id.into(), |core| {
-            !core.tasks[self.id.index()].is_live()
-        })
-        .unwrap_or(true)
+        context::tasks_of_run(self.run_id.into(), |tasks| tasks.is_finished(self.id))
+            .unwrap_or(true)
     }
 }
 

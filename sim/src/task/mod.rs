@@ -31,9 +31,8 @@ where
     F::Output: 'static,
 {
     let cell: raw::BoxTask = Box::pin(raw::Task::new(future));
-    let (id, run_id) = context::with_core("sim::spawn", |core| {
-        let run_id = core.sync.run_id;
-        (core.spawn(Some(cell), name, location), run_id)
+    let (id, run_id) = context::tasks("sim::spawn", |tasks| {
+        (tasks.spawn(cell, name, location), tasks.run_id())
     });
     JoinHandle::new(id, run_id)
 }
@@ -214,7 +213,9 @@ impl Future for YieldNow {
             return Poll::Ready(());
         }
         self.yielded = true;
-        context::yield_current(cx.waker());
+        if !context::tasks("sim::task::yield_now", |tasks| tasks.yield_now(cx.waker())) {
+            cx.waker().wake_by_ref();
+        }
         Poll::Pending
     }
 }

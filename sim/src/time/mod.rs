@@ -46,8 +46,8 @@ impl Instant {
     /// # Panics
     /// Outside a simulated run.
     pub fn now() -> Instant {
-        Instant(context::with_core("sim::time::Instant::now", |core| {
-            core.now
+        Instant(context::clock("sim::time::Instant::now", |clock| {
+            clock.now()
         }))
     }
 
@@ -142,7 +142,7 @@ impl Sub<Instant> for Instant {
 /// # Panics
 /// Outside a simulated run.
 pub fn sleep(duration: Duration) -> Sleep {
-    let (now, run_id) = context::with_core("sim::time::sleep", |core| (core.now, core.sync.run_id));
+    let (now, run_id) = context::clock("sim::time::sleep", |clock| (clock.now(), clock.run_id()));
     Sleep {
         deadline: Instant(now.checked_add(duration).unwrap_or(Duration::MAX)),
         timer: None,
@@ -159,7 +159,7 @@ const CLOCK_END: Duration = Duration::from_nanos(u64::MAX);
 /// # Panics
 /// Outside a simulated run.
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    let run_id = context::with_core("sim::time::sleep_until", |core| core.sync.run_id);
+    let run_id = context::clock("sim::time::sleep_until", |clock| clock.run_id());
     Sleep {
         deadline,
         timer: None,
@@ -195,7 +195,8 @@ impl Sleep {
 
     fn cancel(&mut self) {
         if let Some(key) = self.timer.take() {
-            let waker = context::with_run(self.run_id, |core| core.cancel_timer(key)).flatten();
+            let waker =
+                context::clock_of_run(self.run_id, |clock| clock.cancel_timer(key)).flatten();
             drop(waker);
         }
     }
@@ -209,19 +210,19 @@ impl Future for Sleep {
         // The clock ends where its nanoseconds do (584 years): a deadline past the end
         // is due at the end, not re-armed there forever.
         let deadline = this.deadline.0.min(CLOCK_END);
-        context::with_core_of("sim::time::Sleep", this.run_id, |core| {
-            if core.now >= deadline {
-                if let Some(key) = this.timer.take() {
-                    drop(core.cancel_timer(key));
-                }
-                return Poll::Ready(());
+        let (polled, cancelled) = context::clock_of("sim::time::Sleep", this.run_id, |clock| {
+            if clock.now() >= deadline {
+                let cancelled = this.timer.take().and_then(|key| clock.cancel_timer(key));
+                return (Poll::Ready(()), cancelled);
             }
             match this.timer {
-                Some(key) if core.timers.set_waker(key, cx.waker()) => {}
-                _ => this.timer = Some(core.add_timer(deadline, cx.waker().clone())),
+                Some(key) if clock.set_timer_waker(key, cx.waker()) => {}
+                _ => this.timer = Some(clock.add_timer(deadline, cx.waker().clone())),
             }
-            Poll::Pending
-        })
+            (Poll::Pending, None)
+        });
+        drop(cancelled); // Outside the core: a waker's drop may run code.
+        polled
     }
 }
 

@@ -1,0 +1,172 @@
+//! The narrow views of a run that code outside the engine gets: [`Resources`] for
+//! primitives and `RaceCell`s, [`Clock`] for timers, [`Tasks`] for spawning and
+//! joining. Each names exactly the operations its users need; none hands out the core
+//! or any of its parts. [`context`](super::context) gives them out, one core borrow
+//! at a time.
+
+use std::panic::Location;
+use std::sync::Arc;
+use std::task::Waker;
+use std::time::Duration;
+
+use super::core::Core;
+pub(crate) use super::core::JoinPoll;
+use super::raw::BoxTask;
+use super::timers::TimerKey;
+use crate::ids::{ResourceId, TaskId};
+use crate::trace::ResourceOp;
+
+/// What synchronisation resources (primitives, race-checked cells) may do in a run:
+/// register, record their operations, feed the detectors, and meet the scheduler at
+/// their scheduling points.
+pub(crate) struct Resources<'a>(pub(super) &'a mut Core);
+
+impl Resources<'_> {
+    /// The run's id.
+    pub(crate) fn run_id(&self) -> u64 {
+        self.0.run_id()
+    }
+
+    /// The task being polled, if any.
+    pub(crate) fn current(&self) -> Option<TaskId> {
+        self.0.current
+    }
+
+    /// Registers a resource of `kind` for traces and reports; `owned` resources (locks,
+    /// semaphores) tell the deadlock detector who holds them.
+    pub(crate) fn register(
+        &mut self,
+        kind: &'static str,
+        name: Option<Arc<str>>,
+        created_at: &'static Location<'static>,
+        owned: bool,
+    ) -> ResourceId {
+        self.0.register_resource(kind, name, created_at, owned)
+    }
+
+    /// Records `op` of the current task on `resource`.
+    #[inline]
+    pub(crate) fn event(&mut self, resource: ResourceId, op: ResourceOp, value: u64) {
+        self.0.resource_event(resource, op, value);
+    }
+
+    /// The current task starts waiting on `resource` (the deadlock detector's hook).
+    pub(crate) fn begin_wait(&mut self, resource: ResourceId) {
+        self.0.begin_wait_on(resource);
+    }
+
+    /// The current task stopped waiting on `resource`: it was served, or (`cancelled`)
+    /// its waiting future was dropped (at the end of a run, by no task).
+    pub(crate) fn end_wait(&mut self, resource: ResourceId, cancelled: bool) {
+        self.0.end_wait_on(resource, cancelled);
+    }
+
+    /// `task` now holds `resource` (once more).
+    pub(crate) fn hold(&mut self, resource: ResourceId, task: TaskId) {
+        self.0.hold(resource, task);
+    }
+
+    /// `task` released one hold of `resource`.
+    pub(crate) fn release(&mut self, resource: ResourceId, task: TaskId) {
+        self.0.release(resource, task);
+    }
+
+    /// The scheduling point of the current task's operation (see `Core::point`):
+    /// (must yield, `waker` must still be woken after the borrow).
+    #[inline]
+    pub(crate) fn point(&mut self, waker: &Waker) -> (bool, bool) {
+        self.0.point_waking(waker)
+    }
+
+    /// A new race-checked cell named by `resource` (turns race detection on).
+    pub(crate) fn new_race_cell(&mut self, resource: ResourceId) -> usize {
+        self.0.new_race_cell(resource)
+    }
+
+    /// An access to race-checked cell `cell` by the current task.
+    pub(crate) fn race_access(
+        &mut self,
+        cell: usize,
+        write: bool,
+        location: &'static Location<'static>,
+    ) {
+        self.0.race_access(cell, write, location);
+    }
+}
+
+/// What timers may do in a run: read the clock, arm, re-arm and cancel.
+pub(crate) struct Clock<'a>(pub(super) &'a mut Core);
+
+impl Clock<'_> {
+    /// The run's id.
+    pub(crate) fn run_id(&self) -> u64 {
+        self.0.run_id()
+    }
+
+    /// The virtual time since the start of the run.
+    pub(crate) fn now(&self) -> Duration {
+        self.0.now
+    }
+
+    /// Arms a timer of the current task for `deadline`.
+    pub(crate) fn add_timer(&mut self, deadline: Duration, waker: Waker) -> TimerKey {
+        self.0.add_timer(deadline, waker)
+    }
+
+    /// Cancels a timer (a stale key is a no-op); returns the waker to drop outside.
+    pub(crate) fn cancel_timer(&mut self, key: TimerKey) -> Option<Waker> {
+        self.0.cancel_timer(key)
+    }
+
+    /// Refreshes an armed timer's waker; `false` if the key is stale.
+    pub(crate) fn set_timer_waker(&mut self, key: TimerKey, waker: &Waker) -> bool {
+        self.0.set_timer_waker(key, waker)
+    }
+}
+
+/// What task handles may do in a run: spawn, yield, join, detach, abort.
+pub(crate) struct Tasks<'a>(pub(super) &'a mut Core);
+
+impl Tasks<'_> {
+    /// The run's id.
+    pub(crate) fn run_id(&self) -> u64 {
+        self.0.run_id()
+    }
+
+    /// Adds a task (runnable at once).
+    pub(crate) fn spawn(
+        &mut self,
+        future: BoxTask,
+        name: Option<Arc<str>>,
+        location: &'static Location<'static>,
+    ) -> TaskId {
+        self.0.spawn(Some(future), name, location)
+    }
+
+    /// Whether task `id` has finished.
+    pub(crate) fn is_finished(&self, id: TaskId) -> bool {
+        self.0.is_finished(id)
+    }
+
+    /// One poll of a `JoinHandle` of task `id` by the current task.
+    pub(crate) fn poll_join(&mut self, id: TaskId, waker: &Waker) -> JoinPoll {
+        self.0.poll_join(id, waker)
+    }
+
+    /// The `JoinHandle` of task `id` was dropped; returns its finished cell to drop.
+    pub(crate) fn detach(&mut self, id: TaskId) -> Option<BoxTask> {
+        self.0.detach(id)
+    }
+
+    /// Requests cancellation of task `id` at its next turn.
+    pub(crate) fn abort(&mut self, id: TaskId) {
+        self.0.abort(id);
+    }
+
+    /// The current task yields (`yield_now`): recorded, a hint to the scheduler, and
+    /// `waker` queued (`false`: wake it after the borrow).
+    pub(crate) fn yield_now(&mut self, waker: &Waker) -> bool {
+        self.0.yield_current();
+        self.0.wake_own(std::iter::once(waker))
+    }
+}
