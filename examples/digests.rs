@@ -15,7 +15,14 @@ use sim::Strategy;
 const SEEDS: u64 = 40;
 
 fn main() {
-    let strategies = ["portfolio", "random", "pct:3:50", "prob:80", "pos", "round-robin"];
+    let strategies = [
+        "portfolio",
+        "random",
+        "pct:3:50",
+        "prob:80",
+        "pos",
+        "round-robin",
+    ];
     for s in strategies {
         let strategy: Strategy = s.parse().expect("a strategy");
         for e in registry() {
