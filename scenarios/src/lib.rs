@@ -113,6 +113,10 @@ pub struct Entry {
     pub budget: u64,
     /// Builds the run with the scenario's default configuration.
     pub run: fn() -> ScenarioFuture,
+    /// Builds the run with a configuration drawn from fuzzer bytes (`Arbitrary`, then
+    /// `normalized()` by the scenario); `None` for a program of fixed shape (the
+    /// classic bugs).
+    pub configured: Option<fn(&mut arbitrary::Unstructured<'_>) -> ScenarioFuture>,
 }
 
 impl std::fmt::Debug for Entry {
@@ -135,7 +139,7 @@ impl Entry {
     /// The main future of a run: the scenario, turning an `Err` into a panic so that
     /// the run fails with [`FailureKind::Panic`] and the message in its report.
     pub fn main(&self) -> impl Future<Output = ()> + 'static {
-        main_of(self.run)
+        main_of((self.run)())
     }
 
     /// Runs this variant once under `seed` and `strategy`, with `max_time` of virtual
@@ -155,16 +159,42 @@ impl Entry {
     pub fn run_on(&self, rt: &mut sim::Runtime) -> Result<(), Failure> {
         rt.block_on(self.main())
     }
+
+    /// Runs this variant once driven by fuzzer bytes, with `max_time` of virtual time
+    /// at most. For a variant with a configuration, the first byte chooses it: `0` (or
+    /// an empty input) the default one, anything else one drawn from the bytes that
+    /// follow (`Arbitrary`, normalized by the scenario); the rest of the input drives
+    /// every decision of the run (`Strategy::Bytes`). The same input always gives the
+    /// same run: `corosim replay ID --bytes FILE` replays it.
+    pub fn run_input(
+        &self,
+        input: &[u8],
+        max_time: Duration,
+    ) -> (Result<(), Failure>, sim::fuzz::Observed) {
+        let (program, config, rest): (ScenarioFuture, &[u8], &[u8]) =
+            match (self.configured, input.split_first()) {
+                (Some(configured), Some((&choice, after))) if choice != 0 => {
+                    let mut u = arbitrary::Unstructured::new(after);
+                    let program = configured(&mut u);
+                    let rest = u.take_rest();
+                    (program, &input[..input.len() - rest.len()], rest)
+                }
+                (Some(_), Some((_, after))) => ((self.run)(), &[0], after),
+                (Some(_), None) => ((self.run)(), &[0], &[]),
+                (None, _) => ((self.run)(), &[], input),
+            };
+        let builder = builder(0, &Strategy::Random, max_time);
+        let (result, mut observed) = sim::fuzz::run_with(builder, rest, || main_of(program));
+        observed.replay_input.splice(0..0, config.iter().copied());
+        (result, observed)
+    }
 }
 
 /// The main future of a run of `program`: its `Err` becomes a panic, so that the run
 /// fails with [`FailureKind::Panic`] and the message in its report.
-pub(crate) fn main_of(program: fn() -> ScenarioFuture) -> impl Future<Output = ()> + 'static {
-    let fut = program();
-    async move {
-        if let Err(message) = fut.await {
-            panic!("{message}");
-        }
+pub(crate) async fn main_of(program: ScenarioFuture) {
+    if let Err(message) = program.await {
+        panic!("{message}");
     }
 }
 
@@ -203,7 +233,7 @@ impl Sweep {
     pub fn run(&mut self, seed: u64, program: fn() -> ScenarioFuture) -> Result<(), Failure> {
         let strategy = self.state.strategy_for(&self.strategy, seed);
         let mut rt = builder(seed, &strategy, self.max_time).build();
-        let result = rt.block_on(main_of(program));
+        let result = rt.block_on(main_of(program()));
         self.state.observe(rt.schedule().len() as u64);
         result
     }
@@ -238,6 +268,11 @@ macro_rules! entry {
                     $module::Variant::$variant,
                 ))
             },
+            configured: Some(|u| {
+                let config: $module::Config =
+                    arbitrary::Arbitrary::arbitrary(u).unwrap_or_default();
+                Box::pin($module::run(config, $module::Variant::$variant))
+            }),
         }
     };
 }
@@ -502,6 +537,7 @@ static REGISTRY: LazyLock<Vec<Entry>> = LazyLock::new(|| {
         expect: Pass,
         budget: 0,
         run: b.fixed,
+        configured: None,
     }));
     all.extend(bugs.iter().map(|b| Entry {
         scenario: "classic",
@@ -510,6 +546,7 @@ static REGISTRY: LazyLock<Vec<Entry>> = LazyLock::new(|| {
         expect: Catch(b.expect),
         budget: classic::BUDGET,
         run: b.buggy,
+        configured: None,
     }));
     all
 });

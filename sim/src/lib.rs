@@ -107,9 +107,11 @@
 
 pub mod cell;
 pub mod check;
+pub mod coverage;
 mod detect;
 pub mod env;
 mod failure;
+pub mod fuzz;
 mod ids;
 pub mod log;
 pub mod queue;

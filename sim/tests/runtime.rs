@@ -514,7 +514,7 @@ fn joinhandles_are_send_and_sync() {
 }
 
 #[test]
-fn bytes_strategy_is_deterministic_and_falls_back() {
+fn bytes_strategy_is_deterministic_and_continues_past_the_input() {
     let program = || async {
         let log = Rc::new(RefCell::new(Vec::new()));
         let hs: Vec<_> = (0..4)
@@ -534,16 +534,19 @@ fn bytes_strategy_is_deterministic_and_falls_back() {
         log.take()
     };
     let run = |bytes: Vec<u8>| {
-        Builder::new()
-            .strategy(Strategy::Bytes(bytes))
-            .build()
-            .block_on(program())
-            .unwrap()
+        let mut rt = Builder::new().strategy(Strategy::Bytes(bytes)).build();
+        let log = rt.block_on(program()).unwrap();
+        (log, rt.replay_input().unwrap().to_vec())
     };
     assert_eq!(run(vec![7, 1, 200, 3]), run(vec![7, 1, 200, 3]));
-    assert_ne!(run(vec![0; 64]), run(vec![1; 64]));
-    // No bytes at all: the fallback keeps running the last task, else the oldest.
-    assert_eq!(run(vec![]), [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]);
+    assert_ne!(run(vec![0; 64]).0, run(vec![1; 64]).0);
+    // Past the end of the input the run goes on, decided by a generator seeded with
+    // the bytes taken; its replay input decides every step from bytes.
+    let (log, replay) = run(vec![]);
+    assert_eq!(log.len(), 12);
+    assert!(!replay.is_empty());
+    assert_eq!(run(replay.clone()), (log, replay));
+    assert_ne!(run(vec![]).0, run(vec![5]).0);
 }
 
 #[test]

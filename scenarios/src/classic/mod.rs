@@ -140,7 +140,7 @@ impl Bug {
 
     /// Runs one version once on `rt` (which keeps the trace and schedule).
     pub fn run_on(&self, twin: Twin, rt: &mut sim::Runtime) -> Result<(), Failure> {
-        rt.block_on(crate::main_of(self.program(twin)))
+        rt.block_on(crate::main_of(self.program(twin)()))
     }
 
     /// The first seed of `seeds` on which `twin` fails under `strategy`, with its

@@ -22,7 +22,7 @@ use super::{Config, Stop};
 use crate::detect::Detectors;
 use crate::detect::waits::{BlockedWaits, Target};
 use crate::ids::{ResourceId, TaskId};
-use crate::rng::{DetRng, Stream};
+use crate::rng::{DetRng, SharedBytes, Stream};
 use crate::sched::{self, Divergence, Schedule};
 use crate::trace::{EventKind, Recorder, ResourceInfo, ResourceOp, TaskInfo};
 
@@ -73,6 +73,8 @@ pub(super) struct Finished {
     pub(super) schedule: Schedule,
     /// Panics of destructors run while futures were dropped: (task, message, location).
     pub(super) drop_panics: Vec<(TaskId, String, Option<String>)>,
+    /// Under `Strategy::Bytes`, the input that replays the run decision for decision.
+    pub(super) replay_input: Option<Vec<u8>>,
 }
 
 pub(crate) struct Core {
@@ -102,6 +104,9 @@ pub(crate) struct Core {
     spare: Vec<TaskId>,
     /// Panics of destructors run while futures were dropped: (task, message, location).
     drop_panics: Vec<(TaskId, String, Option<String>)>,
+    /// The input of a `Strategy::Bytes` run, shared with its scheduler and user
+    /// generator.
+    bytes: Option<SharedBytes>,
 }
 
 impl Core {
@@ -113,6 +118,11 @@ impl Core {
             config.pct_steps.unwrap_or(super::DEFAULT_PCT_STEPS),
             config.shrink.as_ref(),
         );
+        let bytes = built.bytes.clone();
+        let user_rng = match built.bytes.clone() {
+            Some(bytes) => DetRng::from_bytes(bytes, Stream::User),
+            None => DetRng::new(seed, Stream::User),
+        };
         Core {
             sync,
             step: 0,
@@ -125,10 +135,11 @@ impl Core {
             pending: None,
             trace: Recorder::default(),
             resources: Vec::new(),
-            user_rng: DetRng::new(seed, Stream::User),
+            user_rng,
             woken,
             spare: Vec::new(),
             drop_panics: Vec::new(),
+            bytes,
             config,
         }
     }
@@ -643,6 +654,7 @@ impl Core {
             resources: self.resources,
             schedule: self.decider.into_schedule(),
             drop_panics: self.drop_panics,
+            replay_input: self.bytes.map(|b| b.borrow().replay_input()),
         }
     }
 }

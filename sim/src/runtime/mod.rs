@@ -288,6 +288,7 @@ impl Builder {
             schedule: Schedule::default(),
             leaked: Vec::new(),
             events_at_stop: 0,
+            replay_input: None,
         }
     }
 }
@@ -303,6 +304,8 @@ pub struct Runtime {
     leaked: Vec<BlockedTask>,
     /// Events recorded before the last run's teardown (reports show the tail of those).
     events_at_stop: usize,
+    /// The input that replays the last run, under `Strategy::Bytes`.
+    replay_input: Option<Vec<u8>>,
 }
 
 static NEXT_RUN_ID: AtomicU64 = AtomicU64::new(1);
@@ -327,6 +330,20 @@ impl Runtime {
     /// The scheduling decisions of the last run.
     pub fn schedule(&self) -> &Schedule {
         &self.schedule
+    }
+
+    /// The interleaving coverage of the last run (computed from its trace), for
+    /// coverage-guided fuzzers; see [`Coverage`](crate::coverage::Coverage).
+    pub fn coverage(&self) -> crate::coverage::Coverage {
+        crate::coverage::Coverage::of(&self.trace)
+    }
+
+    /// Under [`Strategy::Bytes`], the input that replays the last run decision for
+    /// decision: the bytes it took (decisions and `sim::rand` draws; the rest of the
+    /// input changed nothing), then the decisions it made past the end of the input,
+    /// written as the bytes that make them. `None` under other strategies.
+    pub fn replay_input(&self) -> Option<&[u8]> {
+        self.replay_input.as_deref()
     }
 
     /// Runs `future` as the main task until it returns, then drops every task still
@@ -433,6 +450,7 @@ impl Runtime {
         let (bytes, len) = finished.trace;
         self.trace = Trace::new(bytes, len, finished.tasks, finished.resources);
         self.schedule = finished.schedule;
+        self.replay_input = finished.replay_input;
         let drop_panics = finished.drop_panics;
         self.leaked = leaked
             .into_iter()

@@ -1,24 +1,29 @@
 //! `Strategy::Bytes(data)`: every decision drawn from the given bytes, for fuzzers.
 //!
+//! The bytes are a [`ByteSource`] the run's scheduler shares with its user generator
+//! (`sim::rand`): decisions and draws take the next bytes in the order the run asks.
 //! A forced choice (one candidate) consumes nothing. Otherwise the next `w` bytes,
 //! little-endian, pick candidate `value % n`, where `n` is the number of candidates
 //! (the ready tasks, plus the running task at a scheduling point, which is candidate
 //! `n - 1`) and `w` is 1 when `n <= 256`, 2 when `n <= 65536`, else 4. When fewer than
-//! `w` bytes remain, every later decision is the deterministic
-//! [`fallback`](super::fallback): the running or last task again if it can run, else
-//! the oldest.
+//! `w` bytes remain, the source is spent and every later decision is a `Random`
+//! decision drawn from a generator seeded by the bytes taken (and written down, so
+//! the run's replay input decides it from bytes too): every input is a complete run,
+//! a function of the bytes it took.
 
-use super::{Decision, Divergence, ReadySet, Scheduler, fallback};
+use super::{Decision, Divergence, ReadySet, Scheduler};
 use crate::ids::TaskId;
+use crate::rng::{DetRng, SharedBytes, Stream, byte_width};
 
 pub(crate) struct BytesScheduler {
-    data: Vec<u8>,
-    pos: usize,
+    bytes: SharedBytes,
+    /// Draws the decisions once the bytes are spent (and they are written down).
+    tail: Option<DetRng>,
 }
 
 impl BytesScheduler {
-    pub(crate) fn new(data: Vec<u8>) -> Self {
-        BytesScheduler { data, pos: 0 }
+    pub(crate) fn new(bytes: SharedBytes) -> Self {
+        BytesScheduler { bytes, tail: None }
     }
 }
 
@@ -28,20 +33,20 @@ impl Scheduler for BytesScheduler {
         if n == 1 {
             return Ok(at.candidate(ready, 0));
         }
-        let width = match n {
-            0..=256 => 1,
-            257..=65_536 => 2,
-            _ => 4,
+        let width = byte_width(n as u64);
+        let mut bytes = self.bytes.borrow_mut();
+        let i = match bytes.take(width) {
+            Some(value) => value % n as u64,
+            None => {
+                let seed = bytes.tail_seed().expect("a spent source has a tail seed");
+                let tail = self
+                    .tail
+                    .get_or_insert_with(|| DetRng::new(seed, Stream::Scheduler));
+                let i = tail.below(n as u64);
+                bytes.write(i, width);
+                i
+            }
         };
-        let Some(chunk) = self.data.get(self.pos..self.pos + width) else {
-            self.pos = self.data.len();
-            return Ok(fallback(ready, at));
-        };
-        self.pos += width;
-        let value = chunk
-            .iter()
-            .rev()
-            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
-        Ok(at.candidate(ready, value % n))
+        Ok(at.candidate(ready, i as usize))
     }
 }

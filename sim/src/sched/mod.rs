@@ -24,7 +24,7 @@ mod sweep;
 mod switches;
 
 use crate::ids::TaskId;
-use crate::rng::{DetRng, Stream};
+use crate::rng::{ByteSource, DetRng, SharedBytes, Stream};
 
 pub(crate) use ready::ReadySet;
 pub use schedule::{ParseScheduleError, Schedule};
@@ -155,6 +155,9 @@ pub(crate) struct Built {
     pub(crate) scheduler: Box<dyn Scheduler>,
     /// Whether the ready set must track arrival order (for `ReadySet::oldest`).
     pub(crate) fifo: bool,
+    /// For `Strategy::Bytes`: the input the scheduler draws from, which the run's user
+    /// generator must share.
+    pub(crate) bytes: Option<SharedBytes>,
 }
 
 /// Builds the scheduler for one run of `seed` (`shrink` overrides a `Replay`
@@ -169,6 +172,7 @@ pub(crate) fn build(
     let fifo = |scheduler: Box<dyn Scheduler>| Built {
         scheduler,
         fifo: true,
+        bytes: None,
     };
     match (shrink, strategy) {
         (Some(ShrinkMode::Switches(points)), _) => {
@@ -186,6 +190,7 @@ pub(crate) fn build(
     let random = |scheduler: Box<dyn Scheduler>| Built {
         scheduler,
         fifo: false,
+        bytes: None,
     };
     match strategy.for_seed(seed) {
         Strategy::Portfolio => unreachable!("a portfolio resolves to a strategy per seed"),
@@ -204,6 +209,12 @@ pub(crate) fn build(
             s.steps().to_vec(),
             false,
         ))),
-        Strategy::Bytes(b) => fifo(Box::new(bytes::BytesScheduler::new(b))),
+        Strategy::Bytes(b) => {
+            let shared = ByteSource::shared(b);
+            Built {
+                bytes: Some(shared.clone()),
+                ..fifo(Box::new(bytes::BytesScheduler::new(shared)))
+            }
+        }
     }
 }

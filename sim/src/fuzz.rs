@@ -1,0 +1,387 @@
+//! Coverage-guided fuzzing of runs: inputs are bytes that drive every decision of a run
+//! ([`Strategy::Bytes`]: scheduling choices, scheduling points, same-instant wake-ups,
+//! `sim::rand` draws), and the guide is the run's *interleaving* coverage
+//! ([`Coverage`](crate::coverage::Coverage)), not code coverage, which barely changes
+//! between two interleavings of the same code.
+//!
+//! Three ways in:
+//!
+//! - [`run`]: one run of a body on one input: what a `cargo fuzz` target calls
+//!   (`fuzz_target!(|data: &[u8]| { let _ = sim::fuzz::run(data, || async { .. }); })`,
+//!   with [`run_counting`] to feed libFuzzer the interleaving coverage).
+//! - [`Fuzzer`]: a deterministic (for its seed) coverage-guided loop on stable Rust:
+//!   mutate an input of the corpus (bit flips, byte insertion and erasure, splices,
+//!   small decision values), run it, keep it if it covered something new; stop at the
+//!   first failure and [`minimize`] it.
+//! - `Check::fuzz` and `#[sim::test(fuzz = N)]` run that loop in `cargo test`, and
+//!   `corosim fuzz SPEC` over the scenario library.
+//!
+//! A failing input replays exactly with `SIM_STRATEGY=bytes:<hex>` (the report says so).
+//!
+//! ```
+//! use sim::fuzz::{Fuzzer, Verdict};
+//! use std::{cell::Cell, rc::Rc};
+//!
+//! // A check-then-act across a scheduling point: some interleaving loses an update.
+//! let body = || async {
+//!     let n = Rc::new(Cell::new(0));
+//!     let tasks: Vec<_> = (0..2)
+//!         .map(|_| {
+//!             let n = n.clone();
+//!             sim::spawn(async move {
+//!                 let seen = n.get();
+//!                 sim::task::scheduling_point().await;
+//!                 n.set(seen + 1);
+//!             })
+//!         })
+//!         .collect();
+//!     for t in tasks {
+//!         t.await.unwrap();
+//!     }
+//!     assert_eq!(n.get(), 2, "an update was lost");
+//! };
+//! let mut fuzzer = Fuzzer::new(7);
+//! let found = (0..10_000).find_map(|_| {
+//!     let input = fuzzer.next_input();
+//!     let (verdict, failure) = fuzzer.try_input(&input, |data| sim::fuzz::run(data, body));
+//!     (verdict == Verdict::Failed).then(|| (input, failure.unwrap()))
+//! });
+//! let (input, failure) = found.expect("the lost update is found");
+//! assert_eq!(failure.kind(), sim::FailureKind::Panic);
+//! // The input replays to the same failure.
+//! assert!(sim::fuzz::run(&input, body).0.is_err());
+//! ```
+
+use std::collections::BTreeSet;
+use std::future::Future;
+
+use crate::coverage::Coverage;
+use crate::rng::{DetRng, Stream};
+use crate::{Builder, Failure, Strategy};
+
+/// What one run on an input gave: its result, and its coverage and bytes taken.
+pub type RunOutcome<T> = (Result<T, Failure>, Observed);
+
+/// What the fuzzer learns from a run besides its result.
+#[derive(Clone, Debug, Default)]
+pub struct Observed {
+    /// The run's interleaving coverage.
+    pub coverage: Coverage,
+    /// The input that replays the run decision for decision (see
+    /// [`Runtime::replay_input`](crate::Runtime::replay_input)).
+    pub replay_input: Vec<u8>,
+}
+
+/// Runs `body` once on a fresh runtime driven by `data` ([`Strategy::Bytes`]); returns
+/// its result and what the fuzzer needs to know of the run.
+pub fn run<F, Fut>(data: &[u8], body: F) -> RunOutcome<Fut::Output>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future,
+{
+    run_with(Builder::new(), data, body)
+}
+
+/// [`run`] on a runtime configured by `builder` (bounds, panic policy); its strategy
+/// is replaced by `Strategy::Bytes(data)`.
+pub fn run_with<F, Fut>(builder: Builder, data: &[u8], body: F) -> RunOutcome<Fut::Output>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future,
+{
+    let mut rt = builder.strategy(Strategy::Bytes(data.to_vec())).build();
+    let result = rt.block_on(body());
+    let observed = Observed {
+        coverage: rt.coverage(),
+        replay_input: rt.replay_input().unwrap_or(data).to_vec(),
+    };
+    (result, observed)
+}
+
+/// [`run`], adding the run's interleaving coverage to `counters` (libFuzzer's extra
+/// counters, see [`Coverage::add_to_counters`]).
+pub fn run_counting<F, Fut>(
+    data: &[u8],
+    counters: &mut [u8],
+    body: F,
+) -> Result<Fut::Output, Failure>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future,
+{
+    let (result, observed) = run(data, body);
+    observed.coverage.add_to_counters(counters);
+    result
+}
+
+/// What became of an input the [`Fuzzer`] ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The run covered something new: the input joined the corpus.
+    New,
+    /// Nothing new.
+    Known,
+    /// The run failed.
+    Failed,
+}
+
+/// Runs of fresh inputs only before mutations start.
+pub const WARM_UP: u64 = 64;
+
+/// The longest input the fuzzer makes, in bytes.
+pub const MAX_INPUT_LEN: usize = 4096;
+
+/// A coverage-guided fuzzer of byte inputs, deterministic for its seed: the same seed
+/// and the same runs give the same inputs in the same order.
+pub struct Fuzzer {
+    rng: DetRng,
+    /// Replay inputs of the runs that covered something new.
+    corpus: Vec<Vec<u8>>,
+    /// Inputs to run before any mutation (a starting corpus), next last.
+    pending: Vec<Vec<u8>>,
+    /// Every feature covered so far.
+    seen: BTreeSet<u64>,
+    execs: u64,
+    /// The bytes fresh inputs start with.
+    prefix: Vec<u8>,
+}
+
+impl Fuzzer {
+    /// A fuzzer whose inputs and mutations draw from `seed`, with an empty corpus.
+    pub fn new(seed: u64) -> Self {
+        Fuzzer {
+            rng: DetRng::new(seed, Stream::Fuzzer),
+            corpus: Vec::new(),
+            pending: Vec::new(),
+            seen: BTreeSet::new(),
+            execs: 0,
+            prefix: Vec::new(),
+        }
+    }
+
+    /// Makes fresh inputs start with `prefix` (e.g. `[0]`: a scenario's default
+    /// configuration, see `scenarios::Entry::run_input`); mutations may change it.
+    pub fn with_prefix(mut self, prefix: &[u8]) -> Self {
+        self.prefix = prefix.to_vec();
+        self
+    }
+
+    /// Adds inputs to the corpus (a saved corpus, a directory of inputs); each is
+    /// also run once, before any mutation, in the order given.
+    pub fn add_to_corpus(&mut self, inputs: impl IntoIterator<Item = Vec<u8>>) {
+        for mut input in inputs {
+            input.truncate(MAX_INPUT_LEN);
+            if !self.corpus.contains(&input) {
+                self.corpus.push(input.clone());
+                self.pending.insert(0, input);
+            }
+        }
+    }
+
+    /// The inputs kept so far (each covered something new when it ran).
+    pub fn corpus(&self) -> &[Vec<u8>] {
+        &self.corpus
+    }
+
+    /// How many distinct interleaving features the runs covered.
+    pub fn features(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// How many inputs were run.
+    pub fn execs(&self) -> u64 {
+        self.execs
+    }
+
+    /// The next input to try: the starting corpus first (once each, in order); then,
+    /// for the first [`WARM_UP`] runs, fresh inputs only (a few random decisions, then
+    /// a run whose tail is seeded by them: a new random schedule each, which builds a
+    /// varied corpus and finds shallow bugs as fast as seeds do); after that, mostly
+    /// mutations of corpus inputs, with one fresh input in four.
+    pub fn next_input(&mut self) -> Vec<u8> {
+        if let Some(input) = self.pending.pop() {
+            return input;
+        }
+        if self.execs < WARM_UP || self.corpus.is_empty() || self.rng.below(4) == 0 {
+            let len = 1 + self.rng.below(8) as usize;
+            let mut fresh = vec![0; len];
+            self.rng.fill(&mut fresh);
+            fresh.splice(0..0, self.prefix.iter().copied());
+            return fresh;
+        }
+        let base = self.pick();
+        let mut input = self.corpus[base].clone();
+        let rounds = 1 + self.rng.below(4);
+        for _ in 0..rounds {
+            self.mutate(&mut input);
+        }
+        input.truncate(MAX_INPUT_LEN);
+        input
+    }
+
+    /// Runs `input` with `run` and learns from it: a run that covers a new feature
+    /// puts its replay input (every decision it made, as bytes) in the corpus.
+    pub fn try_input<T>(
+        &mut self,
+        input: &[u8],
+        run: impl FnOnce(&[u8]) -> RunOutcome<T>,
+    ) -> (Verdict, Option<Failure>) {
+        let (result, observed) = run(input);
+        self.execs += 1;
+        let mut new = false;
+        for &f in observed.coverage.features() {
+            new |= self.seen.insert(f);
+        }
+        if new {
+            let mut kept = observed.replay_input;
+            kept.truncate(MAX_INPUT_LEN);
+            if !self.corpus.contains(&kept) {
+                self.corpus.push(kept);
+            }
+        }
+        match result {
+            Err(f) => (Verdict::Failed, Some(f)),
+            Ok(_) if new => (Verdict::New, None),
+            Ok(_) => (Verdict::Known, None),
+        }
+    }
+
+    /// A corpus entry to mutate: half the time one of the last eight added (they
+    /// opened new ground), else any.
+    fn pick(&mut self) -> usize {
+        let n = self.corpus.len() as u64;
+        if n > 8 && self.rng.below(2) == 0 {
+            (n - 1 - self.rng.below(8)) as usize
+        } else {
+            self.rng.below(n) as usize
+        }
+    }
+
+    /// One mutation of `input`.
+    fn mutate(&mut self, input: &mut Vec<u8>) {
+        // A uniform byte is a uniform choice among any number of candidates up to
+        // 256 (`value % n`); small values only would favour the first candidates.
+        let decision = |rng: &mut DetRng| rng.below(256) as u8;
+        let len = input.len() as u64;
+        match self.rng.below(8) {
+            // Grow: append decisions (the run goes on deciding where the input ended).
+            0 | 1 => {
+                let n = 1 + self.rng.below(16);
+                for _ in 0..n {
+                    let b = decision(&mut self.rng);
+                    input.push(b);
+                }
+            }
+            2 if len > 0 => {
+                let i = self.rng.below(len) as usize;
+                input[i] ^= 1 << self.rng.below(8);
+            }
+            3 if len > 0 => {
+                let i = self.rng.below(len) as usize;
+                input[i] = decision(&mut self.rng);
+            }
+            4 => {
+                let i = self.rng.below(len + 1) as usize;
+                let b = decision(&mut self.rng);
+                input.insert(i, b);
+            }
+            5 if len > 0 => {
+                let i = self.rng.below(len) as usize;
+                let n = 1 + self.rng.below((len - i as u64).min(8)) as usize;
+                input.drain(i..i + n);
+            }
+            6 if self.corpus.len() > 1 => {
+                // Splice: this input's prefix, another's suffix.
+                let other = self.rng.below(self.corpus.len() as u64) as usize;
+                let cut = self.rng.below(len + 1) as usize;
+                let from = &self.corpus[other];
+                let at = self.rng.below(from.len() as u64 + 1) as usize;
+                input.truncate(cut);
+                input.extend_from_slice(&from[at..]);
+            }
+            _ if len > 0 => {
+                let i = self.rng.below(len) as usize;
+                input[i] = input[i].wrapping_add(if self.rng.below(2) == 0 { 1 } else { 255 });
+            }
+            _ => input.push(decision(&mut self.rng)),
+        }
+    }
+}
+
+/// Shrinks a failing input to fewer bytes that still `fails` (the same way: the
+/// caller decides), spending at most `budget` runs: first the bytes its run took, then
+/// removing chunks (halves down to single bytes), then lowering bytes to zero (the
+/// no-preemption choice). The result is never longer than `input` and always fails.
+pub fn minimize(input: &[u8], budget: u32, mut fails: impl FnMut(&[u8]) -> bool) -> Vec<u8> {
+    let mut best = input.to_vec();
+    let mut runs = 0;
+    let mut attempt = |candidate: &[u8], runs: &mut u32| -> bool {
+        *runs += 1;
+        fails(candidate)
+    };
+    let mut chunk = (best.len() / 2).max(1);
+    while !best.is_empty() && runs < budget {
+        let mut removed = false;
+        let mut start = 0;
+        while start < best.len() && runs < budget {
+            let end = (start + chunk).min(best.len());
+            let candidate: Vec<u8> = best[..start].iter().chain(&best[end..]).copied().collect();
+            if attempt(&candidate, &mut runs) {
+                best = candidate;
+                removed = true;
+            } else {
+                start += chunk;
+            }
+        }
+        if chunk == 1 && !removed {
+            break;
+        }
+        if !removed {
+            chunk = (chunk / 2).max(1);
+        }
+    }
+    for i in 0..best.len() {
+        if runs >= budget {
+            break;
+        }
+        if best[i] != 0 {
+            let mut candidate = best.clone();
+            candidate[i] = 0;
+            if attempt(&candidate, &mut runs) {
+                best = candidate;
+            }
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_makes_the_same_inputs() {
+        let inputs = |seed| {
+            let mut f = Fuzzer::new(seed);
+            f.add_to_corpus([vec![1, 2, 3], vec![9; 12]]);
+            (0..50).map(|_| f.next_input()).collect::<Vec<_>>()
+        };
+        assert_eq!(inputs(3), inputs(3));
+        assert_ne!(inputs(3), inputs(4));
+    }
+
+    #[test]
+    fn minimize_keeps_a_failing_input_and_never_grows() {
+        // "Fails" when the input holds a 7 somewhere after a 3.
+        let fails = |d: &[u8]| {
+            d.iter()
+                .position(|&b| b == 3)
+                .is_some_and(|i| d[i..].contains(&7))
+        };
+        let input = vec![1, 3, 9, 9, 2, 7, 5, 5];
+        let small = minimize(&input, 500, fails);
+        assert!(fails(&small));
+        assert_eq!(small, vec![3, 7]);
+        assert!(minimize(&[4, 4], 10, |_| false).len() <= 2);
+    }
+}
