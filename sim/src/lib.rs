@@ -110,6 +110,7 @@ pub mod check;
 pub mod coverage;
 mod detect;
 pub mod env;
+pub mod explore;
 mod failure;
 pub mod fuzz;
 mod ids;
@@ -127,6 +128,7 @@ mod unsafe_parts;
 
 pub use check::{Check, CheckFailure, CheckReport, check, replay};
 pub use env::ConfigError;
+pub use explore::{Explore, ExploreReport};
 pub use failure::{
     Awaited, BlockedTask, DeadlockFailure, Failure, FailureKind, LeakFailure,
     NonDeterminismFailure, PanicFailure, RaceAccess, RaceFailure, RunInfo, StepLimitFailure,

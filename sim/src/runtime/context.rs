@@ -171,7 +171,7 @@ pub(crate) fn point(waker: &Waker) -> bool {
             let c = c.borrow();
             let shared = c.as_ref()?;
             let mut core = shared.core.try_borrow_mut().ok()?;
-            Some(core.point_waking(waker))
+            Some(core.point_waking(waker, true))
         })
         .ok()
         .flatten()

@@ -116,7 +116,7 @@ impl Core {
             &config.strategy,
             seed,
             config.pct_steps.unwrap_or(super::DEFAULT_PCT_STEPS),
-            config.shrink.as_ref(),
+            config.driver.as_ref(),
         );
         let bytes = built.bytes.clone();
         let user_rng = match built.bytes.clone() {
@@ -339,7 +339,7 @@ impl Core {
         // The scheduling point comes before a join that completes at once (a join that
         // waits is a switch anyway).
         if self.tasks.join_point_due(id) {
-            match self.point_waking(waker) {
+            match self.point_waking(waker, false) {
                 (false, _) => {}
                 (true, wake) => return JoinPoll::Yield { wake },
             }
@@ -423,8 +423,8 @@ impl Core {
     /// `waker` is its own task waker. Returns (must yield, `waker` must still be woken
     /// after the borrow).
     #[inline]
-    pub(crate) fn point_waking(&mut self, waker: &Waker) -> (bool, bool) {
-        let yields = self.point();
+    pub(crate) fn point_waking(&mut self, waker: &Waker, user: bool) -> (bool, bool) {
+        let yields = self.point(user);
         (yields, yields && !self.wake_own(std::iter::once(waker)))
     }
 
@@ -434,8 +434,10 @@ impl Core {
     /// another task, when a failure is pending, or when the task has passed
     /// [`COOP_BUDGET`](super::decider::COOP_BUDGET) points in this poll. With no other
     /// task ready there is no decision to make: nothing is asked and nothing recorded.
+    /// `user`: the user placed the point (`sim::task::scheduling_point`), rather than
+    /// an operation of a primitive.
     #[inline]
-    pub(crate) fn point(&mut self) -> bool {
+    pub(crate) fn point(&mut self, user: bool) -> bool {
         let Some(running) = self.current else {
             return false;
         };
@@ -447,14 +449,17 @@ impl Core {
                 self.record(Some(running), EventKind::Preempt);
                 true
             }
-            AtPoint::Decide => self.point_decision(running),
+            AtPoint::Decide => self.point_decision(running, user),
         }
     }
 
     /// The decision at a scheduling point (the slow path of [`point`](Self::point)).
-    fn point_decision(&mut self, running: TaskId) -> bool {
+    fn point_decision(&mut self, running: TaskId, user: bool) -> bool {
         self.drain_wakes();
-        match self.decider.decide_at_point(running) {
+        match self
+            .decider
+            .decide_at_point(running, self.trace.len(), user)
+        {
             Ok(false) => false,
             Ok(true) => {
                 self.record(Some(running), EventKind::Preempt);
@@ -512,7 +517,10 @@ impl Core {
         if self.step >= self.config.max_steps {
             return Err(Stop::StepLimit);
         }
-        let id = self.decider.next().map_err(|d| self.divergence(d))?;
+        let id = self
+            .decider
+            .next(self.trace.len())
+            .map_err(|d| self.divergence(d))?;
         self.step += 1;
         self.current = Some(id);
         self.last_actor = Some(id);

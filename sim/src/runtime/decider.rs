@@ -88,13 +88,20 @@ impl Decider {
     }
 
     /// Asks the scheduler and records the decision; `running` is the polled task at a
-    /// scheduling point.
+    /// scheduling point (`user` if the user placed it), `events` the trace's length.
     #[inline]
-    fn decide(&mut self, running: Option<TaskId>) -> Result<TaskId, Divergence> {
+    fn decide(
+        &mut self,
+        running: Option<TaskId>,
+        events: usize,
+        user: bool,
+    ) -> Result<TaskId, Divergence> {
         let at = Decision {
             index: self.schedule.len() as u64 + 1,
             last: self.last_chosen,
             running,
+            event: events,
+            user_point: user,
         };
         let id = self.scheduler.choose(&mut self.ready, at)?;
         self.schedule.push(id);
@@ -106,10 +113,10 @@ impl Decider {
     /// scheduling point switched to, else a new decision. It leaves the ready set, and
     /// its poll starts with a fresh budget.
     #[inline]
-    pub(super) fn next(&mut self) -> Result<TaskId, Divergence> {
+    pub(super) fn next(&mut self, events: usize) -> Result<TaskId, Divergence> {
         let id = match self.switch_to.take() {
             Some(id) => id, // Decided (and recorded) at a scheduling point.
-            None => self.decide(None)?,
+            None => self.decide(None, events, false)?,
         };
         self.ready.remove(id);
         self.yielding = false;
@@ -136,14 +143,19 @@ impl Decider {
         AtPoint::Decide
     }
 
-    /// The decision at a scheduling point of `running`, once the woken tasks are
-    /// ready: whether it must yield (another task was chosen, or the schedule
-    /// diverged).
-    pub(super) fn decide_at_point(&mut self, running: TaskId) -> Result<bool, Divergence> {
+    /// The decision at a scheduling point of `running` (`user`: one the user placed),
+    /// once the woken tasks are ready: whether it must yield (another task was chosen,
+    /// or the schedule diverged).
+    pub(super) fn decide_at_point(
+        &mut self,
+        running: TaskId,
+        events: usize,
+        user: bool,
+    ) -> Result<bool, Divergence> {
         if self.ready.is_empty() {
             return Ok(false);
         }
-        match self.decide(Some(running)) {
+        match self.decide(Some(running), events, user) {
             Ok(t) if t == running => Ok(false),
             Ok(t) => {
                 self.switch_to = Some(t);

@@ -75,7 +75,7 @@ impl Resources<'_> {
     /// (must yield, `waker` must still be woken after the borrow).
     #[inline]
     pub(crate) fn point(&mut self, waker: &Waker) -> (bool, bool) {
-        self.0.point_waking(waker)
+        self.0.point_waking(waker, false)
     }
 
     /// A new race-checked cell named by `resource` (turns race detection on).

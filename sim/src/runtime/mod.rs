@@ -72,16 +72,17 @@ pub(crate) struct Config {
     pub(crate) detect_partial_deadlocks: bool,
     /// Tasks alive when main returns fail the run.
     pub(crate) fail_on_leak: bool,
-    /// The shrinker's override of the decision source.
-    pub(crate) shrink: Option<crate::sched::ShrinkMode>,
+    /// A sweep's decision source instead of the strategy (shrinking, exploring).
+    pub(crate) driver: Option<crate::sched::Driver>,
 }
 
 impl Config {
-    /// The seed the run uses: a replayed schedule brings its own.
+    /// The seed the run uses: a driver or a replayed schedule brings its own.
     pub(crate) fn effective_seed(&self) -> u64 {
-        match &self.strategy {
-            Strategy::Replay(s) => s.seed(),
-            _ => self.seed,
+        match (&self.driver, &self.strategy) {
+            (Some(d), _) => d.seed(),
+            (None, Strategy::Replay(s)) => s.seed(),
+            (None, _) => self.seed,
         }
     }
 }
@@ -121,7 +122,7 @@ impl Builder {
                 max_time: DEFAULT_MAX_TIME,
                 pct_steps: None,
                 unhandled_panic: UnhandledPanic::ShutdownRuntime,
-                shrink: None,
+                driver: None,
                 check_determinism: false,
                 detect_partial_deadlocks: true,
                 fail_on_leak: false,
@@ -252,8 +253,7 @@ impl Builder {
     /// Replays `schedule`, taking the deterministic fallback where the program no longer
     /// follows it (the shrinker's candidate runs).
     pub(crate) fn lenient_replay(mut self, schedule: Schedule) -> Self {
-        self.config.strategy = Strategy::Replay(schedule);
-        self.config.shrink = Some(crate::sched::ShrinkMode::Lenient);
+        self.config.driver = Some(crate::sched::Driver::Lenient(schedule));
         self
     }
 
@@ -264,8 +264,13 @@ impl Builder {
         seed: u64,
         points: Vec<crate::sched::SwitchPoint>,
     ) -> Self {
-        self.config.strategy = Strategy::Replay(Schedule::new(seed, Vec::new()));
-        self.config.shrink = Some(crate::sched::ShrinkMode::Switches(points));
+        self.config.driver = Some(crate::sched::Driver::Switches { seed, points });
+        self
+    }
+
+    /// Runs one branch of a systematic exploration.
+    pub(crate) fn explore(mut self, branch: crate::sched::explore::ExploreBranch) -> Self {
+        self.config.driver = Some(crate::sched::Driver::Explore(branch));
         self
     }
 
@@ -522,16 +527,29 @@ impl Runtime {
         }
     }
 
+    /// The strategy a report names: the configured one, or for a run a sweep drove
+    /// (shrinking, exploring), the replay of the schedule it made.
+    fn reported_strategy(&self) -> Strategy {
+        match &self.config.driver {
+            Some(_) => Strategy::Replay(self.schedule.clone()),
+            None => self.config.strategy.clone(),
+        }
+    }
+
     fn failure(&self, stop: Stop, step: u64, time: Duration) -> Failure {
         let task = |id: TaskId| TaskRef::from_info(&self.trace.tasks()[id.index()]);
         let run = RunInfo {
             seed: self.seed(),
-            strategy: self.config.strategy.clone(),
+            strategy: self.reported_strategy(),
             step,
             time,
             recent_events: self.trace.tail(self.events_at_stop, 12),
             schedule: self.schedule.clone(),
-            reproduce: env::reproduce_command(&self.config),
+            reproduce: env::reproduce_command(&Config {
+                strategy: self.reported_strategy(),
+                driver: None,
+                ..self.config.clone()
+            }),
             trace: self.trace.clone(),
             drop_panics: Vec::new(),
         };

@@ -11,6 +11,7 @@
 //! beyond the ready set, so a decision is a pure function of (seed, history).
 
 mod bytes;
+pub(crate) mod explore;
 mod pct;
 mod pos;
 mod prob;
@@ -61,6 +62,10 @@ pub(crate) struct Decision {
     pub(crate) last: Option<TaskId>,
     /// At a scheduling point, the task being polled; `None` between polls.
     pub(crate) running: Option<TaskId>,
+    /// How many trace events the run has recorded so far.
+    pub(crate) event: usize,
+    /// Whether the point is one the user placed (`sim::task::scheduling_point`).
+    pub(crate) user_point: bool,
 }
 
 impl Decision {
@@ -141,13 +146,28 @@ pub(crate) fn fallback(ready: &mut ReadySet, at: Decision) -> TaskId {
     }
 }
 
-/// How the shrinker drives a run instead of the public strategy.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum ShrinkMode {
-    /// Replay, taking the fallback where the schedule diverges or ends.
-    Lenient,
-    /// Only these context switches; the fallback everywhere else.
-    Switches(Vec<SwitchPoint>),
+/// A decision source a sweep drives a run with instead of the public strategy: the
+/// shrinker's candidate runs, an exploration's branches. Each knows the seed its run's
+/// `sim::rand` draws from.
+#[derive(Clone, Debug)]
+pub(crate) enum Driver {
+    /// Replay `schedule`, taking the fallback where it diverges or ends.
+    Lenient(Schedule),
+    /// Seed `seed` with only these context switches; the fallback everywhere else.
+    Switches { seed: u64, points: Vec<SwitchPoint> },
+    /// One branch of a systematic exploration.
+    Explore(explore::ExploreBranch),
+}
+
+impl Driver {
+    /// The seed of the run's `sim::rand` draws.
+    pub(crate) fn seed(&self) -> u64 {
+        match self {
+            Driver::Lenient(s) => s.seed(),
+            Driver::Switches { seed, .. } => *seed,
+            Driver::Explore(b) => b.seed,
+        }
+    }
 }
 
 /// A run's decision source, with what the executor must provide it.
@@ -160,31 +180,34 @@ pub(crate) struct Built {
     pub(crate) bytes: Option<SharedBytes>,
 }
 
-/// Builds the scheduler for one run of `seed` (`shrink` overrides a `Replay`
-/// strategy). A portfolio is resolved for the seed; PCT without its own run length
-/// uses `pct_steps`.
+/// Builds the scheduler for one run of `seed` (a `driver` replaces the strategy). A
+/// portfolio is resolved for the seed; PCT without its own run length uses
+/// `pct_steps`.
 pub(crate) fn build(
     strategy: &Strategy,
     seed: u64,
     pct_steps: u64,
-    shrink: Option<&ShrinkMode>,
+    driver: Option<&Driver>,
 ) -> Built {
     let fifo = |scheduler: Box<dyn Scheduler>| Built {
         scheduler,
         fifo: true,
         bytes: None,
     };
-    match (shrink, strategy) {
-        (Some(ShrinkMode::Switches(points)), _) => {
+    match driver {
+        Some(Driver::Switches { points, .. }) => {
             return fifo(Box::new(switches::SwitchScheduler::new(points)));
         }
-        (Some(ShrinkMode::Lenient), Strategy::Replay(s)) => {
+        Some(Driver::Lenient(s)) => {
             return fifo(Box::new(replay::ReplayScheduler::new(
                 s.steps().to_vec(),
                 true,
             )));
         }
-        _ => {}
+        Some(Driver::Explore(branch)) => {
+            return fifo(Box::new(explore::ExploreScheduler::new(branch)));
+        }
+        None => {}
     }
     let rng = DetRng::new(seed, Stream::Scheduler);
     let random = |scheduler: Box<dyn Scheduler>| Built {
