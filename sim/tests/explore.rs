@@ -61,8 +61,7 @@ async fn lost_update() -> u32 {
     for t in tasks {
         t.await.unwrap();
     }
-    let v = *m.lock().await;
-    v
+    *m.lock().await
 }
 
 #[test]
