@@ -93,7 +93,9 @@
 //! - [`Failure`]: panics, deadlocks, bounds, non-determinism, each a report.
 //! - [`check()`], [`Check`], [`replay()`]: seed sweeps for tests, shrinking, regression seeds.
 //! - [`log`]: user `tracing` logs stamped with virtual time and task.
-//! - [`env`](mod@env): every `SIM_` environment variable.
+//! - [`config`]: every setting, with one parser each (for the environment,
+//!   `#[sim::test]`, [`Check`] and the `corosim` command); [`env`](mod@env): every
+//!   `SIM_` environment variable; [`reproduce`]: the command that reproduces a run.
 //!
 //! ## Defaults and limits
 //!
@@ -107,6 +109,7 @@
 
 pub mod cell;
 pub mod check;
+pub mod config;
 mod detect;
 pub mod env;
 mod failure;
@@ -114,6 +117,7 @@ mod ids;
 pub mod log;
 pub mod queue;
 pub mod rand;
+pub mod reproduce;
 mod rng;
 mod runtime;
 pub mod sched;
@@ -124,11 +128,11 @@ pub mod trace;
 mod unsafe_parts;
 
 pub use check::{Check, CheckFailure, CheckReport, check, replay};
-pub use env::ConfigError;
+pub use config::ConfigError;
 pub use failure::{
-    Awaited, BlockedTask, DeadlockFailure, Failure, FailureKind, LeakFailure,
-    NonDeterminismFailure, PanicFailure, RaceAccess, RaceFailure, RunInfo, StepLimitFailure,
-    TaskRef, TimeLimitFailure,
+    Awaited, BlockedTask, DeadlockFailure, Failure, FailureKind, LeakFailure, NonDeterminismCause,
+    NonDeterminismFailure, PanicFailure, ParseFailureKindError, RaceAccess, RaceFailure, RunInfo,
+    StepLimitFailure, TaskRef, TimeLimitFailure,
 };
 pub use runtime::{
     Builder, DEFAULT_MAX_STEPS, DEFAULT_MAX_TIME, DEFAULT_PCT_STEPS, Runtime, UnhandledPanic,

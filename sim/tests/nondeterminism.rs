@@ -79,10 +79,15 @@ fn finds_hash_map_iteration_order() {
     assert!(
         failure
             .command
+            .to_string()
             .starts_with("SIM_CHECK_DETERMINISM=1 SIM_SEED=0 "),
         "{}",
         failure.command
     );
+    let sim::Failure::NonDeterminism(n) = &failure.failure else {
+        panic!("{failure}")
+    };
+    assert_eq!(n.cause, sim::NonDeterminismCause::RerunDiffers);
 }
 
 #[test]
