@@ -386,11 +386,16 @@ pub mod parse {
         }
     }
 
-    /// [`Key::Schedule`]: a schedule string, or `@<path>` of a file holding one.
+    /// The largest schedule file read (`@<path>`): a schedule string of
+    /// [`MAX_DECISIONS`](crate::sched::MAX_DECISIONS) decisions is far shorter, and
+    /// `@/dev/zero` must not allocate without end.
+    pub const MAX_SCHEDULE_FILE: u64 = 64 << 20;
+
+    /// [`Key::Schedule`]: a schedule string, or `@<path>` of a file holding one (at
+    /// most [`MAX_SCHEDULE_FILE`] bytes).
     pub fn schedule(source: Source, v: &str) -> Result<Schedule, ConfigError> {
-        let v = v.trim();
-        let text = match v.strip_prefix('@') {
-            Some(path) => std::fs::read_to_string(path).map_err(|e| {
+        let text = match v.trim().strip_prefix('@') {
+            Some(path) => read_bounded(path.as_ref(), MAX_SCHEDULE_FILE).map_err(|e| {
                 ConfigError::new(
                     Key::Schedule,
                     source,
@@ -406,6 +411,19 @@ pub mod parse {
         text.trim().parse().map_err(|e: ParseScheduleError| {
             ConfigError::new(Key::Schedule, source, v, e.to_string())
         })
+    }
+
+    /// Reads a UTF-8 text file of at most `limit` bytes.
+    pub(crate) fn read_bounded(path: &std::path::Path, limit: u64) -> std::io::Result<String> {
+        use std::io::Read;
+        let mut text = String::new();
+        std::fs::File::open(path)?
+            .take(limit + 1)
+            .read_to_string(&mut text)?;
+        if text.len() as u64 > limit {
+            return Err(std::io::Error::other(format!("longer than {limit} bytes")));
+        }
+        Ok(text)
     }
 
     /// [`Key::MaxSteps`]: `>= 1`.
@@ -700,6 +718,21 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn schedule_files_are_read_within_a_bound() {
+        let dir = std::env::temp_dir().join(format!("corosim-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("s.schedule");
+        std::fs::write(&file, "v2:2a:0.1x3\n").unwrap();
+        let s = schedule(Source::Env, &format!("@{}", file.display())).unwrap();
+        assert_eq!(s.to_string(), "v2:2a:0.1x3");
+        // An endless file is an error, not an endless allocation.
+        let e = schedule(Source::Env, "@/dev/zero").unwrap_err();
+        assert!(e.to_string().contains("longer than 67108864 bytes"), "{e}");
+        let e = schedule(Source::Env, &format!("@{}", dir.display())).unwrap_err();
+        assert!(e.to_string().contains("cannot read schedule file"), "{e}");
     }
 
     #[test]

@@ -76,21 +76,35 @@ pub fn load(path: &Path) -> Result<Vec<RegressionEntry>, RegressionError> {
         line: None,
         reason,
     };
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    let read = std::fs::File::open(path).and_then(|f| f.take(MAX_FILE + 1).read_to_end(&mut bytes));
+    match read {
+        Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(at(format!("cannot be read ({e})"))),
-    };
-    let text = String::from_utf8(bytes).map_err(|e| {
-        at(format!(
-            "is not UTF-8 (byte {} is invalid)",
-            e.utf8_error().valid_up_to()
-        ))
-    })?;
-    parse(&text).map_err(|e| RegressionError {
+    }
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(at(format!("is longer than {MAX_FILE} bytes")));
+    }
+    parse_bytes(&bytes).map_err(|e| RegressionError {
         path: Some(path.to_path_buf()),
         ..e
     })
+}
+
+/// The largest regression file read (a line per failing seed: far more than any
+/// test's history).
+pub const MAX_FILE: u64 = 16 << 20;
+
+/// [`parse`] of a file's bytes: text that is not UTF-8 is an error, not an empty file.
+pub fn parse_bytes(bytes: &[u8]) -> Result<Vec<RegressionEntry>, RegressionError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| RegressionError {
+        path: None,
+        line: None,
+        reason: format!("is not UTF-8 (byte {} is invalid)", e.valid_up_to()),
+    })?;
+    parse(text)
 }
 
 /// Parses a regression file's text: one entry per line, blank lines and `#` comments
