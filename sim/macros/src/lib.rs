@@ -127,3 +127,49 @@ fn expand(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(args: proc_macro2::TokenStream) -> String {
+        let item = quote! { async fn t() {} };
+        expand(args, item).unwrap_err().to_string()
+    }
+
+    #[::core::prelude::v1::test]
+    fn arguments_are_checked_against_the_settings_table() {
+        let e = error(quote! { colour = "blue" });
+        assert_eq!(
+            e,
+            format!(
+                "unknown #[sim::test] argument `colour`; expected one of {}",
+                Key::attr_names()
+            )
+        );
+        // A setting without an attribute (a reproduce command's, not a test's).
+        assert!(error(quote! { seed = 3 }).contains("unknown #[sim::test] argument `seed`"));
+        assert_eq!(
+            error(quote! { seeds = "10" }),
+            "`seeds` takes an integer literal"
+        );
+        assert_eq!(
+            error(quote! { max_time = 10 }),
+            "`max_time` takes a string literal"
+        );
+        assert_eq!(
+            error(quote! { check_determinism = 1 }),
+            "`check_determinism` takes a boolean literal"
+        );
+        let ok = expand(
+            quote! { seeds = 10, check_determinism = true, max_time = "1s" },
+            quote! { async fn t() {} },
+        )
+        .unwrap()
+        .to_string();
+        assert!(
+            ok.contains(". attr (\"check_determinism\" , \"true\")"),
+            "{ok}"
+        );
+    }
+}

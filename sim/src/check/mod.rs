@@ -799,3 +799,123 @@ impl fmt::Display for CheckFailure {
 }
 
 impl std::error::Error for CheckFailure {}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+
+    #[test]
+    fn a_random_start_seed_is_written_before_the_sweep_and_named_in_the_report() {
+        let env = Settings {
+            start_seed: Some(StartSeed::Random),
+            seeds: Some(3),
+            ..Settings::default()
+        };
+        let check = Check::new()
+            .name("check::tests::random_start")
+            .no_regressions()
+            .shrink_budget(0);
+        let file = env::target_dir()
+            .join("corosim")
+            .join(format!("{}.start-seed", Target::of(&check).file_stem()));
+        let _ = std::fs::remove_file(&file);
+        // Every run finds the seed already on disk: a killed sweep can be resumed
+        // without the output libtest captured and dropped.
+        let seen = RefCell::new(Vec::new());
+        let body = || {
+            seen.borrow_mut().push(std::fs::read_to_string(&file).ok());
+            async {}
+        };
+        let report = check.clone().run_with_env(&env, &body).unwrap();
+        let expected = format!("SIM_START_SEED={} SIM_SEEDS=3\n", report.start_seed);
+        assert_eq!(seen.into_inner(), vec![Some(expected); 3]);
+
+        let failure = check
+            .run_with_env(&env, &|| async {
+                if true {
+                    panic!("boom");
+                }
+            })
+            .unwrap_err();
+        let seed = failure.failure.run().seed;
+        assert_eq!(
+            failure.drawn_start_seed.as_ref().map(|d| d.seed),
+            Some(seed)
+        );
+        let report = failure.to_string();
+        assert!(
+            report.contains(&format!(
+                "start seed: SIM_START_SEED=random drew {seed} (recorded in {})",
+                file.display()
+            )),
+            "{report}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            format!("SIM_START_SEED={seed} SIM_SEEDS=3\n")
+        );
+    }
+
+    #[test]
+    fn a_regression_file_that_cannot_be_read_fails_the_sweep() {
+        // Its committed seeds would never run, and the test would pass: before, a
+        // directory or a non-UTF-8 byte at the path read as an empty file.
+        let dir = std::env::temp_dir().join(format!("corosim-check-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bad = dir.join("bad.txt");
+        std::fs::write(&bad, b"seed=3 strategy=random kind=panic\n\xff\n").unwrap();
+        for path in [dir.clone(), bad] {
+            let check = Check::new().seeds(1).regression_file(&path);
+            let caught =
+                std::panic::catch_unwind(|| check.run_with_env(&Settings::default(), &|| async {}))
+                    .unwrap_err();
+            let text = caught.downcast_ref::<String>().unwrap();
+            assert!(
+                text.starts_with(&format!("corosim: regression file {}", path.display())),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn attribute_values_go_through_the_settings_parsers() {
+        let check = Check::new()
+            .attr("seeds", "7")
+            .attr("max_time", "1.5s")
+            .attr("check_determinism", "true")
+            .attr("regressions", "off");
+        assert_eq!(check.settings.seeds, Some(7));
+        assert_eq!(check.settings.max_time, Some(Duration::from_millis(1500)));
+        assert_eq!(check.settings.check_determinism, Some(true));
+        assert_eq!(check.settings.regressions, Some(Regressions::Off));
+        for (key, value, message) in [
+            ("max_time", "0s", "invalid #[sim::test(max_time)]=\"0s\""),
+            ("max_time", "10", "no unit"),
+            ("seeds", "0", "invalid #[sim::test(seeds)]=\"0\""),
+            ("seed", "1", "unknown #[sim::test] argument `seed`"),
+        ] {
+            let caught = std::panic::catch_unwind(|| Check::new().attr(key, value)).unwrap_err();
+            let text = caught.downcast_ref::<String>().unwrap();
+            assert!(text.contains(message), "{key}={value}: {text}");
+        }
+    }
+
+    #[test]
+    fn typed_methods_reject_what_the_parsers_reject() {
+        let message = |f: fn()| {
+            let caught = std::panic::catch_unwind(f).unwrap_err();
+            caught.downcast_ref::<String>().unwrap().clone()
+        };
+        let text = message(|| drop(Check::new().max_time(Duration::ZERO)));
+        assert!(
+            text.starts_with("invalid Check::max_time=\"0ns\""),
+            "{text}"
+        );
+        let text = message(|| drop(Check::new().max_steps(0)));
+        assert!(text.starts_with("invalid Check::max_steps=\"0\""), "{text}");
+        let text = message(|| drop(Check::new().seeds(0)));
+        assert!(text.starts_with("invalid Check::seeds=\"0\""), "{text}");
+    }
+}
