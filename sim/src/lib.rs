@@ -100,9 +100,23 @@
 //! ## Defaults and limits
 //!
 //! Every run is bounded: [`DEFAULT_MAX_STEPS`] polls and [`DEFAULT_MAX_TIME`] of
-//! virtual time, both configurable; reaching one is a [`Failure`]. A panic in any task
-//! fails the run unless [`Builder::unhandled_panic`] says otherwise. Code that never
-//! reaches an `.await` cannot be interrupted: bounds count scheduling steps.
+//! virtual time, both configurable (`max_time` must be above zero); reaching one is a
+//! [`Failure`], and a deadlock ends the run at once. A panic in any task fails the run
+//! unless [`Builder::unhandled_panic`] says otherwise.
+//!
+//! What a run **cannot** bound: the bounds are checked between polls, so a task that
+//! never returns to the executor is never interrupted. A `loop {}` with no `.await`, a
+//! blocking call (`std::thread::sleep`, a blocking lock or read) or a long computation
+//! inside one poll runs until it returns, as on tokio; a sweep over such code hangs
+//! until the test harness's own timeout stops it. A loop that does `.await` a `sim`
+//! operation is bounded (it gives way after 128 scheduling points and counts steps).
+//!
+//! Inputs are bounded as well: a schedule string expands to at most
+//! [`sched::MAX_DECISIONS`] decisions, `@file` schedules are read up to
+//! [`config::parse::MAX_SCHEDULE_FILE`] bytes and regression files up to
+//! [`check::regression::MAX_FILE`]; every parser of user input (`config::parse`,
+//! schedule and strategy strings, regression files, the `SIM_` variables) is fuzzed
+//! by the targets under `fuzz/`.
 //!
 //! Use `futures::select_biased!` rather than `futures::select!` in simulated code:
 //! the latter draws from a thread-local RNG outside the simulation.
