@@ -643,6 +643,23 @@ mod tests {
     }
 
     #[test]
+    fn the_table_lists_every_setting_with_its_variable_and_argument() {
+        let docs = include_str!("config.rs");
+        for key in Key::ALL {
+            let row = docs
+                .lines()
+                .find(|l| l.starts_with(&format!("//! | `{}` |", key.name())))
+                .unwrap_or_else(|| panic!("no row for {}", key.name()));
+            if let Some(var) = key.env() {
+                assert!(row.contains(&format!("`{var}`")), "{row}");
+            }
+            if key.attr().is_some() {
+                assert!(row.contains(&format!("`{} = ", key.name())), "{row}");
+            }
+        }
+    }
+
+    #[test]
     fn every_variable_is_read() {
         let s = vars(&[
             ("SIM_SEED", "0x10"),
