@@ -135,6 +135,11 @@ impl Bug {
         max_time: Duration,
     ) -> Result<(), Failure> {
         let mut rt = crate::builder(seed, strategy, max_time).build();
+        self.run_on(twin, &mut rt)
+    }
+
+    /// Runs one version once on `rt` (which keeps the trace and schedule).
+    pub fn run_on(&self, twin: Twin, rt: &mut sim::Runtime) -> Result<(), Failure> {
         rt.block_on(crate::main_of(self.program(twin)))
     }
 

@@ -227,7 +227,7 @@ pub(crate) fn log_stamp() -> Option<(std::time::Duration, String)> {
                 },
                 None => "runtime".to_string(),
             };
-            Some((core.now, label))
+            Some((core.now(), label))
         })
         .ok()
         .flatten()

@@ -1,80 +1,30 @@
-//! `Core`: all state of one run, in one struct. The executor drives it; tasks, timers
-//! and primitives reach it through [`context`](super::context).
+//! `Core`: the state of one run, as parts that each own their invariants (the
+//! [task table](super::task_table), the [decider](super::decider) with the ready set
+//! and the scheduler, the [clock and timers](super::timers), the
+//! [detectors](crate::detect), the trace recorder), and the few operations that span
+//! them. The executor drives it; tasks, timers and primitives reach it only through
+//! their [facets](super::facets).
 
 use std::any::Any;
-use std::collections::btree_map::Entry;
+use std::collections::BTreeSet;
 use std::panic::Location;
 use std::sync::Arc;
 use std::task::Waker;
 use std::time::Duration;
 
+use super::decider::{AtPoint, Decider};
 use super::raw::BoxTask;
-use super::tasks::Chunked;
+use super::task_table::{Joined, Leftovers, Outcome, TaskTable};
 use super::timers::{TimerKey, Timers};
 use super::waker;
 use super::wakeup::{RunSync, Woken};
 use super::{Config, Stop};
-use crate::detect::race::RaceDetector;
-use crate::detect::waits::{BlockedWaits, Target, WaitGraph};
-use crate::ids::TaskId;
+use crate::detect::Detectors;
+use crate::detect::waits::{BlockedWaits, Target};
+use crate::ids::{ResourceId, TaskId};
 use crate::rng::{DetRng, Stream};
-use crate::sched::{self, Decision, Divergence, ReadySet, Schedule, Scheduler};
-use crate::trace::{EventKind, Recorder, ResourceId, ResourceInfo, ResourceOp, TaskInfo};
-
-/// How a task ended.
-pub(crate) enum Outcome {
-    Returned,
-    Cancelled,
-    /// The payload waits in `Core::panics` for the JoinHandle.
-    Panicked,
-    /// Dropped unfinished at the end of the run.
-    Dropped,
-}
-
-pub(crate) enum TaskState {
-    Live,
-    Done(Outcome),
-}
-
-/// One task's entry in the task table: only what a step touches, in 24 bytes, so that
-/// the table of a run with 100,000 tasks stays in cache under random scheduling (the
-/// rest is in [`TaskInfoSlot`]).
-pub(crate) struct TaskSlot {
-    // Invariant: `Some` while live and not being polled, and after returning while the
-    // output waits for its JoinHandle; `None` otherwise. Always `None` for main.
-    pub(crate) future: Option<BoxTask>,
-    pub(crate) state: TaskState,
-    pub(crate) detached: bool,
-    pub(crate) abort: bool,
-    /// Invariant: a JoinHandle's waker for this task waits in `Core::join_wakers`.
-    /// (Derivable, but spares finishing and detaching a map lookup per task: 1.8% of
-    /// the spawn benchmark.)
-    joined: bool,
-    /// Invariant: the task has a tracing span, not yet dropped (in its info slot).
-    traced: bool,
-    /// Whether a finished task's JoinHandle has passed its scheduling point.
-    join_point: bool,
-}
-
-/// What reports and logs need of a task, kept apart from the hot [`TaskSlot`].
-struct TaskInfoSlot {
-    location: &'static Location<'static>,
-    /// The name and the tracing span, for the tasks that have either.
-    extra: Option<Box<TaskExtra>>,
-}
-
-/// What only some tasks have.
-struct TaskExtra {
-    name: Option<Arc<str>>,
-    /// Entered around each poll; `None` once the task is done.
-    span: Option<tracing::Span>,
-}
-
-impl TaskSlot {
-    pub(crate) fn is_live(&self) -> bool {
-        matches!(self.state, TaskState::Live)
-    }
-}
+use crate::sched::{self, Divergence, Schedule};
+use crate::trace::{EventKind, Recorder, ResourceInfo, ResourceOp, TaskInfo};
 
 /// What the executor does next.
 pub(crate) enum Next {
@@ -91,8 +41,8 @@ pub(crate) struct Turn {
     pub(crate) future: Option<BoxTask>,
     /// Cancel it instead of polling it.
     pub(crate) abort: bool,
-    /// The task's waker. Never dropped: a task waker owns nothing (see
-    /// `task::waker`), so this skips a call through its vtable per step.
+    /// The task's waker. Never dropped: a task waker owns nothing (see `waker`), so
+    /// this skips a call through its vtable per step.
     pub(crate) waker: std::mem::ManuallyDrop<Waker>,
     pub(crate) span: Option<tracing::Span>,
 }
@@ -115,87 +65,43 @@ pub(crate) enum JoinPoll {
     Panicked(Box<dyn Any + Send>),
 }
 
-/// Work to finish outside the core borrow.
-#[derive(Default)]
-#[must_use]
-pub(crate) struct Leftovers {
-    pub(crate) drop: Option<BoxTask>,
-    pub(crate) wake: Option<Waker>,
+/// What a finished run leaves for its report.
+pub(super) struct Finished {
+    pub(super) trace: (Vec<Vec<u8>>, usize),
+    pub(super) tasks: Vec<TaskInfo>,
+    pub(super) resources: Vec<ResourceInfo>,
+    pub(super) schedule: Schedule,
+    /// Panics of destructors run while futures were dropped: (task, message, location).
+    pub(super) drop_panics: Vec<(TaskId, String, Option<String>)>,
 }
-
-impl Leftovers {
-    pub(crate) fn finish(self) {
-        drop(self.drop);
-        if let Some(w) = self.wake {
-            w.wake();
-        }
-    }
-}
-
-/// How many scheduling points a task may pass in one poll before it must yield (tokio's
-/// cooperative budget): a loop of operations that never wait still gives way.
-pub(crate) const COOP_BUDGET: u32 = 128;
 
 pub(crate) struct Core {
-    pub(crate) config: Config,
-    pub(crate) sync: Arc<RunSync>,
+    pub(super) config: Config,
+    pub(super) sync: Arc<RunSync>,
     /// Steps (polls) taken so far.
-    pub(crate) step: u64,
-    /// Virtual time since the start. Invariant: never decreases.
-    pub(crate) now: Duration,
+    pub(super) step: u64,
     /// The task being polled, if any.
-    pub(crate) current: Option<TaskId>,
+    pub(super) current: Option<TaskId>,
     /// The task polled at the last step; `None` after a clock advance. Wakes drained
     /// at the next step are attributed to it.
     last_actor: Option<TaskId>,
-    /// The task chosen at the last decision.
-    last_chosen: Option<TaskId>,
-    /// A switch decided at a scheduling point: the task to poll next (the decision is
-    /// already recorded). Invariant: `Some` only between that point and the next step,
-    /// and then the task is ready.
-    switch_to: Option<TaskId>,
-    /// Whether the task being polled must yield at its next scheduling point (a switch
-    /// was decided, its budget ran out, or a failure is pending).
-    yielding: bool,
-    /// Scheduling points the task being polled has passed in this poll.
-    poll_points: u32,
-    /// Invariant: indexed by TaskId; tasks are never removed during a run.
-    pub(crate) tasks: Chunked<TaskSlot>,
-    /// Invariant: indexed by TaskId, like `tasks`.
-    infos: Chunked<TaskInfoSlot>,
-    /// The waker of the JoinHandle awaiting each unfinished task, if any.
-    join_wakers: std::collections::BTreeMap<TaskId, Waker>,
-    /// Panic payloads of tasks whose panic goes to their JoinHandle.
-    panics: std::collections::BTreeMap<TaskId, Box<dyn Any + Send>>,
-    /// Invariant: holds exactly the live tasks that are runnable and not being polled.
-    pub(crate) ready: ReadySet,
-    scheduler: Box<dyn Scheduler>,
-    pub(crate) timers: Timers,
-    /// Who waits on what, who holds what, who has timers: the deadlock detector's view.
-    pub(crate) waits: WaitGraph,
-    /// A task whose new wait may have closed a wait-for cycle; checked at the next step.
-    check_from: Option<TaskId>,
-    /// Happens-before tracking, on from the first `RaceCell` of the run.
-    race: Option<RaceDetector>,
-    /// Invariant: race_cells[cell] is the resource naming that cell.
-    race_cells: Vec<ResourceId>,
-    /// A failure found during a poll (a race), reported at the next step.
+    tasks: TaskTable,
+    decider: Decider,
+    timers: Timers,
+    detectors: Detectors,
+    /// A failure found during a poll (a race, a divergence at a scheduling point),
+    /// reported at the next step.
     pending: Option<Stop>,
-    pub(crate) trace: Recorder,
-    /// Every decision so far (between polls and at scheduling points), in order.
-    pub(crate) schedule: Schedule,
-    pub(crate) user_rng: DetRng,
+    trace: Recorder,
     /// Invariant: indexed by ResourceId; resources are never removed during a run.
-    pub(crate) resources: Vec<ResourceInfo>,
-    spare: Vec<TaskId>,
-    /// The run's queue of woken tasks (shared with the wakers, see `context`).
+    resources: Vec<ResourceInfo>,
+    user_rng: DetRng,
+    /// The run's queue of woken tasks (shared with the wakers, see `wakeup`).
     woken: Woken,
-    /// Invariant: the number of live tasks.
-    live: usize,
-    /// Invariant: the number of finished tasks whose cell waits for their JoinHandle.
-    kept: usize,
+    /// The drained queue's buffer, kept to swap with `woken` without allocating.
+    spare: Vec<TaskId>,
     /// Panics of destructors run while futures were dropped: (task, message, location).
-    pub(crate) drop_panics: Vec<(TaskId, String, Option<String>)>,
+    drop_panics: Vec<(TaskId, String, Option<String>)>,
 }
 
 impl Core {
@@ -210,41 +116,26 @@ impl Core {
         Core {
             sync,
             step: 0,
-            now: Duration::ZERO,
             current: None,
             last_actor: None,
-            last_chosen: None,
-            switch_to: None,
-            yielding: false,
-            poll_points: 0,
-            tasks: Chunked::default(),
-            infos: Chunked::default(),
-            join_wakers: Default::default(),
-            panics: Default::default(),
-            ready: ReadySet::new(built.fifo),
-            scheduler: built.scheduler,
+            tasks: TaskTable::default(),
+            decider: Decider::new(built, seed),
             timers: Timers::default(),
-            waits: WaitGraph::default(),
-            check_from: None,
-            race: None,
-            race_cells: Vec::new(),
+            detectors: Detectors::default(),
             pending: None,
             trace: Recorder::default(),
-            schedule: Schedule::new(seed, Vec::new()),
-            user_rng: DetRng::new(seed, Stream::User),
             resources: Vec::new(),
-            spare: Vec::new(),
+            user_rng: DetRng::new(seed, Stream::User),
             woken,
-            live: 0,
-            kept: 0,
+            spare: Vec::new(),
             drop_panics: Vec::new(),
             config,
         }
     }
 
     #[inline]
-    pub(crate) fn record(&mut self, task: Option<TaskId>, kind: EventKind) {
-        self.trace.record(self.step, self.now, task, kind);
+    fn record(&mut self, task: Option<TaskId>, kind: EventKind) {
+        self.trace.record(self.step, self.timers.now(), task, kind);
     }
 
     /// The run's id.
@@ -252,10 +143,22 @@ impl Core {
         self.sync.run_id
     }
 
+    /// The virtual time since the start of the run.
+    pub(crate) fn now(&self) -> Duration {
+        self.timers.now()
+    }
+
     /// The generator user code draws from.
     pub(crate) fn user_rng(&mut self) -> &mut DetRng {
         &mut self.user_rng
     }
+
+    /// Events recorded so far.
+    pub(super) fn events(&self) -> usize {
+        self.trace.len()
+    }
+
+    // --- resources (the `Resources` facet) -------------------------------------------
 
     /// Registers a synchronisation resource for traces and reports; an `owned` one
     /// (a lock, a semaphore) has holders the deadlock detector tracks, even while free.
@@ -276,7 +179,7 @@ impl Core {
             created_at,
         });
         if owned {
-            self.waits.track(id);
+            self.detectors.track(id);
         }
         id
     }
@@ -293,18 +196,12 @@ impl Core {
                 value,
             },
         );
-        if let (Some(race), Some(task)) = (&mut self.race, self.current) {
-            race.resource_op(task, resource, op);
-        }
+        self.detectors.resource_op(self.current, resource, op);
     }
 
     /// A new race-checked cell (turns race detection on for the run).
     pub(crate) fn new_race_cell(&mut self, resource: ResourceId) -> usize {
-        let race = self.race.get_or_insert_with(RaceDetector::default);
-        let cell = race.new_cell();
-        debug_assert_eq!(cell, self.race_cells.len());
-        self.race_cells.push(resource);
-        cell
+        self.detectors.new_race_cell(resource)
     }
 
     /// An access to a race-checked cell by the current task; a race stops the run at
@@ -315,20 +212,63 @@ impl Core {
         write: bool,
         location: &'static Location<'static>,
     ) {
-        let (Some(race), Some(task)) = (&mut self.race, self.current) else {
-            return;
-        };
-        if let Some((first, second)) = race.access(cell, task, write, location, self.step, self.now)
+        let Some(task) = self.current else { return };
+        let (step, now) = (self.step, self.now());
+        if let Some((resource, first, second)) = self
+            .detectors
+            .race_access(cell, task, write, location, step, now)
         {
-            if self.pending.is_none() {
-                self.pending = Some(Stop::Race {
-                    resource: self.race_cells[cell],
-                    first,
-                    second,
-                });
-            }
+            self.pending.get_or_insert(Stop::Race {
+                resource,
+                first,
+                second,
+            });
         }
     }
+
+    /// The current task starts waiting on `target`: records `wait` (for a resource)
+    /// and feeds the wait-for graph.
+    #[inline]
+    fn begin_wait(&mut self, target: Target) {
+        let Some(task) = self.current else { return };
+        if let Target::Resource(r) = target {
+            self.resource_event(r, ResourceOp::Wait, 0);
+        }
+        self.detectors.begin_wait(task, target);
+    }
+
+    /// The current task starts waiting on `resource`.
+    #[inline]
+    pub(crate) fn begin_wait_on(&mut self, resource: ResourceId) {
+        self.begin_wait(Target::Resource(resource));
+    }
+
+    /// The current task stopped waiting on `resource`: served, or (`cancelled`) its
+    /// waiting future was dropped. A future is dropped by the task that polled it,
+    /// except at the end of a run (no current task), when only the event is recorded.
+    #[inline]
+    pub(crate) fn end_wait_on(&mut self, resource: ResourceId, cancelled: bool) {
+        if cancelled {
+            self.resource_event(resource, ResourceOp::WaitCancelled, 0);
+        }
+        if let Some(task) = self.current {
+            self.detectors.end_wait(task, Target::Resource(resource));
+        }
+    }
+
+    /// `task` now holds `resource` (once more).
+    #[inline]
+    pub(crate) fn hold(&mut self, resource: ResourceId, task: TaskId) {
+        self.detectors.hold(resource, task);
+    }
+
+    /// `task` released one hold of `resource`.
+    #[inline]
+    pub(crate) fn release(&mut self, resource: ResourceId, task: TaskId) {
+        self.detectors.release(resource, task);
+    }
+
+    // --- timers (the `Clock` facet) --------------------------------------------------
 
     /// Registers a timer of the current task.
     pub(crate) fn add_timer(&mut self, deadline: Duration, waker: Waker) -> TimerKey {
@@ -346,123 +286,7 @@ impl Core {
         self.timers.set_waker(key, waker)
     }
 
-    /// Whether task `id` has finished.
-    pub(crate) fn is_finished(&self, id: TaskId) -> bool {
-        !self.tasks[id.index()].is_live()
-    }
-
-    /// The current task starts waiting on `target` (primitives call this through
-    /// `sync::begin_wait`; join handles directly).
-    pub(crate) fn begin_wait(&mut self, target: Target) {
-        let Some(task) = self.current else { return };
-        if let Target::Resource(r) = target {
-            self.resource_event(r, ResourceOp::Wait, 0);
-        }
-        self.waits.begin_wait(task, target);
-        // A wait on a resource without known holders (a channel) never closes a
-        // partial deadlock (see `WaitGraph::may_close_cycle`): nothing to check.
-        if self.waits.holders_known(target) {
-            self.check_from = Some(task);
-        }
-    }
-
-    /// `task` stopped waiting on `target`; `cancelled` records that its waiting future
-    /// was dropped rather than served.
-    pub(crate) fn end_wait(&mut self, task: TaskId, target: Target, cancelled: bool) {
-        if let (true, Target::Resource(r)) = (cancelled, target) {
-            self.resource_event(r, ResourceOp::WaitCancelled, 0);
-        }
-        self.waits.end_wait(task, target);
-    }
-
-    /// `task` now holds `resource` (once more); marks `resource` as owned.
-    pub(crate) fn hold(&mut self, resource: ResourceId, task: TaskId) {
-        self.waits.hold(resource, task);
-    }
-
-    /// `task` released one hold of `resource`.
-    pub(crate) fn release(&mut self, resource: ResourceId, task: TaskId) {
-        self.waits.release(resource, task);
-    }
-
-    /// The current task starts waiting on `resource`.
-    pub(crate) fn begin_wait_on(&mut self, resource: ResourceId) {
-        self.begin_wait(Target::Resource(resource));
-    }
-
-    /// The current task stopped waiting on `resource`: served, or (`cancelled`) its
-    /// waiting future was dropped. A future is dropped by the task that polled it,
-    /// except at the end of a run (no current task), when only the event is recorded.
-    pub(crate) fn end_wait_on(&mut self, resource: ResourceId, cancelled: bool) {
-        match self.current {
-            Some(task) => self.end_wait(task, Target::Resource(resource), cancelled),
-            None if cancelled => self.resource_event(resource, ResourceOp::WaitCancelled, 0),
-            None => {}
-        }
-    }
-
-    /// A partial deadlock closed by the last new wait, if any (cheap when none).
-    fn partial_deadlock(&mut self) -> Option<Stop> {
-        let from = self.check_from.take()?;
-        if !self.config.detect_partial_deadlocks || !self.waits.may_close_cycle(from) {
-            return None;
-        }
-        let timed = self.timers.owners();
-        let dead = self
-            .waits
-            .deadlocked(|t| self.is_blocked(t) && !timed.contains(&t));
-        (!dead.is_empty()).then(|| self.deadlock(dead, true))
-    }
-
-    fn is_blocked(&self, t: TaskId) -> bool {
-        self.tasks.get(t.index()).is_some_and(TaskSlot::is_live)
-            && !self.ready.contains(t)
-            && self.current != Some(t)
-    }
-
-    /// The deadlock report data for `tasks` (every blocked task for a global one).
-    fn deadlock(&self, tasks: std::collections::BTreeSet<TaskId>, partial: bool) -> Stop {
-        let cycles = self
-            .waits
-            .cycles(&tasks)
-            .into_iter()
-            .map(|c| c.into_iter().map(|(t, _)| t).collect())
-            .collect();
-        Stop::Deadlock {
-            blocked: self.waits_of_tasks(tasks),
-            cycles,
-            partial,
-        }
-    }
-
-    /// Each task with what it waits on and who holds that.
-    fn waits_of_tasks(&self, tasks: impl IntoIterator<Item = TaskId>) -> BlockedWaits {
-        tasks
-            .into_iter()
-            .map(|t| {
-                let waits = self
-                    .waits
-                    .waits_of(t)
-                    .iter()
-                    .map(|&w| (w, self.waits.holders_of(w).unwrap_or_default()))
-                    .collect();
-                (t, waits)
-            })
-            .collect()
-    }
-
-    /// The live spawned tasks with what they wait on (for leak reports).
-    pub(crate) fn blocked_waits(&self) -> BlockedWaits {
-        self.waits_of_tasks(self.live_tasks().into_iter().filter(|&t| t != TaskId::MAIN))
-    }
-
-    /// The current task yields: recorded, and a hint to the scheduler.
-    pub(crate) fn yield_current(&mut self) {
-        self.record(self.current, EventKind::Yield);
-        if let Some(id) = self.current {
-            self.scheduler.yielded(id);
-        }
-    }
+    // --- tasks (the `Tasks` facet) ---------------------------------------------------
 
     /// Adds a task (the main future has `future == None`) and makes it runnable.
     pub(crate) fn spawn(
@@ -471,39 +295,76 @@ impl Core {
         name: Option<Arc<str>>,
         location: &'static Location<'static>,
     ) -> TaskId {
-        let id = TaskId(u32::try_from(self.tasks.len()).expect("more than 2^32 tasks in one run"));
-        let span = tracing::info_span!("task", id = id.0, name = name.as_deref().unwrap_or(""));
-        let span = (!span.is_disabled()).then_some(span);
-        let extra = (name.is_some() || span.is_some()).then(|| Box::new(TaskExtra { name, span }));
-        self.live += 1;
-        self.tasks.push(TaskSlot {
-            future,
-            state: TaskState::Live,
-            detached: false,
-            abort: false,
-            joined: false,
-            traced: extra.as_ref().is_some_and(|e| e.span.is_some()),
-            join_point: false,
-        });
-        self.infos.push(TaskInfoSlot { location, extra });
+        let id = self.tasks.add(future, name, location);
         if id != TaskId::MAIN {
             self.record(self.current, EventKind::Spawn { child: id });
         }
-        if let Some(race) = &mut self.race {
-            race.spawned(self.current, id);
-        }
-        self.scheduler.spawned(id);
+        self.detectors.spawned(self.current, id);
+        self.decider.spawned(id);
         self.make_ready(id);
         id
     }
 
-    fn make_ready(&mut self, id: TaskId) -> bool {
-        let runnable = self.tasks[id.index()].is_live() && self.current != Some(id);
-        if runnable && self.ready.insert(id) {
-            self.scheduler.readied(id);
-            return true;
+    /// Whether task `id` has finished.
+    pub(crate) fn is_finished(&self, id: TaskId) -> bool {
+        !self.tasks.is_live(id)
+    }
+
+    /// The name of task `id`, if it has one.
+    pub(crate) fn task_name(&self, id: TaskId) -> Option<&Arc<str>> {
+        self.tasks.name(id)
+    }
+
+    /// The current task yields: recorded, and a hint to the scheduler.
+    pub(crate) fn yield_current(&mut self) {
+        self.record(self.current, EventKind::Yield);
+        if let Some(id) = self.current {
+            self.decider.yielded(id);
         }
-        false
+    }
+
+    /// One poll of task `id`'s JoinHandle by the current task.
+    pub(crate) fn poll_join(&mut self, id: TaskId, waker: &Waker) -> JoinPoll {
+        // The scheduling point comes before a join that completes at once (a join that
+        // waits is a switch anyway).
+        if self.tasks.join_point_due(id) {
+            match self.point_waking(waker) {
+                (false, _) => {}
+                (true, wake) => return JoinPoll::Yield { wake },
+            }
+        }
+        match self.tasks.join(id, waker) {
+            Joined::Pending { replaced } => {
+                self.begin_wait(Target::Task(id));
+                JoinPoll::Pending { replaced }
+            }
+            Joined::Output(cell) => {
+                self.detectors.joined(self.current, id);
+                JoinPoll::Output(cell)
+            }
+            Joined::Cancelled => JoinPoll::Cancelled,
+            Joined::Panicked(payload) => JoinPoll::Panicked(payload),
+        }
+    }
+
+    /// A JoinHandle was dropped: the task runs on detached; returns its finished cell.
+    pub(crate) fn detach(&mut self, id: TaskId) -> Option<BoxTask> {
+        self.tasks.detach(id)
+    }
+
+    /// Requests cancellation: the task is dropped when next scheduled.
+    pub(crate) fn abort(&mut self, id: TaskId) {
+        if self.tasks.request_abort(id) {
+            self.record(self.current, EventKind::Abort { target: id });
+            self.make_ready(id);
+        }
+    }
+
+    // --- scheduling ------------------------------------------------------------------
+
+    #[inline]
+    fn make_ready(&mut self, id: TaskId) -> bool {
+        self.tasks.is_live(id) && self.current != Some(id) && self.decider.make_ready(id)
     }
 
     /// Queues the tasks of `wakers` for the executor if every one is a task waker of
@@ -547,21 +408,6 @@ impl Core {
         self.spare = ids;
     }
 
-    /// Asks the scheduler, records the decision; `running` is the polled task at a
-    /// scheduling point.
-    #[inline]
-    fn decide(&mut self, running: Option<TaskId>) -> Result<TaskId, Divergence> {
-        let at = Decision {
-            index: self.schedule.len() as u64 + 1,
-            last: self.last_chosen,
-            running,
-        };
-        let id = self.scheduler.choose(&mut self.ready, at)?;
-        self.schedule.push(id);
-        self.last_chosen = Some(id);
-        Ok(id)
-    }
-
     /// [`point`](Self::point), and when the task must yield, its wake, queued here when
     /// `waker` is its own task waker. Returns (must yield, `waker` must still be woken
     /// after the borrow).
@@ -575,55 +421,55 @@ impl Core {
     /// takes effect: whether the task must yield first (return `Pending`, woken) and
     /// perform the operation when polled again. It must when the scheduler chooses
     /// another task, when a failure is pending, or when the task has passed
-    /// [`COOP_BUDGET`] points in this poll. With no other task ready there is no
-    /// decision to make: nothing is asked and nothing recorded.
+    /// [`COOP_BUDGET`](super::decider::COOP_BUDGET) points in this poll. With no other
+    /// task ready there is no decision to make: nothing is asked and nothing recorded.
     #[inline]
     pub(crate) fn point(&mut self) -> bool {
         let Some(running) = self.current else {
             return false;
         };
-        self.poll_points += 1;
-        // The common case: nobody else can run, nothing to decide.
-        if !self.yielding
-            && self.poll_points <= COOP_BUDGET
-            && self.ready.is_empty()
-            && self.woken.borrow().is_empty()
-        {
-            return false;
+        let others_woken = !self.woken.borrow().is_empty();
+        match self.decider.at_point(others_woken) {
+            AtPoint::Go => false,
+            AtPoint::Yield => true,
+            AtPoint::BudgetSpent => {
+                self.record(Some(running), EventKind::Preempt);
+                true
+            }
+            AtPoint::Decide => self.point_decision(running),
         }
-        self.point_decision(running)
     }
 
-    /// [`point`](Self::point) when there may be something to decide.
+    /// The decision at a scheduling point (the slow path of [`point`](Self::point)).
     fn point_decision(&mut self, running: TaskId) -> bool {
-        if self.yielding {
-            return true;
-        }
-        if self.poll_points > COOP_BUDGET {
-            self.yielding = true;
-            self.record(Some(running), EventKind::Preempt);
-            return true;
-        }
         self.drain_wakes();
-        if self.ready.is_empty() {
-            return false;
-        }
-        match self.decide(Some(running)) {
-            Ok(t) if t == running => false,
-            Ok(t) => {
-                self.switch_to = Some(t);
-                self.yielding = true;
+        match self.decider.decide_at_point(running) {
+            Ok(false) => false,
+            Ok(true) => {
                 self.record(Some(running), EventKind::Preempt);
                 true
             }
             Err(d) => {
                 let stop = self.divergence(d);
                 self.pending.get_or_insert(stop);
-                self.yielding = true;
                 true
             }
         }
     }
+
+    fn divergence(&self, d: Divergence) -> Stop {
+        Stop::NonDeterminism {
+            reason: d.reason(self.decider.decisions() + 1, self.step + 1),
+        }
+    }
+
+    /// Whether the run, having ended without a failure, diverged from the schedule it
+    /// replays (decisions left over).
+    pub(crate) fn replay_left_over(&self) -> Option<Stop> {
+        self.decider.finished().map(|d| self.divergence(d))
+    }
+
+    // --- the run loop's steps --------------------------------------------------------
 
     /// Decides what happens next: poll a task, advance the clock (leaving the wakers of
     /// the timers that fired in `fired`), or stop.
@@ -639,9 +485,9 @@ impl Core {
         if let Some(stop) = self.partial_deadlock() {
             return Err(stop);
         }
-        if self.ready.is_empty() {
+        if self.decider.nothing_ready() {
             return match self.timers.next_deadline() {
-                None => Err(self.deadlock(self.live_tasks().into_iter().collect(), false)),
+                None => Err(self.deadlock(self.tasks.live_tasks().into_iter().collect(), false)),
                 Some(t) if t > self.config.max_time => Err(Stop::TimeLimit { next_timer: t }),
                 Some(t) => {
                     self.advance_to(t, fired);
@@ -655,11 +501,7 @@ impl Core {
         if self.step >= self.config.max_steps {
             return Err(Stop::StepLimit);
         }
-        let id = match self.switch_to.take() {
-            Some(id) => id, // Decided (and recorded) at a scheduling point.
-            None => self.decide(None).map_err(|d| self.divergence(d))?,
-        };
-        self.ready.remove(id);
+        let id = self.decider.next().map_err(|d| self.divergence(d))?;
         self.step += 1;
         self.current = Some(id);
         self.last_actor = Some(id);
@@ -667,90 +509,44 @@ impl Core {
         Ok(Next::Poll(self.begin_poll(id)))
     }
 
+    #[inline]
     fn advance_to(&mut self, t: Duration, fired: &mut Vec<Waker>) {
-        self.now = t;
         self.last_actor = None;
         let (trace, step) = (&mut self.trace, self.step);
-        self.timers.fire_due(t, |owner, waker| {
+        self.timers.advance_to(t, |owner, waker| {
             trace.record(step, t, owner, EventKind::TimerFired);
             fired.push(waker);
         });
     }
 
-    fn divergence(&self, d: Divergence) -> Stop {
-        let decision = self.schedule.len() + 1;
-        let reason = match d {
-            Divergence::NotRunnable { expected, runnable } => format!(
-                "the replayed schedule chooses task {expected} at decision {decision} \
-                 (step {}), but it is not runnable (runnable: {}); the program no longer \
-                 behaves as when the schedule was recorded",
-                self.step + 1,
-                runnable
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            Divergence::Exhausted { recorded } => format!(
-                "the replayed schedule has {recorded} decisions, but the program asks for \
-                 decision {decision}; it no longer behaves as when the schedule was recorded"
-            ),
-            Divergence::Unused { recorded, used } => format!(
-                "the program ended after {used} of the replayed schedule's {recorded} \
-                 decisions; it no longer behaves as when the schedule was recorded"
-            ),
-        };
-        Stop::NonDeterminism { reason }
-    }
-
-    /// Whether the run, having ended without a failure, diverged from the schedule it
-    /// replays (decisions left over).
-    pub(crate) fn replay_left_over(&self) -> Option<Stop> {
-        self.scheduler.finished().map(|d| self.divergence(d))
-    }
-
-    /// The waker of task `id` of this run.
-    pub(crate) fn waker(&self, id: TaskId) -> Waker {
-        waker::waker(self.sync.run_id, id)
-    }
-
     /// Takes a task's future out for polling, with what polling needs.
+    #[inline]
     fn begin_poll(&mut self, id: TaskId) -> Turn {
         // Join waits are re-registered by every pending JoinHandle polled this time.
-        self.waits.clear_joins(id);
-        self.yielding = false;
-        self.poll_points = 0;
-        let waker = self.waker(id);
-        let slot = &mut self.tasks[id.index()];
-        let (future, abort, traced) = (slot.future.take(), slot.abort, slot.traced);
+        self.detectors.clear_joins(id);
+        let waker = waker::waker(self.sync.run_id, id);
+        let (future, abort, span) = self.tasks.take_turn(id);
         Turn {
             id,
             future,
             abort,
             waker: std::mem::ManuallyDrop::new(waker),
-            span: if traced { self.span(id).cloned() } else { None },
+            span,
         }
     }
 
-    /// The name of task `id`, if it has one.
-    pub(crate) fn task_name(&self, id: TaskId) -> Option<&Arc<str>> {
-        self.infos[id.index()].extra.as_ref()?.name.as_ref()
-    }
-
-    fn span(&self, id: TaskId) -> Option<&tracing::Span> {
-        self.infos[id.index()].extra.as_ref()?.span.as_ref()
-    }
-
+    #[inline]
     pub(crate) fn end_poll(&mut self, id: TaskId, future: Option<BoxTask>) {
-        self.tasks[id.index()].future = future;
+        let aborting = self.tasks.put_back(id, future);
         self.current = None;
-        if self.tasks[id.index()].abort {
+        if aborting {
             self.make_ready(id); // It aborted itself: cancel it at its next turn.
         }
     }
 
     /// Marks a task done. The returned leftovers (the cell to drop unless a JoinHandle
     /// will take its output, the joiner to wake) are handled outside the borrow.
+    #[inline]
     pub(crate) fn finish(
         &mut self,
         id: TaskId,
@@ -760,85 +556,9 @@ impl Core {
         if self.current == Some(id) {
             self.current = None;
         }
-        let kind = match outcome {
-            Outcome::Returned => EventKind::Exit,
-            Outcome::Cancelled => EventKind::Cancelled,
-            Outcome::Panicked => EventKind::Panicked,
-            Outcome::Dropped => EventKind::Dropped,
-        };
-        self.record(Some(id), kind);
-        self.waits.clear_task(id);
-        self.live -= 1;
-        let slot = &mut self.tasks[id.index()];
-        let keep = matches!(outcome, Outcome::Returned) && !slot.detached;
-        self.kept += usize::from(keep && cell.is_some());
-        slot.state = TaskState::Done(outcome);
-        let (traced, joined) = (
-            std::mem::take(&mut slot.traced),
-            std::mem::take(&mut slot.joined),
-        );
-        let drop = if keep {
-            slot.future = cell;
-            None
-        } else {
-            cell
-        };
-        if traced {
-            if let Some(extra) = &mut self.infos[id.index()].extra {
-                extra.span = None;
-            }
-        }
-        Leftovers {
-            drop,
-            wake: joined.then(|| self.join_wakers.remove(&id)).flatten(),
-        }
-    }
-
-    pub(crate) fn poll_join(&mut self, id: TaskId, waker: &Waker) -> JoinPoll {
-        // The scheduling point comes before a join that completes at once (a join that
-        // waits is a switch anyway).
-        let slot = &mut self.tasks[id.index()];
-        if !slot.is_live() && !std::mem::replace(&mut slot.join_point, true) {
-            match self.point_waking(waker) {
-                (false, _) => {}
-                (true, wake) => return JoinPoll::Yield { wake },
-            }
-        }
-        let slot = &mut self.tasks[id.index()];
-        match &mut slot.state {
-            TaskState::Live => {
-                slot.joined = true;
-                // A join that waits has no point when it completes later.
-                slot.join_point = true;
-                let replaced = match self.join_wakers.entry(id) {
-                    Entry::Occupied(mut e) if !e.get().will_wake(waker) => {
-                        Some(e.insert(waker.clone()))
-                    }
-                    Entry::Occupied(_) => None,
-                    Entry::Vacant(e) => {
-                        e.insert(waker.clone());
-                        None
-                    }
-                };
-                self.begin_wait(Target::Task(id));
-                JoinPoll::Pending { replaced }
-            }
-            TaskState::Done(Outcome::Returned) => match slot.future.take() {
-                Some(cell) => {
-                    self.kept -= 1;
-                    if let (Some(race), Some(joiner)) = (&mut self.race, self.current) {
-                        race.joined(joiner, id);
-                    }
-                    JoinPoll::Output(cell)
-                }
-                None => panic!("JoinHandle for task {id} polled after it completed"),
-            },
-            TaskState::Done(Outcome::Cancelled | Outcome::Dropped) => JoinPoll::Cancelled,
-            TaskState::Done(Outcome::Panicked) => match self.panics.remove(&id) {
-                Some(payload) => JoinPoll::Panicked(payload),
-                None => panic!("JoinHandle for task {id} polled after it completed"),
-            },
-        }
+        self.record(Some(id), outcome.event());
+        self.detectors.clear_task(id);
+        self.tasks.finish(id, outcome, cell)
     }
 
     /// A task panicked and its panic goes to its JoinHandle.
@@ -847,60 +567,8 @@ impl Core {
         id: TaskId,
         payload: Box<dyn Any + Send>,
     ) -> Leftovers {
-        if !self.tasks[id.index()].detached {
-            self.panics.insert(id, payload);
-        }
+        self.tasks.keep_panic(id, payload);
         self.finish(id, Outcome::Panicked, None)
-    }
-
-    /// A JoinHandle was dropped: the task runs on detached; returns its finished cell.
-    pub(crate) fn detach(&mut self, id: TaskId) -> Option<BoxTask> {
-        let slot = &mut self.tasks[id.index()];
-        slot.detached = true;
-        if std::mem::take(&mut slot.joined) {
-            self.join_wakers.remove(&id);
-        }
-        if matches!(slot.state, TaskState::Done(Outcome::Panicked)) {
-            self.panics.remove(&id);
-        }
-        if slot.is_live() {
-            return None;
-        }
-        let cell = slot.future.take();
-        self.kept -= usize::from(cell.is_some());
-        cell
-    }
-
-    /// Requests cancellation: the task is dropped when next scheduled.
-    pub(crate) fn abort(&mut self, id: TaskId) {
-        if !self.tasks[id.index()].is_live() || self.tasks[id.index()].abort {
-            return;
-        }
-        self.tasks[id.index()].abort = true;
-        self.record(self.current, EventKind::Abort { target: id });
-        self.make_ready(id);
-    }
-
-    /// End of run: marks every live task dropped and hands back what to drop: first
-    /// the live tasks' futures, then finished cells and timers.
-    pub(crate) fn teardown(&mut self) -> (Vec<(TaskId, BoxTask)>, Vec<Waker>) {
-        self.current = None;
-        let mut futures = Vec::new();
-        if self.live == 0 && self.kept == 0 {
-            return (futures, self.timers.clear()); // Nothing to drop: skip the scan.
-        }
-        for i in 0..self.tasks.len() {
-            let id = TaskId(i as u32);
-            if self.tasks[i].is_live() {
-                let cell = self.tasks[i].future.take();
-                let left = self.finish(id, Outcome::Dropped, cell);
-                futures.extend(left.drop.map(|f| (id, f)));
-                drop(left.wake); // The joiner is being dropped too.
-            } else if let Some(cell) = self.tasks[i].future.take() {
-                futures.push((id, cell));
-            }
-        }
-        (futures, self.timers.clear())
     }
 
     /// A destructor panicked while task `task`'s future (or output) was dropped: kept
@@ -910,31 +578,71 @@ impl Core {
         self.drop_panics.push((task, message, location));
     }
 
-    /// Every task's identity, for the trace and reports.
-    pub(crate) fn task_infos(&self) -> Vec<TaskInfo> {
-        let mut infos = Vec::with_capacity(self.tasks.len());
-        infos.extend(self.infos.iter().enumerate().map(|(i, s)| TaskInfo {
-            id: TaskId(i as u32),
-            name: s.extra.as_ref().and_then(|e| e.name.clone()),
-            spawned_at: s.location,
-        }));
-        infos
+    // --- detection -------------------------------------------------------------------
+
+    /// A partial deadlock closed by the last new wait, if any (cheap when none).
+    #[inline]
+    fn partial_deadlock(&mut self) -> Option<Stop> {
+        if !self.config.detect_partial_deadlocks {
+            self.detectors.skip_check();
+            return None;
+        }
+        let (tasks, decider, current, timers) =
+            (&self.tasks, &self.decider, self.current, &self.timers);
+        let blocked = |t| tasks.is_live(t) && !decider.is_ready(t) && current != Some(t);
+        let dead = self
+            .detectors
+            .partial_deadlock(blocked, || timers.owners())?;
+        Some(self.deadlock(dead, true))
     }
 
-    /// Live tasks, in id order.
-    pub(crate) fn live_tasks(&self) -> Vec<TaskId> {
-        (0..self.tasks.len())
-            .filter(|&i| self.tasks[i].is_live())
-            .map(|i| TaskId(i as u32))
-            .collect()
+    /// The deadlock report data for `tasks` (every blocked task for a global one).
+    fn deadlock(&self, tasks: BTreeSet<TaskId>, partial: bool) -> Stop {
+        let (blocked, cycles) = self.detectors.deadlock(tasks);
+        Stop::Deadlock {
+            blocked,
+            cycles,
+            partial,
+        }
     }
-}
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_task_slot_stays_small() {
-        // The hot table of a run with 100,000 tasks must fit in cache (W4 benchmark).
-        assert!(std::mem::size_of::<super::TaskSlot>() <= 24);
+    /// The live spawned tasks with what they wait on (for leak reports).
+    pub(crate) fn blocked_waits(&self) -> BlockedWaits {
+        let live = self.tasks.live_tasks().into_iter();
+        self.detectors.waits_of(live.filter(|&t| t != TaskId::MAIN))
+    }
+
+    // --- the end of a run ------------------------------------------------------------
+
+    /// End of run: marks every live task dropped and hands back what to drop: first
+    /// the live tasks' futures, then finished cells and timers.
+    pub(crate) fn teardown(&mut self) -> (Vec<(TaskId, BoxTask)>, Vec<Waker>) {
+        self.current = None;
+        let mut futures = Vec::new();
+        if self.tasks.is_empty() {
+            return (futures, self.timers.clear()); // Nothing to drop: skip the scan.
+        }
+        for id in self.tasks.ids() {
+            let cell = self.tasks.take_cell(id);
+            if self.tasks.is_live(id) {
+                let left = self.finish(id, Outcome::Dropped, cell);
+                futures.extend(left.drop.map(|f| (id, f)));
+                drop(left.wake); // The joiner is being dropped too.
+            } else if let Some(cell) = cell {
+                futures.push((id, cell));
+            }
+        }
+        (futures, self.timers.clear())
+    }
+
+    /// What the finished run leaves for its report.
+    pub(super) fn into_finished(self) -> Finished {
+        Finished {
+            tasks: self.tasks.infos(),
+            trace: self.trace.finish(),
+            resources: self.resources,
+            schedule: self.decider.into_schedule(),
+            drop_panics: self.drop_panics,
+        }
     }
 }

@@ -8,8 +8,9 @@ use std::task::{Context, Poll, Waker};
 
 use super::Stop;
 use super::context::Shared;
-use super::core::{Next, Outcome, Turn};
+use super::core::{Next, Turn};
 use super::panic;
+use super::task_table::Outcome;
 use crate::UnhandledPanic;
 use crate::ids::TaskId;
 

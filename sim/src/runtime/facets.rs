@@ -105,7 +105,7 @@ impl Clock<'_> {
 
     /// The virtual time since the start of the run.
     pub(crate) fn now(&self) -> Duration {
-        self.0.now
+        self.0.now()
     }
 
     /// Arms a timer of the current task for `deadline`.

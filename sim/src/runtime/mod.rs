@@ -7,10 +7,13 @@
 
 pub(crate) mod context;
 pub(crate) mod core;
+mod decider;
 mod executor;
 pub(crate) mod facets;
 mod panic;
 pub(crate) mod raw;
+mod stop;
+mod task_table;
 mod tasks;
 pub(crate) mod timers;
 mod waker;
@@ -25,6 +28,7 @@ use std::time::Duration;
 
 use self::context::Shared;
 use self::core::Core;
+pub(crate) use self::stop::Stop;
 use self::wakeup::RunSync;
 use crate::config::{ConfigError, Settings, parse::valid};
 use crate::detect::waits::Target;
@@ -311,44 +315,6 @@ impl Builder {
     }
 }
 
-/// Why the executor stopped short of main's output (a [`Failure`] without context).
-pub(crate) enum Stop {
-    Panic {
-        task: TaskId,
-        message: String,
-        location: Option<String>,
-    },
-    /// Global (`partial == false`: nothing can run) or partial (a cycle of tasks blocked
-    /// on each other while others run). `blocked` lists each task with what it waits on
-    /// and who holds that; `cycles` are the wait-for cycles among them.
-    Deadlock {
-        blocked: crate::detect::waits::BlockedWaits,
-        cycles: Vec<Vec<TaskId>>,
-        partial: bool,
-    },
-    /// Main returned with tasks still alive and `fail_on_leak` is on.
-    Leak,
-    /// Two unordered accesses to a race-checked cell, at least one a write.
-    Race {
-        resource: crate::trace::ResourceId,
-        first: crate::detect::race::Access,
-        second: crate::detect::race::Access,
-    },
-    StepLimit,
-    TimeLimit {
-        next_timer: Duration,
-    },
-    /// A replay diverged, or a task was woken from another thread (told apart by
-    /// the run's foreign-wake flag).
-    NonDeterminism {
-        reason: String,
-    },
-    /// The determinism check: the same seed's two traces differ.
-    RerunDiffers {
-        reason: String,
-    },
-}
-
 /// A deterministic, single-threaded runtime with a virtual clock.
 ///
 /// Each [`block_on`](Runtime::block_on) is a fresh run from the configured seed: same
@@ -479,21 +445,21 @@ impl Runtime {
             } else {
                 Vec::new()
             };
-            self.events_at_stop = core.trace.len();
+            self.events_at_stop = core.events();
             self.foreign_wake = core.sync.was_woken_from_elsewhere();
-            (core.step, core.now, leaked)
+            (core.step, core.now(), leaked)
         };
         teardown(&shared);
         drop(guard);
-        let mut core = Rc::into_inner(shared)
+        let finished = Rc::into_inner(shared)
             .expect("sim internal error: the run's state outlived the run")
             .core
-            .into_inner();
-        let infos = core.task_infos();
-        let drop_panics = std::mem::take(&mut core.drop_panics);
-        let (bytes, len) = core.trace.finish();
-        self.trace = Trace::new(bytes, len, infos, core.resources);
-        self.schedule = core.schedule;
+            .into_inner()
+            .into_finished();
+        let (bytes, len) = finished.trace;
+        self.trace = Trace::new(bytes, len, finished.tasks, finished.resources);
+        self.schedule = finished.schedule;
+        let drop_panics = finished.drop_panics;
         self.leaked = leaked
             .into_iter()
             .map(|(t, waits)| self.blocked_task(t, waits))

@@ -1,5 +1,5 @@
-//! The timer queue of the virtual clock: deadline buckets over a slab of timer slots,
-//! with lazy deletion of cancelled entries. Buckets are found by hashing the deadline
+//! The virtual clock: the current instant, and the timers armed on it in deadline
+//! buckets over a slab of timer slots, with lazy deletion of cancelled entries. Buckets are found by hashing the deadline
 //! (never iterated, so the hash order decides nothing) and ordered by a heap of the
 //! distinct deadlines.
 
@@ -55,6 +55,9 @@ impl Hasher for DeadlineHasher {
 
 #[derive(Default)]
 pub(crate) struct Timers {
+    /// Virtual time since the start. Invariant: never decreases; every live timer is
+    /// due after it.
+    now: Duration,
     // Deadline (ns) -> registrations (seq, slot) in registration order; an entry is
     // live iff its slot is live with that seq (cancellation is lazy). Timers sharing a
     // deadline fire together, in registration order; which woken task runs first is
@@ -168,9 +171,23 @@ impl Timers {
         }
     }
 
-    /// Removes every timer due at or before `now`, passing (owner, waker) to `fired` in
-    /// firing order.
-    pub(crate) fn fire_due(&mut self, now: Duration, mut fired: impl FnMut(Option<TaskId>, Waker)) {
+    /// The virtual time since the start of the run.
+    pub(crate) fn now(&self) -> Duration {
+        self.now
+    }
+
+    /// Moves the clock to `now` (not before the current instant) and removes every
+    /// timer due by then, passing (owner, waker) to `fired` in firing order.
+    pub(crate) fn advance_to(
+        &mut self,
+        now: Duration,
+        mut fired: impl FnMut(Option<TaskId>, Waker),
+    ) {
+        assert!(
+            now >= self.now,
+            "sim internal error: the virtual clock went back"
+        );
+        self.now = now;
         let now = nanos(now);
         while self.order.peek().is_some_and(|&Reverse(d)| d <= now) {
             let mut bucket = self.pop_bucket();
@@ -228,7 +245,7 @@ mod tests {
         assert!(t.cancel(k2).is_none(), "second cancel is a no-op");
         assert_eq!(t.next_deadline(), Some(ms(3)));
         let mut out = Vec::new();
-        t.fire_due(ms(5), |o, w| out.push((o, w)));
+        t.advance_to(ms(5), |o, w| out.push((o, w)));
         let owners: Vec<_> = out.iter().map(|(o, _)| o.unwrap().0).collect();
         assert_eq!(owners, vec![3, 1]);
         assert_eq!(t.live, 1);
@@ -241,7 +258,7 @@ mod tests {
         let w = Waker::noop().clone();
         let a = t.register(ms(1), w.clone(), None);
         let mut out = Vec::new();
-        t.fire_due(ms(1), |o, w| out.push((o, w)));
+        t.advance_to(ms(1), |o, w| out.push((o, w)));
         let b = t.register(ms(2), w.clone(), None);
         assert_eq!(a.slot, b.slot);
         assert!(!t.set_waker(a, &w));

@@ -61,10 +61,16 @@ impl RunSync {
     }
 
     /// The report of the first wake from another thread, if any happened.
+    #[inline]
     pub(crate) fn take_foreign(&self) -> Option<String> {
         if !self.foreign.load(Ordering::Relaxed) {
             return None;
         }
+        self.take_foreign_report()
+    }
+
+    #[cold]
+    fn take_foreign_report(&self) -> Option<String> {
         self.foreign_report
             .lock()
             .map(|mut r| r.take())

@@ -84,6 +84,32 @@ impl Decision {
     }
 }
 
+impl Divergence {
+    /// Why a replay failed, for a report; `decision` and `step` say where (1-based).
+    pub(crate) fn reason(&self, decision: usize, step: u64) -> String {
+        match self {
+            Divergence::NotRunnable { expected, runnable } => format!(
+                "the replayed schedule chooses task {expected} at decision {decision} \
+                 (step {step}), but it is not runnable (runnable: {}); the program no \
+                 longer behaves as when the schedule was recorded",
+                runnable
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Divergence::Exhausted { recorded } => format!(
+                "the replayed schedule has {recorded} decisions, but the program asks for \
+                 decision {decision}; it no longer behaves as when the schedule was recorded"
+            ),
+            Divergence::Unused { recorded, used } => format!(
+                "the program ended after {used} of the replayed schedule's {recorded} \
+                 decisions; it no longer behaves as when the schedule was recorded"
+            ),
+        }
+    }
+}
+
 /// A source of scheduling decisions.
 pub(crate) trait Scheduler {
     /// A task was created; called before it first becomes ready.
