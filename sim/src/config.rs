@@ -76,7 +76,8 @@ pub struct ConfigError {
     pub key: Key,
     /// Where the value came from.
     pub source: Source,
-    /// The value given (lossily converted when it was not UTF-8).
+    /// The value given (its first 200 characters; lossily converted when it was not
+    /// UTF-8).
     pub value: String,
     /// The accepted forms, and why this value is not one when that helps.
     pub expected: String,
