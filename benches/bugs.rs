@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use scenarios::classic::{BUDGET, Bug, TWIN_SEEDS, Twin, bugs};
-use scenarios::{DEFAULT_MAX_TIME, Sweep, kind_name};
+use scenarios::{DEFAULT_MAX_TIME, Sweep};
 use sim::{FailureKind, Strategy};
 
 /// The strategies of the table, by name: `default` is `Strategy::default()`, the rest
@@ -205,13 +205,13 @@ fn main() {
                     log_sum[s] += ((seed + 1) as f64).ln();
                     (seed + 1).to_string()
                 }
-                Some((seed, kind)) => format!("{} {}?", seed + 1, kind_name(*kind)),
+                Some((seed, kind)) => format!("{} {}?", seed + 1, kind.as_str()),
             });
         }
         out.push_str(&format!(
             "| {} | {} | {} |\n",
             bug.name,
-            kind_name(bug.expect),
+            bug.expect.as_str(),
             cells.join(" | ")
         ));
     }

@@ -9,13 +9,18 @@
 //!   otherwise (the reasons are printed).
 //! - `corosim replay SCENARIO/VARIANT --seed N [--strategy S]` (or `--schedule
 //!   STR|@file`): runs one seed again and prints the failure report and the trace.
-//!   Exit code 1 when the run fails, 0 when it passes.
+//!   Exit code 1 when the run fails, 0 when it passes. `--trace-out FILE` is opened
+//!   before the run, so a path that cannot be written exits with code 2 at once.
 //! - `corosim schedule SCHEDULE`: decodes a schedule string (as printed in a failure
 //!   report, or `@file`) and summarises it: seed, steps, context switches, steps per
 //!   task.
 //!
-//! Bad input (an unknown scenario, a bad shard, a corrupt schedule, `--seeds 0`) exits
-//! with code 2 and a message naming the input and what was expected.
+//! Bad input (an unknown scenario, a bad shard, a corrupt schedule, `--seeds 0`,
+//! `--max-time 0s`) exits with code 2 and a message naming the input and what was
+//! expected. Every value a setting of `sim` also has (`--seeds`, `--start-seed`,
+//! `--strategy`, `--max-time`, `--seed`, `--schedule`) is parsed by that setting's one
+//! parser in `sim::config`, so it reads exactly as `SIM_*` and `#[sim::test]` do
+//! (durations take a unit: `10s`, `500ms`, `1.5h`).
 //!
 //! # Determinism of `run`
 //!
@@ -33,7 +38,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,7 +46,10 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use scenarios::{Entry, Expect, kind_name};
+use scenarios::{Entry, Expect};
+use serde::Serialize;
+use sim::config::{ConfigError, Source, StartSeed, parse};
+use sim::reproduce::{Place, Reproduce};
 use sim::{Schedule, Strategy};
 
 /// Deterministic simulation testing for async Rust.
@@ -72,17 +80,17 @@ struct RunArgs {
     /// `SCENARIO` (all its variants) or `SCENARIO/VARIANT`; none: everything.
     specs: Vec<String>,
     /// How many seeds to sweep (before sharding).
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value = "1000", value_parser = flag(parse::seeds))]
     seeds: u64,
-    /// The first seed.
-    #[arg(long, default_value_t = 0)]
-    start_seed: u64,
+    /// The first seed (decimal or `0x` hexadecimal), or `random` (drawn and printed).
+    #[arg(long, default_value = "0", value_parser = flag(parse::start_seed))]
+    start_seed: StartSeed,
     /// The scheduler: portfolio (a strategy per seed), random, pct (depth 3),
     /// `pct:<depth>`, prob, `prob:<keep percent>`, pos, round-robin.
-    #[arg(long, default_value = "portfolio", value_parser = parse_sweep_strategy)]
+    #[arg(long, default_value = "portfolio", value_parser = flag(parse::sweep_strategy))]
     strategy: Strategy,
-    /// The virtual-time bound of each run (`10s`, `500ms`, `2m`).
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    /// The virtual-time bound of each run: a number with a unit (`10s`, `500ms`, `2m`).
+    #[arg(long, default_value = "10s", value_parser = flag(parse::max_time))]
     max_time: Duration,
     /// Worker threads (default: the available parallelism).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
@@ -99,23 +107,24 @@ struct RunArgs {
 struct ReplayArgs {
     /// `SCENARIO/VARIANT`.
     spec: String,
-    /// The seed to run.
+    /// The seed to run (decimal or `0x` hexadecimal).
     #[arg(
         long,
         conflicts_with = "schedule",
-        required_unless_present = "schedule"
+        required_unless_present = "schedule",
+        value_parser = flag(parse::seed)
     )]
     seed: Option<u64>,
     /// The scheduler: portfolio (the seed's pick), random, pct, `pct:<depth>`,
     /// `pct:<depth>:<steps>`, prob, `prob:<keep percent>`, pos, round-robin. A failure
     /// report names the exact strategy to pass here.
-    #[arg(long, default_value = "portfolio", value_parser = parse_sweep_strategy, conflicts_with = "schedule")]
+    #[arg(long, default_value = "portfolio", value_parser = flag(parse::sweep_strategy), conflicts_with = "schedule")]
     strategy: Strategy,
     /// A recorded schedule (from a failure report), or `@path` of a file holding one.
-    #[arg(long)]
-    schedule: Option<String>,
-    /// The virtual-time bound of the run.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, value_parser = flag(parse::schedule))]
+    schedule: Option<Schedule>,
+    /// The virtual-time bound of the run: a number with a unit (`10s`, `500ms`).
+    #[arg(long, default_value = "10s", value_parser = flag(parse::max_time))]
     max_time: Duration,
     /// Write the trace to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
@@ -139,10 +148,12 @@ struct Shard {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Schedule { schedule } => load_schedule(&schedule).map(|s| {
-            emit(&summarise(&s));
-            ExitCode::SUCCESS
-        }),
+        Command::Schedule { schedule } => parse::schedule(Source::Flag, &schedule)
+            .map_err(|e| e.to_string())
+            .map(|s| {
+                emit(&summarise(&s));
+                ExitCode::SUCCESS
+            }),
         Command::List => {
             emit(&list());
             Ok(ExitCode::SUCCESS)
@@ -158,42 +169,16 @@ fn main() -> ExitCode {
 
 /// Writes `text` to stdout; a closed pipe (`corosim ... | head`) is not an error.
 fn emit(text: &str) {
-    use std::io::Write as _;
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
-fn parse_sweep_strategy(s: &str) -> Result<Strategy, String> {
-    match s.parse::<Strategy>() {
-        Ok(Strategy::Replay(_) | Strategy::Bytes(_)) => Err(format!(
-            "{s:?} is not a sweep strategy; expected portfolio, random, pct, pct:<depth>, \
-             pct:<depth>:<steps>, prob, prob:<keep percent>, pos, round-robin (use \
-             --schedule to replay a schedule)"
-        )),
-        Ok(st) => Ok(st),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let scale = match unit {
-        "" | "s" => 1.0,
-        "ms" => 1e-3,
-        "m" | "min" => 60.0,
-        "h" => 3600.0,
-        _ => f64::NAN,
-    };
-    match number.parse::<f64>() {
-        Ok(n) if scale.is_finite() && n.is_finite() => Ok(Duration::from_secs_f64(n * scale)),
-        _ => Err(format!(
-            "{s:?} is not a duration; expected a number with a unit, e.g. 10s, 500ms, 2m"
-        )),
-    }
+/// A `sim::config` parser as a `clap` value parser: the flag's value, read as the
+/// setting reads it everywhere else (the error names the flag).
+fn flag<T>(
+    parser: fn(Source, &str) -> Result<T, ConfigError>,
+) -> impl Fn(&str) -> Result<T, ConfigError> + Clone {
+    move |s| parser(Source::Flag, s)
 }
 
 fn parse_shard(s: &str) -> Result<Shard, String> {
@@ -208,17 +193,6 @@ fn parse_shard(s: &str) -> Result<Shard, String> {
         return Err(format!("shard {s:?} does not exist; {expected}"));
     }
     Ok(Shard { index, count })
-}
-
-fn load_schedule(arg: &str) -> Result<Schedule, String> {
-    let text = match arg.strip_prefix('@') {
-        Some(path) => std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read schedule file {path:?}: {e}"))?,
-        None => arg.to_string(),
-    };
-    text.trim()
-        .parse()
-        .map_err(|e: sim::sched::ParseScheduleError| e.to_string())
 }
 
 fn summarise(s: &Schedule) -> String {
@@ -325,10 +299,11 @@ impl SeedSet {
 struct FirstFailure {
     seed: u64,
     kind: sim::FailureKind,
-    /// The strategy that seed ran under (a portfolio's pick, PCT's run length).
-    strategy: Strategy,
     report: String,
     schedule: String,
+    /// `corosim replay` of this seed, under the strategy it ran (a portfolio's pick,
+    /// PCT's run length).
+    command: Reproduce,
 }
 
 impl FirstFailure {
@@ -336,15 +311,10 @@ impl FirstFailure {
         FirstFailure {
             seed,
             kind: failure.kind(),
-            strategy: failure.run().strategy.clone(),
             report: failure.to_string(),
             schedule: failure.schedule().to_string(),
+            command: failure.run().reproduce.clone(),
         }
-    }
-
-    /// The command that runs this seed again.
-    fn replay_command(&self, entry: &Entry) -> String {
-        replay_command(entry, self.seed, &self.strategy)
     }
 }
 
@@ -365,23 +335,15 @@ impl Outcome {
             (Expect::Pass, None) => None,
             (Expect::Pass, Some(f)) => Some(format!(
                 "{id}: expected to pass, failed on {} of {} seeds (first: seed {}, {}); replay with `{}`",
-                self.failures,
-                self.seeds_run,
-                f.seed,
-                kind_name(f.kind),
-                f.replay_command(self.entry)
+                self.failures, self.seeds_run, f.seed, f.kind, f.command
             )),
             (Expect::Catch(k), None) => Some(format!(
-                "{id}: expected {}, but none of the {} seeds failed",
-                kind_name(k),
+                "{id}: expected {k}, but none of the {} seeds failed",
                 self.seeds_run
             )),
             (Expect::Catch(k), Some(f)) if f.kind != k => Some(format!(
-                "{id}: expected {}, but seed {} failed with {}; replay with `{}`",
-                kind_name(k),
-                f.seed,
-                kind_name(f.kind),
-                f.replay_command(self.entry)
+                "{id}: expected {k}, but seed {} failed with {}; replay with `{}`",
+                f.seed, f.kind, f.command
             )),
             _ => None,
         }
@@ -390,15 +352,22 @@ impl Outcome {
 
 fn run(args: &RunArgs) -> Result<ExitCode, String> {
     let entries = select(&args.specs)?;
-    let end = args.start_seed.checked_add(args.seeds).ok_or_else(|| {
+    let start_seed = match args.start_seed {
+        StartSeed::Fixed(s) => s,
+        StartSeed::Random => {
+            let s = sim::env::fresh_seed();
+            eprintln!("corosim: --start-seed random drew {s} (rerun with --start-seed {s})");
+            s
+        }
+    };
+    let end = start_seed.checked_add(args.seeds).ok_or_else(|| {
         format!(
-            "--start-seed {} with --seeds {} goes past the last seed {}",
-            args.start_seed,
+            "--start-seed {start_seed} with --seeds {} goes past the last seed {}",
             args.seeds,
             u64::MAX
         )
     })?;
-    let seeds = SeedSet::new(args.start_seed, end, args.shard);
+    let seeds = SeedSet::new(start_seed, end, args.shard);
     let jobs = args.jobs.map_or_else(
         || std::thread::available_parallelism().map_or(1, |n| n.get()),
         |j| usize::try_from(j).unwrap_or(usize::MAX),
@@ -443,7 +412,10 @@ fn run(args: &RunArgs) -> Result<ExitCode, String> {
                 emit("ok: every correct variant passed and every bug was caught\n");
             }
         }
-        Format::Json => emit(&format!("{}\n", json(args, &seeds, &outcomes, &problems))),
+        Format::Json => emit(&format!(
+            "{}\n",
+            json(args, start_seed, &seeds, &outcomes, &problems)
+        )),
     }
     for p in &problems {
         eprintln!("corosim: {p}");
@@ -496,7 +468,7 @@ fn sweep(
         }
         bar.inc(1);
         let Err(mut failure) = result else { return };
-        set_reproduce(&mut failure, entry, true);
+        point_at_corosim(&mut failure, entry);
         failures.fetch_add(1, Ordering::Relaxed);
         let n = failures_total.fetch_add(1, Ordering::Relaxed) + 1;
         bar.set_message(format!("{n} failures  {}", entry.id()));
@@ -563,7 +535,7 @@ fn table(outcomes: &[Outcome], strategy: &Strategy) -> String {
     );
     for o in outcomes {
         let (first, kind) = match &o.first {
-            Some(f) => (f.seed.to_string(), kind_name(f.kind)),
+            Some(f) => (f.seed.to_string(), f.kind.as_str()),
             None => ("-".to_string(), "-"),
         };
         let _ = writeln!(
@@ -583,94 +555,86 @@ fn table(outcomes: &[Outcome], strategy: &Strategy) -> String {
     out
 }
 
-/// `s` as a JSON string literal.
-fn json_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+/// `corosim run --format json`: the sweep's parameters and one result per variant.
+#[derive(Serialize)]
+struct JsonRun<'a> {
+    strategy: String,
+    start_seed: u64,
+    seeds: u64,
+    shard: Option<String>,
+    max_time_ms: u128,
+    seed_first: u64,
+    seed_step: u64,
+    seed_count: u64,
+    ok: bool,
+    results: Vec<JsonResult<'a>>,
+}
+
+/// One variant's sweep in the JSON output.
+#[derive(Serialize)]
+struct JsonResult<'a> {
+    scenario: &'a str,
+    variant: &'a str,
+    expected: String,
+    seeds_run: u64,
+    failures: u64,
+    first_failing_seed: Option<u64>,
+    failure_kind: Option<&'static str>,
+    schedule: Option<&'a str>,
+    report: Option<&'a str>,
+    ok: bool,
+    problem: Option<String>,
+    /// Rounded to one decimal.
+    seeds_per_second: f64,
+}
+
+fn json(
+    args: &RunArgs,
+    start_seed: u64,
+    seeds: &SeedSet,
+    outcomes: &[Outcome],
+    problems: &[String],
+) -> String {
+    let results = outcomes
+        .iter()
+        .map(|o| {
+            let first = o.first.as_ref();
+            JsonResult {
+                scenario: o.entry.scenario,
+                variant: o.entry.variant,
+                expected: o.entry.expect.label(),
+                seeds_run: o.seeds_run,
+                failures: o.failures,
+                first_failing_seed: first.map(|f| f.seed),
+                failure_kind: first.map(|f| f.kind.as_str()),
+                schedule: first.map(|f| f.schedule.as_str()),
+                report: first.map(|f| f.report.as_str()),
+                ok: o.problem().is_none(),
+                problem: o.problem(),
+                seeds_per_second: (o.seeds_per_second * 10.0).round() / 10.0,
             }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+        })
+        .collect();
+    let run = JsonRun {
+        strategy: args.strategy.env_value(),
+        start_seed,
+        seeds: args.seeds,
+        shard: args.shard.map(|s| format!("{}/{}", s.index, s.count)),
+        max_time_ms: args.max_time.as_millis(),
+        seed_first: seeds.first,
+        seed_step: seeds.step,
+        seed_count: seeds.len,
+        ok: problems.is_empty(),
+        results,
+    };
+    serde_json::to_string(&run).expect("plain data serializes")
 }
 
-fn json_opt(s: Option<String>) -> String {
-    s.map_or_else(|| "null".to_string(), |s| json_str(&s))
-}
-
-fn json(args: &RunArgs, seeds: &SeedSet, outcomes: &[Outcome], problems: &[String]) -> String {
-    let mut out = String::from("{");
-    let _ = write!(
-        out,
-        "\"strategy\":{},\"start_seed\":{},\"seeds\":{},\"shard\":{},\"max_time_ms\":{},",
-        json_str(&args.strategy.env_value()),
-        args.start_seed,
-        args.seeds,
-        json_opt(args.shard.map(|s| format!("{}/{}", s.index, s.count))),
-        args.max_time.as_millis()
-    );
-    let _ = write!(
-        out,
-        "\"seed_first\":{},\"seed_step\":{},\"seed_count\":{},",
-        seeds.first, seeds.step, seeds.len
-    );
-    let _ = write!(out, "\"ok\":{},\"results\":[", problems.is_empty());
-    for (n, o) in outcomes.iter().enumerate() {
-        if n > 0 {
-            out.push(',');
-        }
-        let first = o.first.as_ref();
-        let _ = write!(
-            out,
-            "{{\"scenario\":{},\"variant\":{},\"expected\":{},\"seeds_run\":{},\"failures\":{},\
-             \"first_failing_seed\":{},\"failure_kind\":{},\"schedule\":{},\"report\":{},\
-             \"ok\":{},\"problem\":{},\"seeds_per_second\":{:.1}}}",
-            json_str(o.entry.scenario),
-            json_str(o.entry.variant),
-            json_str(&o.entry.expect.label()),
-            o.seeds_run,
-            o.failures,
-            first.map_or_else(|| "null".to_string(), |f| f.seed.to_string()),
-            json_opt(first.map(|f| kind_name(f.kind).to_string())),
-            json_opt(first.map(|f| f.schedule.clone())),
-            json_opt(first.map(|f| f.report.clone())),
-            o.problem().is_none(),
-            json_opt(o.problem()),
-            o.seeds_per_second
-        );
-    }
-    out.push_str("]}");
-    out
-}
-
-/// The command that runs `seed` of `entry` under `strategy` again.
-fn replay_command(entry: &Entry, seed: u64, strategy: &Strategy) -> String {
-    format!(
-        "corosim replay {} --seed {seed} --strategy {}",
-        entry.id(),
-        strategy.env_value()
-    )
-}
-
-/// Points the report's last line at `corosim replay` of its seed and strategy
-/// (`seeded`) or of its schedule (the runtime would name the command line that ran
-/// the sweep).
-fn set_reproduce(failure: &mut sim::Failure, entry: &Entry, seeded: bool) {
-    let run = failure.run_mut();
-    run.reproduce = if seeded {
-        replay_command(entry, run.seed, &run.strategy)
-    } else {
-        format!("corosim replay {} --schedule {}", entry.id(), run.schedule)
+/// Points the report's reproduce command at `corosim replay` of this scenario (the
+/// runtime names the run: its seed and strategy, or the schedule it replayed).
+fn point_at_corosim(failure: &mut sim::Failure, entry: &Entry) {
+    failure.run_mut().reproduce.place = Place::Corosim {
+        scenario: entry.id(),
     };
 }
 
@@ -689,19 +653,25 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode, String> {
         ));
     };
     let (seed, strategy) = match &args.schedule {
-        Some(text) => {
-            let schedule = load_schedule(text)?;
-            (schedule.seed(), Strategy::Replay(schedule))
-        }
+        Some(schedule) => (schedule.seed(), Strategy::Replay(schedule.clone())),
         None => (
             args.seed.expect("clap requires --seed without --schedule"),
             args.strategy.clone(),
         ),
     };
+    // Opened before the run: a path that cannot be written is bad input (exit 2), not
+    // something found after the run that would hide its result.
+    let mut trace_out = match &args.trace_out {
+        Some(path) => Some(
+            std::fs::File::create(path)
+                .map_err(|e| format!("cannot write the trace to {}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
     let mut rt = scenarios::builder(seed, &strategy, args.max_time).build();
     let mut result = entry.run_on(&mut rt);
     if let Err(failure) = &mut result {
-        set_reproduce(failure, entry, args.schedule.is_none());
+        point_at_corosim(failure, entry);
     }
     let trace = rt.trace().to_string();
     match &result {
@@ -712,10 +682,11 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode, String> {
         )),
         Err(failure) => emit(&format!("{failure}\n")),
     }
-    match &args.trace_out {
-        Some(path) => std::fs::write(path, &trace)
+    match (&mut trace_out, &args.trace_out) {
+        (Some(file), Some(path)) => file
+            .write_all(trace.as_bytes())
             .map_err(|e| format!("cannot write the trace to {}: {e}", path.display()))?,
-        None => {
+        _ => {
             emit("--- trace ---\n");
             emit(&trace);
         }

@@ -391,7 +391,42 @@ fn bad_arguments_exit_2_naming_the_input() {
         ),
         (
             &["run", "--max-time", "10 parsecs"],
-            &["10 parsecs", "expected a number with a unit"],
+            &["10 parsecs", "a number with a unit"],
+        ),
+        // Past `Duration::MAX`: it panicked in `Duration::from_secs_f64`.
+        (
+            &["run", "--max-time", "100000000000000000000"],
+            &["--max-time=\"100000000000000000000\"", "no unit"],
+        ),
+        (
+            &["run", "--max-time", "100000000000000000000s"],
+            &["longer than the longest duration"],
+        ),
+        // A zero bound fails every run: rejected, as SIM_MAX_TIME=0s is.
+        (
+            &["run", "--max-time", "0s"],
+            &["a zero bound fails every run"],
+        ),
+        (
+            &["run", "--max-time", "0"],
+            &["--max-time=\"0\"", "no unit"],
+        ),
+        // One grammar with SIM_MAX_TIME: a bare number has no unit.
+        (&["run", "--max-time", "10"], &["no unit"]),
+        (
+            &[
+                "replay",
+                "bank/unlocked",
+                "--seed",
+                "1",
+                "--max-time",
+                "0ms",
+            ],
+            &["a zero bound"],
+        ),
+        (
+            &["run", "--start-seed", "soon"],
+            &["--start-seed=\"soon\"", "random"],
         ),
         (
             &["replay", "bank/unlocked", "--schedule", "v2:2a:0.1.q"],
@@ -410,4 +445,87 @@ fn bad_arguments_exit_2_naming_the_input() {
             assert!(err.contains(n), "{args:?}: {n:?} not in {err}");
         }
     }
+}
+
+#[test]
+fn durations_read_as_sim_max_time_reads_them() {
+    // Units the CLI did not know (`us`) and decimals: the one grammar of sim::config.
+    for (arg, ms) in [
+        ("2.5h", "9000000"),
+        ("10000000us", "10000"),
+        ("1.5s", "1500"),
+    ] {
+        let out = corosim(&[
+            "run",
+            "bank/locked",
+            "--seeds",
+            "2",
+            "--max-time",
+            arg,
+            "--format",
+            "json",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{arg}: {out:?}");
+        assert_eq!(json_field(&stdout(&out), "max_time_ms"), ms, "{arg}");
+        let parsed = sim::config::parse::max_time(sim::config::Source::Env, arg).unwrap();
+        assert_eq!(parsed.as_millis().to_string(), ms);
+    }
+}
+
+#[test]
+fn an_unwritable_trace_out_exits_2_before_running() {
+    let out = corosim(&[
+        "replay",
+        "bank/unlocked",
+        "--seed",
+        "0",
+        "--trace-out",
+        "/nonexistent/corosim-dir/trace.txt",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        stderr(&out).contains("cannot write the trace to /nonexistent/corosim-dir/trace.txt"),
+        "{}",
+        stderr(&out)
+    );
+    // Checked first: nothing ran, so no report whose result the exit code would hide.
+    assert_eq!(stdout(&out), "", "the run went ahead");
+}
+
+#[test]
+fn json_strings_are_escaped_by_serde() {
+    // A report holds newlines, quotes and backslashes: the output must be valid JSON.
+    let out = corosim(&["run", "bank/unlocked", "--seeds", "20", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let value: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("valid JSON");
+    let result = &value["results"][0];
+    assert_eq!(result["failure_kind"], "race");
+    let report = result["report"].as_str().unwrap();
+    assert!(
+        report.contains('\n') && report.contains("reproduce: corosim replay bank/unlocked --seed "),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_random_start_seed_is_drawn_and_printed() {
+    let out = corosim(&[
+        "run",
+        "bank/locked",
+        "--seeds",
+        "3",
+        "--start-seed",
+        "random",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let drawn = json_field(&stdout(&out), "start_seed").to_string();
+    assert!(
+        stderr(&out).contains(&format!(
+            "--start-seed random drew {drawn} (rerun with --start-seed {drawn})"
+        )),
+        "{}",
+        stderr(&out)
+    );
 }

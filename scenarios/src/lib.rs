@@ -81,17 +81,10 @@ impl Expect {
     }
 }
 
-/// The lower-case name of a failure kind (`deadlock`, `race`, `step-limit`, ...).
+/// The name of a failure kind (`deadlock`, `race`, `step-limit`, ...): its one
+/// spelling, [`FailureKind::as_str`].
 pub fn kind_name(kind: FailureKind) -> &'static str {
-    match kind {
-        FailureKind::Panic => "panic",
-        FailureKind::Deadlock => "deadlock",
-        FailureKind::StepLimit => "step-limit",
-        FailureKind::TimeLimit => "time-limit",
-        FailureKind::NonDeterminism => "non-determinism",
-        FailureKind::Leak => "leak",
-        FailureKind::Race => "race",
-    }
+    kind.as_str()
 }
 
 /// The future of one run of a scenario variant with its default configuration.

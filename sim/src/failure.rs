@@ -73,6 +73,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::ids::TaskId;
+use crate::reproduce::Reproduce;
 use crate::sched::{Schedule, Strategy};
 use crate::trace::{TaskInfo, Trace, fmt_time};
 
@@ -121,8 +122,8 @@ pub struct RunInfo {
     pub recent_events: Vec<String>,
     /// The decisions of the run up to the failure; replaying it reproduces the failure.
     pub schedule: Schedule,
-    /// The shell command that reproduces the run.
-    pub reproduce: String,
+    /// The command that reproduces the run (`Display` renders it).
+    pub reproduce: Reproduce,
     /// The run's trace up to the failure.
     pub trace: Trace,
     /// Panics raised while the run's tasks (or the main future) were dropped after
@@ -176,17 +177,77 @@ pub enum FailureKind {
     Race,
 }
 
-impl fmt::Display for FailureKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl FailureKind {
+    /// Every kind.
+    pub const ALL: [FailureKind; 7] = [
+        FailureKind::Panic,
+        FailureKind::Deadlock,
+        FailureKind::StepLimit,
+        FailureKind::TimeLimit,
+        FailureKind::NonDeterminism,
+        FailureKind::Leak,
+        FailureKind::Race,
+    ];
+
+    /// The kind's one spelling, in regression files, `corosim`'s output and the
+    /// scenarios' expectations: `panic`, `deadlock`, `step-limit`, `time-limit`,
+    /// `non-determinism`, `leak`, `race`. [`FromStr`](std::str::FromStr) reads it back.
+    ///
+    /// ```
+    /// use sim::FailureKind;
+    /// assert_eq!(FailureKind::StepLimit.as_str(), "step-limit");
+    /// assert_eq!("race".parse::<FailureKind>(), Ok(FailureKind::Race));
+    /// assert!("data race".parse::<FailureKind>().is_err());
+    /// ```
+    pub const fn as_str(self) -> &'static str {
+        match self {
             FailureKind::Panic => "panic",
             FailureKind::Deadlock => "deadlock",
-            FailureKind::StepLimit => "step limit",
-            FailureKind::TimeLimit => "time limit",
+            FailureKind::StepLimit => "step-limit",
+            FailureKind::TimeLimit => "time-limit",
             FailureKind::NonDeterminism => "non-determinism",
             FailureKind::Leak => "leak",
-            FailureKind::Race => "data race",
-        })
+            FailureKind::Race => "race",
+        }
+    }
+}
+
+impl fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failure kind string that is none of [`FailureKind::as_str`]'s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseFailureKindError {
+    /// The input (at most 100 characters of it).
+    pub value: String,
+}
+
+impl fmt::Display for ParseFailureKindError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid failure kind {:?}: expected one of panic, deadlock, step-limit, \
+             time-limit, non-determinism, leak, race",
+            self.value
+        )
+    }
+}
+
+impl std::error::Error for ParseFailureKindError {}
+
+impl std::str::FromStr for FailureKind {
+    type Err = ParseFailureKindError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        FailureKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| ParseFailureKindError {
+                value: s.chars().take(100).collect(),
+            })
     }
 }
 
@@ -383,10 +444,26 @@ pub struct TimeLimitFailure {
     pub run: RunInfo,
 }
 
+/// What made a run [`Failure::NonDeterminism`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NonDeterminismCause {
+    /// With [`Builder::check_determinism`](crate::Builder::check_determinism), the same
+    /// seed ran twice and the traces differ: reproducing it needs the check on again.
+    RerunDiffers,
+    /// A replayed schedule no longer fits the program (a task it names is not
+    /// runnable, it ran out, or decisions were left over).
+    ReplayDiverged,
+    /// A task was woken from another OS thread.
+    ForeignWake,
+}
+
 /// The run depended on something outside the simulation.
 #[derive(Clone, Debug)]
 pub struct NonDeterminismFailure {
-    /// What diverged.
+    /// What was found, as a type.
+    pub cause: NonDeterminismCause,
+    /// What diverged, in words.
     pub reason: String,
     /// When, and how to reproduce.
     pub run: RunInfo,
@@ -441,7 +518,8 @@ impl Failure {
         }
     }
 
-    /// Mutable access to the run information (to set a better reproduce command).
+    /// Mutable access to the run information (to point the reproduce command
+    /// elsewhere).
     pub fn run_mut(&mut self) -> &mut RunInfo {
         match self {
             Failure::Panic(f) => &mut f.run,

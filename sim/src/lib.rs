@@ -93,20 +93,37 @@
 //! - [`Failure`]: panics, deadlocks, bounds, non-determinism, each a report.
 //! - [`check()`], [`Check`], [`replay()`]: seed sweeps for tests, shrinking, regression seeds.
 //! - [`log`]: user `tracing` logs stamped with virtual time and task.
-//! - [`env`](mod@env): every `SIM_` environment variable.
+//! - [`config`]: every setting, with one parser each (for the environment,
+//!   `#[sim::test]`, [`Check`] and the `corosim` command); [`env`](mod@env): every
+//!   `SIM_` environment variable; [`reproduce`]: the command that reproduces a run.
 //!
 //! ## Defaults and limits
 //!
 //! Every run is bounded: [`DEFAULT_MAX_STEPS`] polls and [`DEFAULT_MAX_TIME`] of
-//! virtual time, both configurable; reaching one is a [`Failure`]. A panic in any task
-//! fails the run unless [`Builder::unhandled_panic`] says otherwise. Code that never
-//! reaches an `.await` cannot be interrupted: bounds count scheduling steps.
+//! virtual time, both configurable (`max_time` must be above zero); reaching one is a
+//! [`Failure`], and a deadlock ends the run at once. A panic in any task fails the run
+//! unless [`Builder::unhandled_panic`] says otherwise.
+//!
+//! What a run **cannot** bound: the bounds are checked between polls, so a task that
+//! never returns to the executor is never interrupted. A `loop {}` with no `.await`, a
+//! blocking call (`std::thread::sleep`, a blocking lock or read) or a long computation
+//! inside one poll runs until it returns, as on tokio; a sweep over such code hangs
+//! until the test harness's own timeout stops it. A loop that does `.await` a `sim`
+//! operation is bounded (it gives way after 128 scheduling points and counts steps).
+//!
+//! Inputs are bounded as well: a schedule string expands to at most
+//! [`sched::MAX_DECISIONS`] decisions, `@file` schedules are read up to
+//! [`config::parse::MAX_SCHEDULE_FILE`] bytes and regression files up to
+//! [`check::regression::MAX_FILE`]; every parser of user input (`config::parse`,
+//! schedule and strategy strings, regression files, the `SIM_` variables) is fuzzed
+//! by the targets under `fuzz/`.
 //!
 //! Use `futures::select_biased!` rather than `futures::select!` in simulated code:
 //! the latter draws from a thread-local RNG outside the simulation.
 
 pub mod cell;
 pub mod check;
+pub mod config;
 pub mod coverage;
 mod detect;
 pub mod env;
@@ -117,6 +134,7 @@ mod ids;
 pub mod log;
 pub mod queue;
 pub mod rand;
+pub mod reproduce;
 mod rng;
 mod runtime;
 pub mod sched;
@@ -127,12 +145,12 @@ pub mod trace;
 mod unsafe_parts;
 
 pub use check::{Check, CheckFailure, CheckReport, check, replay};
-pub use env::ConfigError;
+pub use config::ConfigError;
 pub use explore::{Explore, ExploreReport};
 pub use failure::{
-    Awaited, BlockedTask, DeadlockFailure, Failure, FailureKind, LeakFailure,
-    NonDeterminismFailure, PanicFailure, RaceAccess, RaceFailure, RunInfo, StepLimitFailure,
-    TaskRef, TimeLimitFailure,
+    Awaited, BlockedTask, DeadlockFailure, Failure, FailureKind, LeakFailure, NonDeterminismCause,
+    NonDeterminismFailure, PanicFailure, ParseFailureKindError, RaceAccess, RaceFailure, RunInfo,
+    StepLimitFailure, TaskRef, TimeLimitFailure,
 };
 pub use runtime::{
     Builder, DEFAULT_MAX_STEPS, DEFAULT_MAX_TIME, DEFAULT_PCT_STEPS, Runtime, UnhandledPanic,

@@ -224,3 +224,14 @@ fn every_strategy_sweeps() {
 fn bad_attribute_values_are_clear_errors() {
     let _ = Check::new().attr("strategy", "fastest");
 }
+
+/// Every literal kind of the settings table reaches `Check::attr`: a boolean too.
+#[sim::test(
+    seeds = 3,
+    max_time = "1.5s",
+    check_determinism = true,
+    regressions = "off"
+)]
+async fn attribute_literals_of_every_kind() {
+    sim::time::sleep(std::time::Duration::from_secs(1)).await;
+}

@@ -53,14 +53,28 @@ fn finds_a_global_counter_read_across_runs() {
         "{}",
         n.reason
     );
+    assert_eq!(n.cause, sim::NonDeterminismCause::RerunDiffers);
+    let last = failure.to_string().lines().last().unwrap().to_string();
     assert!(
-        failure
-            .to_string()
-            .lines()
-            .last()
-            .unwrap()
-            .contains("SIM_SEED=3")
+        last.contains("SIM_CHECK_DETERMINISM=1 SIM_SEED=3"),
+        "{last}"
     );
+}
+
+#[test]
+fn only_a_rerun_difference_needs_the_check_in_its_command() {
+    // A panic reproduces from its seed alone, with or without the check.
+    let mut rt = Builder::new().seed(4).check_determinism(true).build();
+    let failure = rt
+        .run(|| async {
+            if true {
+                panic!("plain bug")
+            }
+        })
+        .unwrap_err();
+    assert_eq!(failure.kind(), FailureKind::Panic);
+    let command = failure.run().reproduce.to_string();
+    assert!(command.starts_with("SIM_SEED=4 "), "{command}");
 }
 
 #[test]
@@ -79,10 +93,15 @@ fn finds_hash_map_iteration_order() {
     assert!(
         failure
             .command
+            .to_string()
             .starts_with("SIM_CHECK_DETERMINISM=1 SIM_SEED=0 "),
         "{}",
         failure.command
     );
+    let sim::Failure::NonDeterminism(n) = &failure.failure else {
+        panic!("{failure}")
+    };
+    assert_eq!(n.cause, sim::NonDeterminismCause::RerunDiffers);
 }
 
 #[test]

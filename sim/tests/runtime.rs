@@ -436,6 +436,9 @@ fn replay_divergence_names_the_step() {
         n.reason
     );
     assert_eq!(failure.kind(), FailureKind::NonDeterminism);
+    assert_eq!(n.cause, sim::NonDeterminismCause::ReplayDiverged);
+    // Replaying the schedule reproduces it: no determinism check in the command.
+    assert!(!failure.run().reproduce.check_determinism);
 }
 
 #[test]
@@ -451,6 +454,7 @@ fn a_wake_from_another_thread_is_reported() {
         panic!("{failure}")
     };
     assert!(n.reason.contains("another OS thread"), "{}", n.reason);
+    assert_eq!(n.cause, sim::NonDeterminismCause::ForeignWake);
 }
 
 #[test]

@@ -1,25 +1,19 @@
 //! `#[sim::test]`: turns an `async fn` test into a seed sweep ([`sim::Check`]).
 //!
 //! This crate only rewrites syntax; everything it generates calls the public `sim` API,
-//! and argument values are validated by `sim::Check::attr` (with errors naming the
-//! argument). Unknown arguments and wrong literal types are compile errors here.
+//! and argument values are parsed by `sim::Check::attr` with each setting's one parser
+//! (`sim::config`; errors name the argument). The argument names and their literal
+//! types come from the one table of settings, `sim_keys::Key`: an unknown argument or
+//! a wrong literal type is a compile error here.
 //!
 //! [`sim::Check`]: https://docs.rs/sim
 
 use proc_macro::TokenStream;
 use quote::quote;
+use sim_keys::{Key, Literal};
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::{Expr, ExprLit, ItemFn, Lit, MetaNameValue, Token};
-
-const INT_KEYS: &[&str] = &[
-    "seeds",
-    "start_seed",
-    "max_steps",
-    "pct_steps",
-    "shrink_budget",
-];
-const STR_KEYS: &[&str] = &["strategy", "max_time", "unhandled_panic", "regressions"];
 
 /// Runs an `async fn` test over many seeds on the deterministic runtime.
 ///
@@ -33,8 +27,9 @@ const STR_KEYS: &[&str] = &["strategy", "max_time", "unhandled_panic", "regressi
 ///
 /// Arguments: `seeds`, `start_seed`, `max_steps`, `pct_steps`, `shrink_budget`
 /// (integers); `strategy` (`"random"`, `"pct"`, `"pct:<depth>"`, `"round-robin"`,
-/// `"bytes:<hex>"`), `max_time` (`"10s"`, `"250ms"`), `unhandled_panic` (`"ignore"`),
-/// `regressions` (`"off"` or a file path) (strings). The body may return `()` or
+/// `"bytes:<hex>"`), `max_time` (`"10s"`, `"250ms"`, `"1.5h"`), `unhandled_panic`
+/// (`"ignore"`), `regressions` (`"off"` or a file path) (strings);
+/// `check_determinism` (`true`/`false`). The body may return `()` or
 /// `Result<(), E: Debug>`.
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -69,32 +64,43 @@ fn expand(
             .get_ident()
             .map(ToString::to_string)
             .ok_or_else(|| syn::Error::new_spanned(&arg.path, "expected an argument name"))?;
-        let value = match &arg.value {
-            Expr::Lit(ExprLit {
-                lit: Lit::Int(i), ..
-            }) if INT_KEYS.contains(&key.as_str()) => i.base10_digits().to_string(),
-            Expr::Lit(ExprLit {
-                lit: Lit::Str(s), ..
-            }) if STR_KEYS.contains(&key.as_str()) => s.value(),
-            _ if INT_KEYS.contains(&key.as_str()) => {
+        let Some(literal) = Key::from_attr(&key).and_then(Key::attr) else {
+            return Err(syn::Error::new_spanned(
+                &arg.path,
+                format!(
+                    "unknown #[sim::test] argument `{key}`; expected one of {}",
+                    Key::attr_names()
+                ),
+            ));
+        };
+        let value = match (&arg.value, literal) {
+            (
+                Expr::Lit(ExprLit {
+                    lit: Lit::Int(i), ..
+                }),
+                Literal::Int,
+            ) => i.base10_digits().to_string(),
+            (
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(s), ..
+                }),
+                Literal::Str,
+            ) => s.value(),
+            (
+                Expr::Lit(ExprLit {
+                    lit: Lit::Bool(b), ..
+                }),
+                Literal::Bool,
+            ) => b.value.to_string(),
+            (_, literal) => {
+                let kind = match literal {
+                    Literal::Int => "an integer",
+                    Literal::Str => "a string",
+                    Literal::Bool => "a boolean",
+                };
                 return Err(syn::Error::new_spanned(
                     &arg.value,
-                    format!("`{key}` takes an integer literal"),
-                ));
-            }
-            _ if STR_KEYS.contains(&key.as_str()) => {
-                return Err(syn::Error::new_spanned(
-                    &arg.value,
-                    format!("`{key}` takes a string literal"),
-                ));
-            }
-            _ => {
-                return Err(syn::Error::new_spanned(
-                    &arg.path,
-                    format!(
-                        "unknown #[sim::test] argument `{key}`; expected one of {}",
-                        [INT_KEYS, STR_KEYS].concat().join(", ")
-                    ),
+                    format!("`{key}` takes {kind} literal"),
                 ));
             }
         };
@@ -120,4 +126,50 @@ fn expand(
                 .run(__sim_test_body);
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(args: proc_macro2::TokenStream) -> String {
+        let item = quote! { async fn t() {} };
+        expand(args, item).unwrap_err().to_string()
+    }
+
+    #[::core::prelude::v1::test]
+    fn arguments_are_checked_against_the_settings_table() {
+        let e = error(quote! { colour = "blue" });
+        assert_eq!(
+            e,
+            format!(
+                "unknown #[sim::test] argument `colour`; expected one of {}",
+                Key::attr_names()
+            )
+        );
+        // A setting without an attribute (a reproduce command's, not a test's).
+        assert!(error(quote! { seed = 3 }).contains("unknown #[sim::test] argument `seed`"));
+        assert_eq!(
+            error(quote! { seeds = "10" }),
+            "`seeds` takes an integer literal"
+        );
+        assert_eq!(
+            error(quote! { max_time = 10 }),
+            "`max_time` takes a string literal"
+        );
+        assert_eq!(
+            error(quote! { check_determinism = 1 }),
+            "`check_determinism` takes a boolean literal"
+        );
+        let ok = expand(
+            quote! { seeds = 10, check_determinism = true, max_time = "1s" },
+            quote! { async fn t() {} },
+        )
+        .unwrap()
+        .to_string();
+        assert!(
+            ok.contains(". attr (\"check_determinism\" , \"true\")"),
+            "{ok}"
+        );
+    }
 }

@@ -6,12 +6,14 @@
 //! failing schedule, writes the schedule and trace under `target/corosim/`, appends the
 //! seed to the regression file, and panics with a report that ends with the command
 //! reproducing the run. The environment can narrow a sweep to one seed (`SIM_SEED`) or
-//! one schedule (`SIM_SCHEDULE`); see [`crate::env`].
+//! one schedule (`SIM_SCHEDULE`); see [`crate::env`]. A sweep's settings are one
+//! [`Settings`] value: the test's own (its attribute and builder calls), under the
+//! environment's.
 //!
 //! This module drives runs; it never reaches into the engine beyond the public
 //! [`Builder`] and the crate-private lenient replay used for shrinking.
 
-mod regression;
+pub mod regression;
 mod shrink;
 
 use std::fmt;
@@ -20,8 +22,11 @@ use std::panic::Location;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::env::{self, StartSeed, SweepEnv};
-use crate::{Builder, Failure, Schedule, Strategy, UnhandledPanic};
+use crate::config::parse::valid;
+use crate::config::{Key, Regressions, Settings, Source, StartSeed};
+use crate::env;
+use crate::reproduce::{Place, Reproduce, Selection, TestTarget};
+use crate::{Builder, Failure, NonDeterminismCause, Schedule, Strategy, UnhandledPanic};
 
 pub use regression::RegressionEntry;
 
@@ -123,15 +128,6 @@ where
         .block_on(body())
 }
 
-/// Where regression seeds are kept.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Regressions {
-    /// `<manifest dir>/sim-regressions/<target>.<test>.txt` when cargo says where.
-    Auto,
-    Off,
-    File(PathBuf),
-}
-
 /// A configurable seed sweep; [`check`] with defaults. `#[sim::test(..)]` builds one
 /// from its arguments.
 ///
@@ -147,16 +143,9 @@ enum Regressions {
 /// ```
 #[derive(Clone, Debug)]
 pub struct Check {
-    seeds: u64,
-    start_seed: u64,
-    strategy: Strategy,
-    max_steps: Option<u64>,
-    max_time: Option<Duration>,
-    pct_steps: Option<u64>,
-    check_determinism: Option<bool>,
-    unhandled_panic: UnhandledPanic,
-    shrink_budget: u32,
-    regressions: Regressions,
+    /// What the test set (its attribute, its builder calls); the environment's
+    /// settings go over these when it runs.
+    settings: Settings,
     name: Option<String>,
     package: Option<String>,
     manifest_dir: Option<String>,
@@ -188,16 +177,7 @@ impl Check {
     #[track_caller]
     pub fn new() -> Self {
         Check {
-            seeds: DEFAULT_SEEDS,
-            start_seed: 0,
-            strategy: Strategy::Portfolio,
-            max_steps: None,
-            max_time: None,
-            pct_steps: None,
-            check_determinism: None,
-            unhandled_panic: UnhandledPanic::ShutdownRuntime,
-            shrink_budget: DEFAULT_SHRINK_BUDGET,
-            regressions: Regressions::Auto,
+            settings: Settings::default(),
             name: None,
             package: None,
             manifest_dir: None,
@@ -210,74 +190,80 @@ impl Check {
     /// # Panics
     /// On `0`.
     pub fn seeds(mut self, n: u64) -> Self {
-        assert!(
-            n >= 1,
-            "Check::seeds(0) is invalid: a sweep runs at least one seed"
-        );
-        self.seeds = n;
+        self.settings.seeds = Some(valid::seeds("Check::seeds", n));
         self
     }
 
     /// The first seed (`SIM_START_SEED` overrides).
     pub fn start_seed(mut self, seed: u64) -> Self {
-        self.start_seed = seed;
+        self.settings.start_seed = Some(StartSeed::Fixed(seed));
         self
     }
 
     /// The strategy (`SIM_STRATEGY` overrides).
     pub fn strategy(mut self, strategy: Strategy) -> Self {
-        self.strategy = strategy;
+        self.settings.strategy = Some(strategy);
         self
     }
 
-    /// [`Builder::max_steps`] for every run.
+    /// [`Builder::max_steps`] for every run (`SIM_MAX_STEPS` overrides).
+    ///
+    /// # Panics
+    /// On `0`.
     pub fn max_steps(mut self, n: u64) -> Self {
-        self.max_steps = Some(n);
+        self.settings.max_steps = Some(valid::max_steps("Check::max_steps", n));
         self
     }
 
-    /// [`Builder::max_time`] for every run.
+    /// [`Builder::max_time`] for every run (`SIM_MAX_TIME` overrides).
+    ///
+    /// # Panics
+    /// On zero.
     pub fn max_time(mut self, d: Duration) -> Self {
-        self.max_time = Some(d);
+        self.settings.max_time = Some(valid::max_time("Check::max_time", d));
         self
     }
 
     /// [`Builder::pct_steps`] for every run. Without it, each PCT run of the sweep
     /// uses the length (in decisions) of the longest run so far (the default estimate
     /// for the first), and records it in its strategy (`pct:3:57`) so its reproduce
-    /// command replays it exactly.
+    /// command replays it exactly (`SIM_PCT_STEPS` overrides).
+    ///
+    /// # Panics
+    /// On `0`.
     pub fn pct_steps(mut self, k: u64) -> Self {
-        self.pct_steps = Some(k);
+        self.settings.pct_steps = Some(valid::pct_steps("Check::pct_steps", k));
         self
     }
 
     /// [`Builder::check_determinism`] for every run (`SIM_CHECK_DETERMINISM` overrides).
     pub fn check_determinism(mut self, on: bool) -> Self {
-        self.check_determinism = Some(on);
+        self.settings.check_determinism = Some(on);
         self
     }
 
     /// [`Builder::unhandled_panic`] for every run.
     pub fn unhandled_panic(mut self, policy: UnhandledPanic) -> Self {
-        self.unhandled_panic = policy;
+        self.settings.unhandled_panic = Some(policy);
         self
     }
 
-    /// The most replays spent shrinking a failure (`0`: no shrinking).
+    /// The most replays spent shrinking a failure (`0`: no shrinking;
+    /// `SIM_SHRINK_BUDGET` overrides).
     pub fn shrink_budget(mut self, replays: u32) -> Self {
-        self.shrink_budget = replays;
+        self.settings.shrink_budget = Some(replays);
         self
     }
 
     /// Keep regression seeds in this file instead of the default path.
     pub fn regression_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.regressions = Regressions::File(path.into());
+        self.settings.regressions = Some(Regressions::File(path.into()));
         self
     }
 
     /// Neither read nor write a regression file.
     pub fn no_regressions(mut self) -> Self {
-        self.regressions = Regressions::Off;
+        self.settings.regressions = Some(Regressions::Off);
         self
     }
 
@@ -308,62 +294,21 @@ impl Check {
         self
     }
 
-    /// Parses a `#[sim::test]` argument value; panics with a [`ConfigError`](crate::ConfigError)
-    /// message naming the argument on a bad value.
+    /// Parses a `#[sim::test]` argument value with its setting's one parser
+    /// ([`crate::config::parse`]); panics with the [`ConfigError`](crate::ConfigError)
+    /// naming the argument on a bad value or an unknown argument.
     #[doc(hidden)]
-    pub fn attr(self, key: &str, value: &str) -> Self {
-        let bad = |expected: &str| -> ! {
+    pub fn attr(mut self, key: &str, value: &str) -> Self {
+        let Some(k) = Key::from_attr(key) else {
             panic!(
-                "{}",
-                crate::ConfigError {
-                    variable: format!("#[sim::test({key})]"),
-                    value: value.to_string(),
-                    expected: expected.to_string(),
-                }
-            )
+                "unknown #[sim::test] argument `{key}`; expected one of {}",
+                Key::attr_names()
+            );
         };
-        match key {
-            "seeds" => match value.parse::<u64>() {
-                Ok(n) if n >= 1 => self.seeds(n),
-                _ => bad("a whole number >= 1"),
-            },
-            "start_seed" => {
-                self.start_seed(env::parse_seed(value).unwrap_or_else(|| bad(env::SEED_FORMS)))
-            }
-            "strategy" => self.strategy(
-                value
-                    .parse()
-                    .unwrap_or_else(|_| bad(crate::sched::ParseStrategyError::ACCEPTED)),
-            ),
-            "max_steps" => match value.parse::<u64>() {
-                Ok(n) if n >= 1 => self.max_steps(n),
-                _ => bad("a whole number >= 1"),
-            },
-            "max_time" => self.max_time(
-                env::parse_duration(value)
-                    .filter(|d| !d.is_zero())
-                    .unwrap_or_else(|| bad(env::DURATION_FORMS)),
-            ),
-            "pct_steps" => match value.parse::<u64>() {
-                Ok(n) if n >= 1 => self.pct_steps(n),
-                _ => bad("a whole number >= 1"),
-            },
-            "shrink_budget" => {
-                self.shrink_budget(value.parse().unwrap_or_else(|_| bad("a whole number")))
-            }
-            "unhandled_panic" => match value {
-                "ignore" => self.unhandled_panic(UnhandledPanic::Ignore),
-                "shutdown_runtime" => self.unhandled_panic(UnhandledPanic::ShutdownRuntime),
-                _ => bad("\"ignore\" or \"shutdown_runtime\""),
-            },
-            "regressions" => match value {
-                "off" => self.no_regressions(),
-                path => self.regression_file(path),
-            },
-            _ => bad(
-                "one of seeds, start_seed, strategy, max_steps, max_time, pct_steps, shrink_budget, unhandled_panic, regressions",
-            ),
+        if let Err(e) = self.settings.set(k, Source::Attr, value) {
+            panic!("{e}");
         }
+        self
     }
 
     /// Runs the sweep; panics with the report of the first failure.
@@ -385,31 +330,28 @@ impl Check {
         Fut: Future,
         Fut::Output: TestResult,
     {
-        let env = env::sweep().unwrap_or_else(|e| panic!("{e}"));
-        self.run_with_env(env, &body)
+        let env = env::settings().unwrap_or_else(|e| panic!("{e}"));
+        self.run_with_env(&env, &body)
     }
 
-    fn builder(&self, env: &SweepEnv) -> Builder {
-        let mut b = Builder::new().unhandled_panic(self.unhandled_panic);
-        if let Some(n) = env.max_steps.or(self.max_steps) {
+    /// The runtime settings of every run of the sweep (`s`: the merged settings).
+    fn builder(s: &Settings) -> Builder {
+        let mut b = Builder::new().unhandled_panic(s.unhandled_panic.unwrap_or_default());
+        if let Some(n) = s.max_steps {
             b = b.max_steps(n);
         }
-        if let Some(d) = env.max_time.or(self.max_time) {
+        if let Some(d) = s.max_time {
             b = b.max_time(d);
         }
-        if let Some(k) = self.pct_steps {
+        if let Some(k) = s.pct_steps {
             b = b.pct_steps(k);
         }
-        b.check_determinism(
-            env.check_determinism
-                .or(self.check_determinism)
-                .unwrap_or(false),
-        )
+        b.check_determinism(s.check_determinism.unwrap_or(false))
     }
 
     fn run_with_env<F, Fut>(
-        mut self,
-        env: SweepEnv,
+        self,
+        env: &Settings,
         body: &F,
     ) -> Result<CheckReport, Box<CheckFailure>>
     where
@@ -417,65 +359,68 @@ impl Check {
         Fut: Future,
         Fut::Output: TestResult,
     {
-        if let Some(s) = &env.strategy {
-            self.strategy = s.clone();
-        }
-        self.shrink_budget = env.shrink_budget.unwrap_or(self.shrink_budget);
+        let settings = env.over(&self.settings);
+        let strategy = settings.strategy.clone().unwrap_or_default();
+        let shrink_budget = settings.shrink_budget.unwrap_or(DEFAULT_SHRINK_BUDGET);
         let target = Target::of(&self);
-        let base = self.builder(&env);
+        let base = Self::builder(&settings);
         let runner = Runner {
             base: base.clone(),
             body,
             location: self.caller,
         };
-        let single = env.seed.is_some() || env.schedule.is_some();
-        crate::log::set_enabled(env.log.unwrap_or(single));
+        let failing = Failing {
+            target: &target,
+            runner: &runner,
+            shrink_budget,
+            regression_path: self.regression_path(&settings, &target),
+        };
+        // Only the environment narrows a sweep to one run (a reproduce command).
+        let single = env.seed.is_some() || env.replay().is_some();
+        crate::log::set_enabled(settings.log.unwrap_or(single));
 
         // One seed or one schedule: the reproduce commands land here.
-        if let Some(schedule) = env.schedule {
-            let b = base.strategy(Strategy::Replay(schedule));
+        if let Some(schedule) = env.replay() {
+            let b = base.strategy(Strategy::Replay(schedule.clone()));
             return match runner.run(b) {
                 Ok(()) => Ok(CheckReport {
                     regressions: 0,
                     runs: 1,
                     start_seed: 0,
                 }),
-                Err(f) => Err(self.fail(&target, &runner, f, false)),
+                Err(f) => Err(failing.fail(f, false, None)),
             };
         }
         if let Some(seed) = env.seed {
-            return match runner.run(base.seed(seed).strategy(self.strategy.clone())) {
+            return match runner.run(base.seed(seed).strategy(strategy.clone())) {
                 Ok(()) => Ok(CheckReport {
                     regressions: 0,
                     runs: 1,
                     start_seed: seed,
                 }),
-                Err(f) => Err(self.fail(&target, &runner, f, true)),
+                Err(f) => Err(failing.fail(f, true, None)),
             };
         }
 
-        let start = match env.start_seed {
-            Some(StartSeed::Fixed(s)) => s,
+        let seeds = settings.seeds.unwrap_or(DEFAULT_SEEDS);
+        let (start, drawn) = match settings.start_seed {
+            Some(StartSeed::Fixed(s)) => (s, None),
             Some(StartSeed::Random) => {
-                let s = env::fresh_seed();
-                eprintln!(
-                    "corosim: SIM_START_SEED=random drew start seed {s} (rerun with SIM_START_SEED={s})"
-                );
-                s
+                let drawn = DrawnStartSeed::draw(&target, seeds);
+                (drawn.seed, Some(drawn))
             }
-            None => self.start_seed,
+            None => (0, None),
         };
-        let seeds = env.seeds.unwrap_or(self.seeds);
         let mut runs = 0;
-        let regressions = self
-            .regression_path(&target)
-            .map(|p| regression::load(&p))
-            .unwrap_or_default();
-        let mut learned = crate::sched::SweepState::new(self.pct_steps);
+        let regressions = match &failing.regression_path {
+            Some(p) => regression::load(p).unwrap_or_else(|e| panic!("corosim: {e}")),
+            None => Vec::new(),
+        };
+        let mut learned = crate::sched::SweepState::new(settings.pct_steps);
         let planned = regressions
             .iter()
             .map(|e| (e.seed, e.strategy.clone()))
-            .chain((0..seeds).map(|i| (start.wrapping_add(i), self.strategy.clone())));
+            .chain((0..seeds).map(|i| (start.wrapping_add(i), strategy.clone())));
         for (seed, strategy) in planned {
             runs += 1;
             let strategy = learned.strategy_for(&strategy, seed);
@@ -483,7 +428,7 @@ impl Check {
                 runner.run_measured(base.clone().seed(seed).strategy(strategy));
             learned.observe(decisions);
             if let Err(f) = result {
-                return Err(self.fail(&target, &runner, f, true));
+                return Err(failing.fail(f, true, drawn));
             }
         }
         Ok(CheckReport {
@@ -493,10 +438,10 @@ impl Check {
         })
     }
 
-    fn regression_path(&self, target: &Target) -> Option<PathBuf> {
-        match &self.regressions {
+    fn regression_path(&self, settings: &Settings, target: &Target) -> Option<PathBuf> {
+        match settings.regressions.clone().unwrap_or_default() {
             Regressions::Off => None,
-            Regressions::File(p) => Some(p.clone()),
+            Regressions::File(p) => Some(p),
             Regressions::Auto => {
                 // Cargo's run-time value first: the compile-time one goes stale when a
                 // test binary is reused after its package moved.
@@ -511,21 +456,84 @@ impl Check {
             }
         }
     }
+}
 
-    fn fail<F, Fut>(
+/// The start seed `SIM_START_SEED=random` drew, and the file it was written to before
+/// the sweep began (so it survives a killed run whose output the test harness drops).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DrawnStartSeed {
+    /// The seed.
+    pub seed: u64,
+    /// The file holding `SIM_START_SEED=<seed> SIM_SEEDS=<seeds>`, or why it could
+    /// not be written.
+    pub file: Result<PathBuf, String>,
+}
+
+impl DrawnStartSeed {
+    /// Draws a start seed and writes it to `target/corosim/<test>.start-seed`.
+    fn draw(target: &Target, seeds: u64) -> Self {
+        let seed = env::fresh_seed();
+        let dir = env::target_dir().join("corosim");
+        let path = dir.join(format!("{}.start-seed", target.file_stem()));
+        let file = std::fs::create_dir_all(&dir)
+            .and_then(|()| {
+                std::fs::write(&path, format!("SIM_START_SEED={seed} SIM_SEEDS={seeds}\n"))
+            })
+            .map(|()| path.clone())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()));
+        let recorded = match &file {
+            Ok(p) => format!("recorded in {}", p.display()),
+            Err(e) => e.clone(),
+        };
+        eprintln!(
+            "corosim: SIM_START_SEED=random drew start seed {seed} ({recorded}; rerun with \
+             SIM_START_SEED={seed})"
+        );
+        DrawnStartSeed { seed, file }
+    }
+}
+
+impl fmt::Display for DrawnStartSeed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SIM_START_SEED=random drew {}", self.seed)?;
+        match &self.file {
+            Ok(p) => write!(f, " (recorded in {})", p.display()),
+            Err(e) => write!(f, " ({e})"),
+        }
+    }
+}
+
+/// What handling a sweep's failure needs: where the test is, how to replay, how much
+/// to shrink, where regression seeds go.
+struct Failing<'a, F> {
+    target: &'a Target,
+    runner: &'a Runner<'a, F>,
+    shrink_budget: u32,
+    regression_path: Option<PathBuf>,
+}
+
+impl<F, Fut> Failing<'_, F>
+where
+    F: Fn() -> Fut,
+    Fut: Future,
+    Fut::Output: TestResult,
+{
+    /// Shrinks `failure`, writes its files, records its seed (when `record`), and
+    /// points every reproduce command at the test.
+    fn fail(
         &self,
-        target: &Target,
-        runner: &Runner<'_, F>,
         mut failure: Failure,
         record: bool,
-    ) -> Box<CheckFailure>
-    where
-        F: Fn() -> Fut,
-        Fut: Future,
-        Fut::Output: TestResult,
-    {
-        let seed_cmd = target.command(&failure_env(&failure));
-        failure.run_mut().reproduce = seed_cmd.clone();
+        drawn_start_seed: Option<DrawnStartSeed>,
+    ) -> Box<CheckFailure> {
+        let (target, runner) = (self.target, self.runner);
+        let place = target.place();
+        let command = Reproduce {
+            selection: Selection::of(failure.run().seed, &failure.run().strategy),
+            check_determinism: needs_rerun(&failure),
+            place: place.clone(),
+        };
+        failure.run_mut().reproduce = command.clone();
         let shrunk = if self.shrink_budget > 0 {
             shrink::shrink(&failure, self.shrink_budget, |candidate| {
                 runner.run(match candidate {
@@ -542,12 +550,17 @@ impl Check {
         };
         let artifacts = Artifacts::write(target, &failure, shrunk.as_ref());
         let mut shrunk = shrunk;
-        if let (Some(s), Some(path)) = (&mut shrunk, &artifacts.shrunk_schedule) {
-            s.failure.run_mut().reproduce =
-                target.command(&format!("SIM_SCHEDULE=@{}", path.display()));
+        if let Some(s) = &mut shrunk {
+            let check_determinism = needs_rerun(&s.failure);
+            let reproduce = &mut s.failure.run_mut().reproduce;
+            reproduce.place = place;
+            reproduce.check_determinism = check_determinism;
+            if let Some(path) = &artifacts.shrunk_schedule {
+                reproduce.selection = Selection::ScheduleFile(path.clone());
+            }
         }
-        let regression = match (record, self.regression_path(target)) {
-            (true, Some(path)) => Some(regression::append(&path, &target.name, &failure)),
+        let regression = match (record, &self.regression_path) {
+            (true, Some(path)) => Some(regression::append(path, &target.name, &failure)),
             _ => None,
         };
         Box::new(CheckFailure {
@@ -555,24 +568,16 @@ impl Check {
             shrunk,
             artifacts,
             regression,
-            command: seed_cmd,
+            drawn_start_seed,
+            command,
         })
     }
 }
 
-/// The `SIM_` assignments that select a failure's run.
-fn failure_env(f: &Failure) -> String {
-    let run = f.run();
-    let select = match &run.strategy {
-        Strategy::Replay(s) => format!("SIM_SCHEDULE={s}"),
-        other => format!("SIM_SEED={} SIM_STRATEGY={}", run.seed, other.env_value()),
-    };
-    match f {
-        Failure::NonDeterminism(n) if n.reason.starts_with(crate::trace::RERUN_DIFFERS) => {
-            format!("SIM_CHECK_DETERMINISM=1 {select}")
-        }
-        _ => select,
-    }
+/// Whether reproducing `f` needs the determinism check on: the one failure that only
+/// a second run shows.
+fn needs_rerun(f: &Failure) -> bool {
+    matches!(f, Failure::NonDeterminism(n) if n.cause == NonDeterminismCause::RerunDiffers)
 }
 
 /// Runs the body on a runtime.
@@ -612,7 +617,7 @@ where
 struct Target {
     package: Option<String>,
     /// `--test <name>` or `--lib`, when known.
-    selector: Option<String>,
+    selector: Option<TestTarget>,
     name: String,
 }
 
@@ -635,9 +640,9 @@ impl Target {
                 .next()
                 .unwrap_or(rest)
                 .trim_end_matches(".rs");
-            Some(format!("--test {stem}"))
+            Some(TestTarget::Test(stem.to_string()))
         } else if file.contains("src/") {
-            Some("--lib".to_string())
+            Some(TestTarget::Lib)
         } else {
             None
         };
@@ -649,22 +654,21 @@ impl Target {
         }
     }
 
-    fn command(&self, assignments: &str) -> String {
-        let mut cmd = format!("{assignments} cargo test");
-        if let Some(p) = &self.package {
-            cmd.push_str(&format!(" -p {p}"));
+    /// Where the test runs again: `cargo test` of this test.
+    fn place(&self) -> Place {
+        Place::CargoTest {
+            package: self.package.clone(),
+            target: self.selector.clone(),
+            test: self.name.clone(),
         }
-        if let Some(s) = &self.selector {
-            cmd.push_str(&format!(" {s}"));
-        }
-        cmd.push_str(&format!(" -- {} --exact", self.name));
-        cmd
     }
 
     fn file_stem(&self) -> String {
-        let target = self.selector.as_deref().map_or("tests", |s| {
-            s.trim_start_matches("--test ").trim_start_matches("--")
-        });
+        let target = match &self.selector {
+            Some(TestTarget::Test(t)) => t.as_str(),
+            Some(TestTarget::Lib) => "lib",
+            None => "tests",
+        };
         format!("{target}.{}", self.name.replace("::", "."))
     }
 }
@@ -732,8 +736,10 @@ pub struct CheckFailure {
     pub artifacts: Artifacts,
     /// The regression file the seed was appended to, or why not.
     pub regression: Option<Result<PathBuf, String>>,
+    /// With `SIM_START_SEED=random`: the start seed drawn and where it was written.
+    pub drawn_start_seed: Option<DrawnStartSeed>,
     /// The command reproducing the failing run exactly.
-    pub command: String,
+    pub command: Reproduce,
 }
 
 impl fmt::Display for CheckFailure {
@@ -781,6 +787,9 @@ impl fmt::Display for CheckFailure {
             Some(Err(e)) => writeln!(f, "regression: not recorded: {e}")?,
             None => {}
         }
+        if let Some(drawn) = &self.drawn_start_seed {
+            writeln!(f, "start seed: {drawn}")?;
+        }
         let text = original.to_string();
         if text.len() <= 400 {
             writeln!(f, "schedule string: {text}")?;
@@ -790,3 +799,123 @@ impl fmt::Display for CheckFailure {
 }
 
 impl std::error::Error for CheckFailure {}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+
+    #[test]
+    fn a_random_start_seed_is_written_before_the_sweep_and_named_in_the_report() {
+        let env = Settings {
+            start_seed: Some(StartSeed::Random),
+            seeds: Some(3),
+            ..Settings::default()
+        };
+        let check = Check::new()
+            .name("check::tests::random_start")
+            .no_regressions()
+            .shrink_budget(0);
+        let file = env::target_dir()
+            .join("corosim")
+            .join(format!("{}.start-seed", Target::of(&check).file_stem()));
+        let _ = std::fs::remove_file(&file);
+        // Every run finds the seed already on disk: a killed sweep can be resumed
+        // without the output libtest captured and dropped.
+        let seen = RefCell::new(Vec::new());
+        let body = || {
+            seen.borrow_mut().push(std::fs::read_to_string(&file).ok());
+            async {}
+        };
+        let report = check.clone().run_with_env(&env, &body).unwrap();
+        let expected = format!("SIM_START_SEED={} SIM_SEEDS=3\n", report.start_seed);
+        assert_eq!(seen.into_inner(), vec![Some(expected); 3]);
+
+        let failure = check
+            .run_with_env(&env, &|| async {
+                if true {
+                    panic!("boom");
+                }
+            })
+            .unwrap_err();
+        let seed = failure.failure.run().seed;
+        assert_eq!(
+            failure.drawn_start_seed.as_ref().map(|d| d.seed),
+            Some(seed)
+        );
+        let report = failure.to_string();
+        assert!(
+            report.contains(&format!(
+                "start seed: SIM_START_SEED=random drew {seed} (recorded in {})",
+                file.display()
+            )),
+            "{report}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            format!("SIM_START_SEED={seed} SIM_SEEDS=3\n")
+        );
+    }
+
+    #[test]
+    fn a_regression_file_that_cannot_be_read_fails_the_sweep() {
+        // Its committed seeds would never run, and the test would pass: before, a
+        // directory or a non-UTF-8 byte at the path read as an empty file.
+        let dir = std::env::temp_dir().join(format!("corosim-check-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bad = dir.join("bad.txt");
+        std::fs::write(&bad, b"seed=3 strategy=random kind=panic\n\xff\n").unwrap();
+        for path in [dir.clone(), bad] {
+            let check = Check::new().seeds(1).regression_file(&path);
+            let caught =
+                std::panic::catch_unwind(|| check.run_with_env(&Settings::default(), &|| async {}))
+                    .unwrap_err();
+            let text = caught.downcast_ref::<String>().unwrap();
+            assert!(
+                text.starts_with(&format!("corosim: regression file {}", path.display())),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn attribute_values_go_through_the_settings_parsers() {
+        let check = Check::new()
+            .attr("seeds", "7")
+            .attr("max_time", "1.5s")
+            .attr("check_determinism", "true")
+            .attr("regressions", "off");
+        assert_eq!(check.settings.seeds, Some(7));
+        assert_eq!(check.settings.max_time, Some(Duration::from_millis(1500)));
+        assert_eq!(check.settings.check_determinism, Some(true));
+        assert_eq!(check.settings.regressions, Some(Regressions::Off));
+        for (key, value, message) in [
+            ("max_time", "0s", "invalid #[sim::test(max_time)]=\"0s\""),
+            ("max_time", "10", "no unit"),
+            ("seeds", "0", "invalid #[sim::test(seeds)]=\"0\""),
+            ("seed", "1", "unknown #[sim::test] argument `seed`"),
+        ] {
+            let caught = std::panic::catch_unwind(|| Check::new().attr(key, value)).unwrap_err();
+            let text = caught.downcast_ref::<String>().unwrap();
+            assert!(text.contains(message), "{key}={value}: {text}");
+        }
+    }
+
+    #[test]
+    fn typed_methods_reject_what_the_parsers_reject() {
+        let message = |f: fn()| {
+            let caught = std::panic::catch_unwind(f).unwrap_err();
+            caught.downcast_ref::<String>().unwrap().clone()
+        };
+        let text = message(|| drop(Check::new().max_time(Duration::ZERO)));
+        assert!(
+            text.starts_with("invalid Check::max_time=\"0ns\""),
+            "{text}"
+        );
+        let text = message(|| drop(Check::new().max_steps(0)));
+        assert!(text.starts_with("invalid Check::max_steps=\"0\""), "{text}");
+        let text = message(|| drop(Check::new().seeds(0)));
+        assert!(text.starts_with("invalid Check::seeds=\"0\""), "{text}");
+    }
+}

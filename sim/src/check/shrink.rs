@@ -18,7 +18,7 @@
 //! bounded by a number of replays; the result is deterministic.
 
 use crate::sched::{SwitchPoint, switch_points};
-use crate::{Failure, Schedule};
+use crate::{Failure, FailureKind, Schedule};
 
 /// A shrunk failure.
 #[derive(Debug, Clone)]
@@ -42,7 +42,7 @@ fn signature(f: &Failure) -> Option<String> {
             blocked.sort();
             Some(format!("deadlock|{}", blocked.join(",")))
         }
-        Failure::StepLimit(_) => Some("step-limit".into()),
+        Failure::StepLimit(_) => Some(FailureKind::StepLimit.as_str().into()),
         Failure::Race(r) => Some(format!(
             "race|{}|{}|{}",
             r.cell, r.first.location, r.second.location
@@ -52,7 +52,7 @@ fn signature(f: &Failure) -> Option<String> {
             leaked.sort();
             Some(format!("leak|{}", leaked.join(",")))
         }
-        Failure::TimeLimit(_) => Some("time-limit".into()),
+        Failure::TimeLimit(_) => Some(FailureKind::TimeLimit.as_str().into()),
         // A divergence is about the environment, not the schedule.
         Failure::NonDeterminism(_) => None,
     }

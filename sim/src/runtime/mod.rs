@@ -30,12 +30,16 @@ use self::context::Shared;
 use self::core::Core;
 pub(crate) use self::stop::Stop;
 use self::wakeup::RunSync;
+use crate::config::{ConfigError, Settings, parse::valid};
 use crate::detect::waits::Target;
+use crate::env;
 use crate::failure::*;
 use crate::ids::TaskId;
+use crate::reproduce::{Reproduce, Selection};
 use crate::sched::{Schedule, Strategy};
 use crate::trace::Trace;
-use crate::{ConfigError, env};
+
+pub use crate::config::UnhandledPanic;
 
 /// Default [`Builder::max_steps`]: one million polls.
 pub const DEFAULT_MAX_STEPS: u64 = 1_000_000;
@@ -44,18 +48,6 @@ pub const DEFAULT_MAX_TIME: Duration = Duration::from_secs(3600);
 /// Default [`Builder::pct_steps`]: without an estimate of its own (a sweep learns one
 /// from its earlier runs), PCT draws change points from the first 1,000 decisions.
 pub const DEFAULT_PCT_STEPS: u64 = 1_000;
-
-/// What happens when a spawned task panics (mirrors tokio's `UnhandledPanic`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum UnhandledPanic {
-    /// The run stops with [`Failure::Panic`] (the default: a panic is a bug found).
-    #[default]
-    ShutdownRuntime,
-    /// The panic is delivered to the task's `JoinHandle` as a [`JoinError`](crate::task::JoinError)
-    /// and the run goes on (for tests that panic on purpose). A panic in the main
-    /// future always fails the run.
-    Ignore,
-}
 
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
@@ -132,7 +124,46 @@ impl Builder {
 
     /// [`Builder::new`], then every `SIM_` variable that is set (see [`crate::env`]).
     pub fn from_env() -> Result<Self, ConfigError> {
-        env::apply(Self::new())
+        Ok(Self::new().settings(&env::settings()?))
+    }
+
+    /// Applies the run settings that are given (seed, strategy, schedule, bounds,
+    /// PCT's run length, the determinism check, the panic policy); the sweep's own
+    /// (`seeds`, `start_seed`, ...) are [`Check`](crate::Check)'s. A schedule wins over
+    /// a strategy.
+    ///
+    /// ```
+    /// use sim::config::{Key, Settings, Source};
+    /// let mut s = Settings::default();
+    /// s.set(Key::Seed, Source::Flag, "0x2a").unwrap();
+    /// assert_eq!(sim::Builder::new().settings(&s).build().seed(), 42);
+    /// ```
+    pub fn settings(mut self, s: &Settings) -> Self {
+        if let Some(seed) = s.seed {
+            self = self.seed(seed);
+        }
+        if let Some(strategy) = &s.strategy {
+            self = self.strategy(strategy.clone());
+        }
+        if let Some(schedule) = &s.schedule {
+            self = self.strategy(Strategy::Replay(schedule.clone()));
+        }
+        if let Some(on) = s.check_determinism {
+            self = self.check_determinism(on);
+        }
+        if let Some(n) = s.max_steps {
+            self = self.max_steps(n);
+        }
+        if let Some(d) = s.max_time {
+            self = self.max_time(d);
+        }
+        if let Some(k) = s.pct_steps {
+            self = self.pct_steps(k);
+        }
+        if let Some(policy) = s.unhandled_panic {
+            self = self.unhandled_panic(policy);
+        }
+        self
     }
 
     /// The seed: with the code, it decides the whole run.
@@ -175,18 +206,17 @@ impl Builder {
     /// # Panics
     /// On `0`.
     pub fn max_steps(mut self, max_steps: u64) -> Self {
-        assert!(
-            max_steps >= 1,
-            "Builder::max_steps(0) is invalid: a run needs at least one step"
-        );
-        self.config.max_steps = max_steps;
+        self.config.max_steps = valid::max_steps("Builder::max_steps", max_steps);
         self
     }
 
     /// The furthest the virtual clock may go; a timer beyond it is
     /// [`Failure::TimeLimit`].
+    ///
+    /// # Panics
+    /// On zero (every run with a timer would fail).
     pub fn max_time(mut self, max_time: Duration) -> Self {
-        self.config.max_time = max_time;
+        self.config.max_time = valid::max_time("Builder::max_time", max_time);
         self
     }
 
@@ -198,11 +228,7 @@ impl Builder {
     /// # Panics
     /// On `0`.
     pub fn pct_steps(mut self, k: u64) -> Self {
-        assert!(
-            k >= 1,
-            "Builder::pct_steps(0) is invalid: the estimate must be at least 1"
-        );
-        self.config.pct_steps = Some(k);
+        self.config.pct_steps = Some(valid::pct_steps("Builder::pct_steps", k));
         self
     }
 
@@ -274,10 +300,6 @@ impl Builder {
         self
     }
 
-    pub(crate) fn config(&self) -> &Config {
-        &self.config
-    }
-
     /// The runtime. A portfolio resolves here to the strategy of the seed, and PCT
     /// without a run length of its own gets the estimate, so
     /// [`Runtime::strategy`] (and every report) names exactly what runs.
@@ -294,6 +316,7 @@ impl Builder {
             leaked: Vec::new(),
             events_at_stop: 0,
             replay_input: None,
+            foreign_wake: false,
         }
     }
 }
@@ -311,6 +334,8 @@ pub struct Runtime {
     events_at_stop: usize,
     /// The input that replays the last run, under `Strategy::Bytes`.
     replay_input: Option<Vec<u8>>,
+    /// Whether a task of the last run was woken from another OS thread.
+    foreign_wake: bool,
 }
 
 static NEXT_RUN_ID: AtomicU64 = AtomicU64::new(1);
@@ -391,7 +416,7 @@ impl Runtime {
         let second = self.block_on_at(body(), location);
         match crate::trace::first_difference(&first_trace, &self.trace) {
             None => second,
-            Some(d) => Err(self.failure(Stop::NonDeterminism { reason: d.reason }, d.step, d.time)),
+            Some(d) => Err(self.failure(Stop::RerunDiffers { reason: d.reason }, d.step, d.time)),
         }
     }
 
@@ -443,6 +468,7 @@ impl Runtime {
                 Vec::new()
             };
             self.events_at_stop = core.events();
+            self.foreign_wake = core.sync.was_woken_from_elsewhere();
             (core.step, core.now(), leaked)
         };
         teardown(&shared);
@@ -545,11 +571,11 @@ impl Runtime {
             time,
             recent_events: self.trace.tail(self.events_at_stop, 12),
             schedule: self.schedule.clone(),
-            reproduce: env::reproduce_command(&Config {
-                strategy: self.reported_strategy(),
-                driver: None,
-                ..self.config.clone()
-            }),
+            reproduce: Reproduce {
+                selection: Selection::of(self.seed(), &self.reported_strategy()),
+                check_determinism: matches!(stop, Stop::RerunDiffers { .. }),
+                place: env::place(),
+            },
             trace: self.trace.clone(),
             drop_panics: Vec::new(),
         };
@@ -612,7 +638,19 @@ impl Runtime {
                 run,
             })),
             Stop::NonDeterminism { reason } => {
-                Failure::NonDeterminism(Box::new(NonDeterminismFailure { reason, run }))
+                let cause = if self.foreign_wake {
+                    NonDeterminismCause::ForeignWake
+                } else {
+                    NonDeterminismCause::ReplayDiverged
+                };
+                Failure::NonDeterminism(Box::new(NonDeterminismFailure { cause, reason, run }))
+            }
+            Stop::RerunDiffers { reason } => {
+                Failure::NonDeterminism(Box::new(NonDeterminismFailure {
+                    cause: NonDeterminismCause::RerunDiffers,
+                    reason,
+                    run,
+                }))
             }
         }
     }

@@ -34,7 +34,13 @@ pub(crate) enum Stop {
     TimeLimit {
         next_timer: Duration,
     },
+    /// A replay diverged, or a task was woken from another thread (the runtime tells
+    /// them apart by the run's foreign-wake flag).
     NonDeterminism {
+        reason: String,
+    },
+    /// The determinism check: the same seed's two traces differ.
+    RerunDiffers {
         reason: String,
     },
 }

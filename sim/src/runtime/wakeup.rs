@@ -77,6 +77,12 @@ impl RunSync {
             .unwrap_or(None)
     }
 
+    /// Whether a task of the run was woken from another thread (the flag stays up
+    /// after [`take_foreign`](Self::take_foreign)).
+    pub(crate) fn was_woken_from_elsewhere(&self) -> bool {
+        self.foreign.load(Ordering::Relaxed)
+    }
+
     fn woken_from_elsewhere(&self, task: TaskId) {
         if let Ok(mut report) = self.foreign_report.lock() {
             report.get_or_insert_with(|| {

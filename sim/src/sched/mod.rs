@@ -28,7 +28,7 @@ use crate::ids::TaskId;
 use crate::rng::{ByteSource, DetRng, SharedBytes, Stream};
 
 pub(crate) use ready::ReadySet;
-pub use schedule::{ParseScheduleError, Schedule};
+pub use schedule::{MAX_DECISIONS, ParseScheduleError, Schedule};
 pub use strategy::{DEFAULT_KEEP_PERCENT, MAX_PCT_DEPTH, ParseStrategyError, Strategy};
 pub use sweep::SweepState;
 pub(crate) use switches::{SwitchPoint, switch_points};
