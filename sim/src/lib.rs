@@ -114,10 +114,11 @@ mod failure;
 pub mod fuzz;
 mod ids;
 pub mod log;
+pub mod macros;
 pub mod queue;
 pub mod rand;
 mod rng;
-mod runtime;
+pub mod runtime;
 pub mod sched;
 pub mod sync;
 pub mod task;
@@ -142,6 +143,18 @@ pub use trace::Trace;
 /// Runs an `async fn` test over many seeds; see [`Check`] and the `sim-macros` crate
 /// for its arguments (`seeds`, `strategy`, `max_time`, ...).
 pub use sim_macros::test;
+
+/// Runs an `async fn main` as one simulated run configured by the `SIM_` variables
+/// (see [`env`](mod@env)); a failure prints its report and exits with status 101.
+///
+/// ```no_run
+/// #[sim::main]
+/// async fn main() {
+///     let worker = sim::spawn(async { 6 * 7 });
+///     println!("{}", worker.await.unwrap());
+/// }
+/// ```
+pub use sim_macros::main;
 
 /// The README's Rust examples, compiled as doctests so they cannot rot.
 #[cfg(doctest)]
