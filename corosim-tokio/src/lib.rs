@@ -12,7 +12,7 @@
 //! behaviour. Built with `--cfg corosim`
 //!
 //! ```sh
-//! RUSTFLAGS="--cfg corosim" CARGO_TARGET_DIR=target/corosim cargo test
+//! RUSTFLAGS="--cfg corosim" CARGO_TARGET_DIR=$PWD/target/corosim-cfg cargo test
 //! ```
 //!
 //! the same paths name `sim`'s tokio-shaped API instead, and

@@ -2,7 +2,7 @@
 //!
 //! ```sh
 //! cargo run -p kv                                                   # on tokio
-//! RUSTFLAGS="--cfg corosim" CARGO_TARGET_DIR=target/corosim \
+//! RUSTFLAGS="--cfg corosim" CARGO_TARGET_DIR=$PWD/target/corosim-cfg \
 //!     SIM_SEED=7 cargo run -p kv                                    # one simulated run
 //! ```
 
