@@ -297,3 +297,26 @@ fn interval_reset_immediately_and_reset() {
         })
         .unwrap();
 }
+
+#[test]
+fn a_tick_up_to_five_ms_late_is_on_time() {
+    for (late, next) in [(5, 10), (6, 16)] {
+        Builder::new()
+            .build()
+            .block_on(async move {
+                let start = Instant::now();
+                let mut every = interval(ms(10));
+                every.set_missed_tick_behavior(MissedTickBehavior::Delay);
+                every.tick().await;
+                sleep(ms(10 + late)).await; // the second tick is `late` ms late
+                assert_eq!(every.tick().await, start + ms(10));
+                // On time: the period goes on from the schedule; missed: from now.
+                assert_eq!(
+                    every.tick().await,
+                    start + ms(10 + next),
+                    "late by {late} ms"
+                );
+            })
+            .unwrap();
+    }
+}

@@ -8,7 +8,11 @@ use std::time::Duration;
 
 use super::{Instant, Sleep, sleep_until};
 
-/// What an [`Interval`] does when ticks were missed (mirrors tokio's).
+/// How late a tick may be and still count as on time (tokio's tolerance).
+const MISSED_AFTER: Duration = Duration::from_millis(5);
+
+/// What an [`Interval`] does when a tick was missed, that is, polled more than 5 ms
+/// after its time (mirrors tokio's).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum MissedTickBehavior {
     /// Fire the missed ticks back to back (the default).
@@ -77,10 +81,12 @@ impl Interval {
             return Poll::Pending;
         }
         let now = Instant::now();
+        // As tokio: a tick up to 5 ms late is on time; only a later one was missed.
+        let missed = now > scheduled + MISSED_AFTER;
         let next = match self.missed {
             MissedTickBehavior::Burst => scheduled + self.period,
-            MissedTickBehavior::Delay if now > scheduled => now + self.period,
-            MissedTickBehavior::Skip if now > scheduled => {
+            MissedTickBehavior::Delay if missed => now + self.period,
+            MissedTickBehavior::Skip if missed => {
                 let behind = (now - scheduled).as_nanos() / self.period.as_nanos();
                 scheduled + self.period * (behind as u32 + 1)
             }
