@@ -1,7 +1,7 @@
 //! Coverage-guided fuzzing of runs: inputs are bytes that drive every decision of a run
 //! ([`Strategy::Bytes`]: scheduling choices, scheduling points, same-instant wake-ups,
 //! `sim::rand` draws), and the guide is the run's *interleaving* coverage
-//! ([`Coverage`](crate::coverage::Coverage)), not code coverage, which barely changes
+//! ([`Coverage`]), not code coverage, which barely changes
 //! between two interleavings of the same code.
 //!
 //! Three ways in:
