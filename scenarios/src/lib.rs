@@ -44,12 +44,16 @@ pub mod bank;
 pub mod bounded_pool;
 pub mod channel;
 pub mod classic;
+pub mod completion;
 pub mod event_waiter;
 pub mod ordering;
 pub mod philosophers;
 pub mod pipeline;
 pub mod producer_consumer;
+pub mod resource_guard;
+pub mod stream;
 pub mod task_distributor;
+pub mod task_group;
 pub mod timeouts;
 
 /// What a variant is expected to do under a seed sweep.
@@ -514,6 +518,102 @@ static PATTERNS: &[Entry] = &[
         Catch(Panic),
         50,
         "BUG: the consumer of a LifoQueue expects each producer's items in put order"
+    ),
+    entry!(
+        stream,
+        Drained,
+        "drained",
+        Pass,
+        0,
+        "a Stream over a bounded channel; on the stop it is closed and drained"
+    ),
+    entry!(
+        stream,
+        Unbounded,
+        "unbounded",
+        Catch(Panic),
+        1,
+        "BUG: the adapter pumps the bounded channel into an unbounded one: no back-pressure"
+    ),
+    entry!(
+        stream,
+        DroppedTail,
+        "dropped-tail",
+        Catch(Panic),
+        5,
+        "BUG: on the stop the consumer drops the stream with items still buffered in it"
+    ),
+    entry!(
+        task_group,
+        JoinSet,
+        "join-set",
+        Pass,
+        0,
+        "workers in a JoinSet, shut down (abort and wait) at the first error"
+    ),
+    entry!(
+        task_group,
+        TryJoin,
+        "try-join",
+        Pass,
+        0,
+        "workers as futures of one task under try_join!: the first error drops the others"
+    ),
+    entry!(
+        task_group,
+        DetachOnError,
+        "detach-on-error",
+        Catch(Panic),
+        5,
+        "BUG: the handles are dropped at the first error: siblings run on and write"
+    ),
+    entry!(
+        resource_guard,
+        Guarded,
+        "guarded",
+        Pass,
+        0,
+        "a guard from registration to unregistration; a dropped one cleans up in a task"
+    ),
+    entry!(
+        resource_guard,
+        GuardAfterSetup,
+        "guard-after-setup",
+        Catch(Panic),
+        10,
+        "BUG: the guard is created after the handshake: a cancelled setup leaks"
+    ),
+    entry!(
+        resource_guard,
+        DisarmBeforeTeardown,
+        "disarm-before-teardown",
+        Catch(Panic),
+        5,
+        "BUG: the teardown disarms the guard before its await: a cancelled teardown leaks"
+    ),
+    entry!(
+        completion,
+        Oneshot,
+        "oneshot",
+        Pass,
+        0,
+        "responder and watchdog take a oneshot sender from a slot, then send"
+    ),
+    entry!(
+        completion,
+        CheckThenComplete,
+        "check-then-complete",
+        Catch(Panic),
+        5,
+        "BUG: the responder checks the promise is open, awaits, then completes it"
+    ),
+    entry!(
+        completion,
+        ForgottenOnError,
+        "forgotten-on-error",
+        Catch(Deadlock),
+        10,
+        "BUG: the error path returns without completing a claimed request"
     ),
 ];
 

@@ -103,6 +103,31 @@ fn ordering_configs() {
 }
 
 #[test]
+fn stream_configs() {
+    use scenarios::stream::*;
+    sweep("drained", |c: Config| run(c, Variant::Drained));
+}
+
+#[test]
+fn task_group_configs() {
+    use task_group::*;
+    sweep("join-set", |c: Config| run(c, Variant::JoinSet));
+    sweep("try-join", |c: Config| run(c, Variant::TryJoin));
+}
+
+#[test]
+fn resource_guard_configs() {
+    use resource_guard::*;
+    sweep("guarded", |c: Config| run(c, Variant::Guarded));
+}
+
+#[test]
+fn completion_configs() {
+    use completion::*;
+    sweep("oneshot", |c: Config| run(c, Variant::Oneshot));
+}
+
+#[test]
 fn normalized_configs_are_small() {
     let big = producer_consumer::Config {
         producers: 200,

@@ -89,5 +89,9 @@ scenario_tests!(
     pipeline,
     timeouts,
     ordering,
+    stream,
+    task_group,
+    resource_guard,
+    completion,
     classic,
 );

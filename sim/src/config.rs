@@ -25,6 +25,10 @@
 //! | `unhandled_panic` | | `unhandled_panic = "ignore"` | `ignore`, `shutdown_runtime` |
 //! | `regressions` | | `regressions = "off"` | `off`, or a file path |
 //! | `log` | `SIM_LOG` | | `1/true/yes/on`, `0/false/no/off` |
+//! | `fuzz` | `SIM_FUZZ` | `fuzz = 10000` | a whole number `>= 1` of fuzz executions (instead of seeds) |
+//! | `explore` | `SIM_EXPLORE` | `explore = true`, or bare `explore` | `1/true/yes/on`, `0/false/no/off` |
+//! | `preemption_bound` | `SIM_PREEMPTION_BOUND` | `preemption_bound = 2` | a whole number up to 4294967295 |
+//! | `max_schedules` | `SIM_MAX_SCHEDULES` | `max_schedules = 20000` | a whole number `>= 1` |
 //!
 //! **Durations** have one grammar everywhere: a decimal number (`10`, `1.5`, `.25`)
 //! followed by a unit, `ns`, `us` (or `µs`), `ms`, `s`, `m` (or `min`) or `h`, with
@@ -193,6 +197,14 @@ pub struct Settings {
     pub regressions: Option<Regressions>,
     /// [`Key::Log`].
     pub log: Option<bool>,
+    /// [`Key::Fuzz`].
+    pub fuzz: Option<u64>,
+    /// [`Key::Explore`].
+    pub explore: Option<bool>,
+    /// [`Key::PreemptionBound`].
+    pub preemption_bound: Option<u32>,
+    /// [`Key::MaxSchedules`].
+    pub max_schedules: Option<u64>,
 }
 
 impl Settings {
@@ -217,6 +229,12 @@ impl Settings {
             }
             Key::Regressions => self.regressions = Some(parse::regressions(source, value)?),
             Key::Log => self.log = Some(parse::switch(key, source, value)?),
+            Key::Fuzz => self.fuzz = Some(parse::fuzz(source, value)?),
+            Key::Explore => self.explore = Some(parse::switch(key, source, value)?),
+            Key::PreemptionBound => {
+                self.preemption_bound = Some(parse::preemption_bound(source, value)?)
+            }
+            Key::MaxSchedules => self.max_schedules = Some(parse::max_schedules(source, value)?),
         }
         Ok(())
     }
@@ -270,6 +288,10 @@ impl Settings {
             unhandled_panic: pick(&self.unhandled_panic, &below.unhandled_panic),
             regressions: pick(&self.regressions, &below.regressions),
             log: pick(&self.log, &below.log),
+            fuzz: pick(&self.fuzz, &below.fuzz),
+            explore: pick(&self.explore, &below.explore),
+            preemption_bound: pick(&self.preemption_bound, &below.preemption_bound),
+            max_schedules: pick(&self.max_schedules, &below.max_schedules),
         }
     }
 
@@ -473,7 +495,33 @@ pub mod parse {
         })
     }
 
-    /// An on/off setting ([`Key::CheckDeterminism`], [`Key::Log`]).
+    /// [`Key::Fuzz`]: `>= 1` executions.
+    pub fn fuzz(source: Source, v: &str) -> Result<u64, ConfigError> {
+        whole(v.trim())
+            .filter(|&n| n >= 1)
+            .ok_or_else(|| ConfigError::new(Key::Fuzz, source, v, WHOLE))
+    }
+
+    /// [`Key::PreemptionBound`]: a whole number of preemptions (`0`: none).
+    pub fn preemption_bound(source: Source, v: &str) -> Result<u32, ConfigError> {
+        whole(v.trim()).ok_or_else(|| {
+            ConfigError::new(
+                Key::PreemptionBound,
+                source,
+                v,
+                "a whole number of preemptions up to 4294967295",
+            )
+        })
+    }
+
+    /// [`Key::MaxSchedules`]: `>= 1`.
+    pub fn max_schedules(source: Source, v: &str) -> Result<u64, ConfigError> {
+        whole(v.trim())
+            .filter(|&n| n >= 1)
+            .ok_or_else(|| ConfigError::new(Key::MaxSchedules, source, v, WHOLE))
+    }
+
+    /// An on/off setting ([`Key::CheckDeterminism`], [`Key::Log`], [`Key::Explore`]).
     pub fn switch(key: Key, source: Source, v: &str) -> Result<bool, ConfigError> {
         match v.trim().to_ascii_lowercase().as_str() {
             "1" | "true" | "yes" | "on" => Ok(true),
@@ -602,6 +650,16 @@ pub mod parse {
             check(Key::Seeds, method, n, n >= 1, WHOLE)
         }
 
+        /// [`Key::Fuzz`]: `>= 1`.
+        pub fn fuzz(method: &'static str, n: u64) -> u64 {
+            check(Key::Fuzz, method, n, n >= 1, WHOLE)
+        }
+
+        /// [`Key::MaxSchedules`]: `>= 1`.
+        pub fn max_schedules(method: &'static str, n: u64) -> u64 {
+            check(Key::MaxSchedules, method, n, n >= 1, WHOLE)
+        }
+
         /// [`Key::MaxSteps`]: `>= 1`.
         pub fn max_steps(method: &'static str, n: u64) -> u64 {
             check(Key::MaxSteps, method, n, n >= 1, WHOLE)
@@ -674,6 +732,10 @@ mod tests {
             ("SIM_SHRINK_BUDGET", "0"),
             ("SIM_CHECK_DETERMINISM", "on"),
             ("SIM_LOG", "0"),
+            ("SIM_FUZZ", "5000"),
+            ("SIM_EXPLORE", "yes"),
+            ("SIM_PREEMPTION_BOUND", "0"),
+            ("SIM_MAX_SCHEDULES", "300"),
         ])
         .unwrap();
         assert_eq!(
@@ -692,6 +754,10 @@ mod tests {
                 unhandled_panic: None,
                 regressions: None,
                 log: Some(false),
+                fuzz: Some(5000),
+                explore: Some(true),
+                preemption_bound: Some(0),
+                max_schedules: Some(300),
             }
         );
         assert_eq!(vars(&[("SIM_SEED", "  ")]).unwrap(), Settings::default());

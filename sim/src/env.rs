@@ -14,9 +14,14 @@
 //! | `SIM_START_SEED` | a seed, or `random` (a fresh start seed, written to `target/corosim/` before the sweep) | the first seed of a sweep |
 //! | `SIM_SHRINK_BUDGET` | a whole number (`0` turns shrinking off) | most replays spent shrinking a failure |
 //! | `SIM_LOG` | `1`/`true`, `0`/`false` | show user `tracing` logs in sweeps too (see [`log`](crate::log)) |
+//! | `SIM_FUZZ` | a whole number `>= 1` | [`Check`](crate::Check) fuzzes for that many executions instead of sweeping seeds ([`Check::fuzz`](crate::Check::fuzz)) |
+//! | `SIM_EXPLORE` | `1`/`true`, `0`/`false` | [`Check`](crate::Check) explores schedules systematically instead of sweeping seeds ([`Check::explore`](crate::Check::explore)) |
+//! | `SIM_PREEMPTION_BOUND` | a whole number | the preemption bound of an exploration |
+//! | `SIM_MAX_SCHEDULES` | a whole number `>= 1` | the most schedules an exploration runs |
 //!
-//! With `SIM_SEED` or `SIM_SCHEDULE` set, a [`Check`](crate::Check) runs only that one
-//! seed or schedule instead of sweeping.
+//! With `SIM_SEED` or `SIM_SCHEDULE` set (or `SIM_STRATEGY=bytes:<hex>`, a fuzz input),
+//! a [`Check`](crate::Check) runs only that one seed, schedule or input instead of
+//! sweeping, fuzzing or exploring.
 //!
 //! [`Builder::from_env`](crate::Builder::from_env) and [`Check`](crate::Check) apply them;
 //! each value is parsed by its setting's parser in [`crate::config`] (the same one

@@ -1,7 +1,7 @@
 //! Coverage-guided fuzzing of runs: inputs are bytes that drive every decision of a run
 //! ([`Strategy::Bytes`]: scheduling choices, scheduling points, same-instant wake-ups,
 //! `sim::rand` draws), and the guide is the run's *interleaving* coverage
-//! ([`Coverage`](crate::coverage::Coverage)), not code coverage, which barely changes
+//! ([`Coverage`]), not code coverage, which barely changes
 //! between two interleavings of the same code.
 //!
 //! Three ways in:
@@ -91,11 +91,17 @@ where
 {
     let mut rt = builder.strategy(Strategy::Bytes(data.to_vec())).build();
     let result = rt.block_on(body());
-    let observed = Observed {
-        coverage: rt.coverage(),
-        replay_input: rt.replay_input().unwrap_or(data).to_vec(),
-    };
-    (result, observed)
+    (result, Observed::of(&rt, data))
+}
+
+impl Observed {
+    /// What the fuzzer learns from `rt`'s last run, driven by `data`.
+    pub fn of(rt: &crate::Runtime, data: &[u8]) -> Self {
+        Observed {
+            coverage: rt.coverage(),
+            replay_input: rt.replay_input().unwrap_or(data).to_vec(),
+        }
+    }
 }
 
 /// [`run`], adding the run's interleaving coverage to `counters` (libFuzzer's extra
@@ -244,6 +250,24 @@ impl Fuzzer {
             Ok(_) if new => (Verdict::New, None),
             Ok(_) => (Verdict::Known, None),
         }
+    }
+
+    /// Runs inputs from [`next_input`](Self::next_input) through `run` while
+    /// `go_on(self)` says so (checked before each run: a budget of executions, or of
+    /// time for a command line), and returns the first failing input with its
+    /// failure.
+    pub fn search<T>(
+        &mut self,
+        mut go_on: impl FnMut(&Fuzzer) -> bool,
+        mut run: impl FnMut(&[u8]) -> RunOutcome<T>,
+    ) -> Option<(Vec<u8>, Failure)> {
+        while go_on(self) {
+            let input = self.next_input();
+            if let (Verdict::Failed, Some(failure)) = self.try_input(&input, &mut run) {
+                return Some((input, failure));
+            }
+        }
+        None
     }
 
     /// A corpus entry to mutate: half the time one of the last eight added (they

@@ -82,12 +82,16 @@
 //!
 //! ## Map
 //!
-//! - [`Builder`], [`Runtime`]: configure and run; [`Strategy`] picks the scheduler.
-//! - [`task`]: `spawn`, `JoinHandle`, `JoinSet`, `yield_now` (tokio's names).
-//! - [`time`]: the virtual clock: `Instant`, `sleep`, `timeout`, `interval`.
+//! - [`Builder`], [`Runtime`]: configure and run; [`Strategy`] picks the scheduler;
+//!   [`runtime::Handle`]: the run in progress (tokio's `runtime` paths).
+//! - [`task`]: `spawn`, `JoinHandle`, `JoinSet`, `yield_now`, `LocalSet`/`spawn_local`,
+//!   `spawn_blocking`/`block_in_place`, task-local storage (tokio's names).
+//! - [`time`]: the virtual clock: `Instant`, `sleep`, `timeout`, `interval`, `advance`.
 //! - [`sync`]: `Mutex`, `RwLock`, `Semaphore`, `Notify`, `Event`, `Barrier`, `Condvar`
 //!   and the `mpsc`, `oneshot`, `broadcast`, `watch` channels (tokio's names).
 //! - [`queue`]: asyncio's `Queue`, `PriorityQueue`, `LifoQueue` with `task_done`/`join`.
+//! - [`select!`], [`join!`], [`try_join!`], [`pin!`], [`task_local!`], `#[sim::main]`,
+//!   `#[sim::test]`: tokio's macros (see [`macros`]).
 //! - [`rand`]: seeded randomness for user code.
 //! - [`Trace`], [`Schedule`]: what a run did, and how to replay it.
 //! - [`Failure`]: panics, deadlocks, bounds, non-determinism, each a report.
@@ -96,6 +100,9 @@
 //! - [`config`]: every setting, with one parser each (for the environment,
 //!   `#[sim::test]`, [`Check`] and the `corosim` command); [`env`](mod@env): every
 //!   `SIM_` environment variable; [`reproduce`]: the command that reproduces a run.
+//!
+//! A crate written against `tokio::` paths runs here unchanged through the
+//! `corosim-tokio` facade and one flag, `RUSTFLAGS="--cfg corosim"` (see the README).
 //!
 //! ## Defaults and limits
 //!
@@ -118,8 +125,54 @@
 //! schedule and strategy strings, regression files, the `SIM_` variables) is fuzzed
 //! by the targets under `fuzz/`.
 //!
-//! Use `futures::select_biased!` rather than `futures::select!` in simulated code:
-//! the latter draws from a thread-local RNG outside the simulation.
+//! ## Differences from tokio
+//!
+//! `sim` keeps tokio's names and documented semantics wherever a deterministic,
+//! single-threaded run allows. Where it cannot, or does more, it differs here (and only
+//! here, for tasks, time and macros; the primitives' differences are listed with
+//! [`sync`]):
+//!
+//! - **One thread.** A run polls one task at a time on the calling thread and starts no
+//!   thread. Futures need not be `Send`. Tasks switch only when they return `Pending`
+//!   or at a *scheduling point* (before an async operation of a primitive completes at
+//!   once), where the strategy may run another task first: every interleaving `sim`
+//!   explores is one tokio's multi-threaded runtime could produce at those points, but
+//!   code racing between two synchronous statements is never interleaved.
+//! - **Cooperative budget.** As tokio's: a task that passes 128 scheduling points in one
+//!   poll makes its next operation return `Pending` (and is woken), so a loop of
+//!   always-ready operations gives way, and a `select!` racing one with `yield_now`
+//!   ends. Operations of `futures`' or `std`'s types spend no budget; the step limit
+//!   still bounds a task that never awaits a primitive. There is no
+//!   `task::unconstrained`.
+//! - **Time is always paused.** The clock starts at zero since the start of the run and
+//!   moves only when every task waits (to the next timer) or on
+//!   [`time::advance`]; [`time::pause`] and [`time::resume`] are accepted and do
+//!   nothing (tokio's panic when called twice, or without a paused clock). An
+//!   [`Instant`](time::Instant) counts from an epoch one year before the start, so
+//!   `Instant::now() - d` works for any `d` up to a year (tokio's starts at the machine's
+//!   uptime); there is no conversion to or from `std::time::Instant`. Deadlines past
+//!   584 years end there. Advancing past [`Builder::max_time`] is a time-limit failure.
+//! - **`spawn_local` and `LocalSet`.** `spawn_local` outside a `LocalSet` spawns a plain
+//!   task (tokio panics). A set's tasks are tasks of the run: they run only while the
+//!   set is driven, but interleave with the other tasks at scheduling points (tokio runs
+//!   them inside the polls of the future driving the set). A set cannot be filled
+//!   before a run starts, and dropping it cancels its tasks at their next turn.
+//! - **Blocking sections.** `spawn_blocking` runs its closure as one atomic step of a
+//!   task of its own, when the scheduler picks that task; `block_in_place` runs it at
+//!   once in the current task (and is accepted, where tokio's current-thread runtime
+//!   panics). Nothing else runs during a section and it takes no virtual time, unless
+//!   it sleeps through [`runtime::Handle::block_on`], which moves the clock from timer
+//!   to timer; waiting there for another task is reported (that task cannot run). The
+//!   wall clock (`std::thread::sleep`, real I/O) is invisible to the run.
+//! - **`select!`** draws its branch order from the run's generator for user code (so a
+//!   seed replays it, and a `bytes:` run's input drives it), one draw per poll;
+//!   `biased;` draws nothing. `futures::select!` draws from a thread-local generator
+//!   outside the simulation: use `sim::select!` or `futures::select_biased!`.
+//! - **Entry points.** `#[sim::test]` runs many seeds, not one; `#[sim::main]` runs one,
+//!   from the `SIM_` variables. Runtime flavours, worker threads and `start_paused`
+//!   have no meaning and are accepted by the facade's `#[tokio::main]`/`#[tokio::test]`.
+//! - **Not simulated:** `tokio::io`, `net`, `fs`, `process`, `signal`, task dumps and
+//!   runtime metrics.
 
 pub mod cell;
 pub mod check;
@@ -132,11 +185,12 @@ mod failure;
 pub mod fuzz;
 mod ids;
 pub mod log;
+pub mod macros;
 pub mod queue;
 pub mod rand;
 pub mod reproduce;
 mod rng;
-mod runtime;
+pub mod runtime;
 pub mod sched;
 pub mod sync;
 pub mod task;
@@ -162,6 +216,18 @@ pub use trace::Trace;
 /// Runs an `async fn` test over many seeds; see [`Check`] and the `sim-macros` crate
 /// for its arguments (`seeds`, `strategy`, `max_time`, ...).
 pub use sim_macros::test;
+
+/// Runs an `async fn main` as one simulated run configured by the `SIM_` variables
+/// (see [`env`](mod@env)); a failure prints its report and exits with status 101.
+///
+/// ```no_run
+/// #[sim::main]
+/// async fn main() {
+///     let worker = sim::spawn(async { 6 * 7 });
+///     println!("{}", worker.await.unwrap());
+/// }
+/// ```
+pub use sim_macros::main;
 
 /// The README's Rust examples, compiled as doctests so they cannot rot.
 #[cfg(doctest)]

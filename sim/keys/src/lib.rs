@@ -47,6 +47,14 @@ pub enum Key {
     Regressions,
     /// Show user `tracing` logs during sweeps.
     Log,
+    /// Fuzz instead of sweeping seeds: this many coverage-guided executions.
+    Fuzz,
+    /// Explore schedules systematically instead of sweeping seeds.
+    Explore,
+    /// Exploration: the most preemptions a schedule may have.
+    PreemptionBound,
+    /// Exploration: the most schedules it runs.
+    MaxSchedules,
 }
 
 /// The literal a `#[sim::test(..)]` argument takes.
@@ -56,13 +64,14 @@ pub enum Literal {
     Int,
     /// A string literal: `max_time = "10s"`.
     Str,
-    /// A boolean literal: `check_determinism = true`.
+    /// A boolean literal: `check_determinism = true`, or the bare name for `true`
+    /// (`#[sim::test(explore)]`).
     Bool,
 }
 
 impl Key {
     /// Every setting, in the order the documentation lists them.
-    pub const ALL: [Key; 13] = [
+    pub const ALL: [Key; 17] = [
         Key::Seed,
         Key::Seeds,
         Key::StartSeed,
@@ -76,6 +85,10 @@ impl Key {
         Key::UnhandledPanic,
         Key::Regressions,
         Key::Log,
+        Key::Fuzz,
+        Key::Explore,
+        Key::PreemptionBound,
+        Key::MaxSchedules,
     ];
 
     /// The setting's name (`max_time`): the `#[sim::test]` argument, and, with `-` for
@@ -95,6 +108,10 @@ impl Key {
             Key::UnhandledPanic => "unhandled_panic",
             Key::Regressions => "regressions",
             Key::Log => "log",
+            Key::Fuzz => "fuzz",
+            Key::Explore => "explore",
+            Key::PreemptionBound => "preemption_bound",
+            Key::MaxSchedules => "max_schedules",
         }
     }
 
@@ -112,6 +129,10 @@ impl Key {
             Key::ShrinkBudget => "SIM_SHRINK_BUDGET",
             Key::CheckDeterminism => "SIM_CHECK_DETERMINISM",
             Key::Log => "SIM_LOG",
+            Key::Fuzz => "SIM_FUZZ",
+            Key::Explore => "SIM_EXPLORE",
+            Key::PreemptionBound => "SIM_PREEMPTION_BOUND",
+            Key::MaxSchedules => "SIM_MAX_SCHEDULES",
             Key::UnhandledPanic | Key::Regressions => return None,
         })
     }
@@ -120,11 +141,16 @@ impl Key {
     /// to one seed or schedule is a reproduce command, not an attribute).
     pub const fn attr(self) -> Option<Literal> {
         Some(match self {
-            Key::Seeds | Key::StartSeed | Key::MaxSteps | Key::PctSteps | Key::ShrinkBudget => {
-                Literal::Int
-            }
+            Key::Seeds
+            | Key::StartSeed
+            | Key::MaxSteps
+            | Key::PctSteps
+            | Key::ShrinkBudget
+            | Key::Fuzz
+            | Key::PreemptionBound
+            | Key::MaxSchedules => Literal::Int,
             Key::Strategy | Key::MaxTime | Key::UnhandledPanic | Key::Regressions => Literal::Str,
-            Key::CheckDeterminism => Literal::Bool,
+            Key::CheckDeterminism | Key::Explore => Literal::Bool,
             Key::Seed | Key::Schedule | Key::Log => return None,
         })
     }

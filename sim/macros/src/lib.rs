@@ -1,19 +1,22 @@
-//! `#[sim::test]`: turns an `async fn` test into a seed sweep ([`sim::Check`]).
+//! The macros of `sim`: the attributes `#[sim::test]` (a seed sweep, [`sim::Check`]) and
+//! `#[sim::main]` (one run), their tokio-named twins for the `corosim-tokio` facade,
+//! and the engines of `sim::select!`, `sim::join!` and `sim::try_join!`.
 //!
-//! This crate only rewrites syntax; everything it generates calls the public `sim` API,
-//! and argument values are parsed by `sim::Check::attr` with each setting's one parser
-//! (`sim::config`; errors name the argument). The argument names and their literal
-//! types come from the one table of settings, `sim_keys::Key`: an unknown argument or
-//! a wrong literal type is a compile error here.
+//! This crate only rewrites syntax; everything it generates calls the public `sim` API
+//! (attribute arguments are validated at run time by `sim::Check::attr`, with errors
+//! naming the argument). Unknown arguments and wrong literal types are compile errors
+//! here. It draws no random numbers: `select!`'s branch order is drawn at run time
+//! from the run's generator, through `sim::macros::support`.
 //!
 //! [`sim::Check`]: https://docs.rs/sim
 
+mod entry;
+mod join;
+mod select;
+
 use proc_macro::TokenStream;
-use quote::quote;
-use sim_keys::{Key, Literal};
-use syn::parse::Parser;
-use syn::punctuated::Punctuated;
-use syn::{Expr, ExprLit, ItemFn, Lit, MetaNameValue, Token};
+
+use entry::{Flavor, Kind};
 
 /// Runs an `async fn` test over many seeds on the deterministic runtime.
 ///
@@ -27,149 +30,82 @@ use syn::{Expr, ExprLit, ItemFn, Lit, MetaNameValue, Token};
 ///
 /// Arguments: `seeds`, `start_seed`, `max_steps`, `pct_steps`, `shrink_budget`
 /// (integers); `strategy` (`"random"`, `"pct"`, `"pct:<depth>"`, `"round-robin"`,
-/// `"bytes:<hex>"`), `max_time` (`"10s"`, `"250ms"`, `"1.5h"`), `unhandled_panic`
-/// (`"ignore"`), `regressions` (`"off"` or a file path) (strings);
-/// `check_determinism` (`true`/`false`). The body may return `()` or
-/// `Result<(), E: Debug>`.
+/// `"bytes:<hex>"`), `max_time` (`"10s"`, `"250ms"`), `unhandled_panic` (`"ignore"`),
+/// `regressions` (`"off"` or a file path), `crate` (the path of `sim` where it is
+/// renamed) (strings). The body may return `()` or `Result<(), E: Debug>`.
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
-    match expand(args.into(), item.into()) {
-        Ok(tokens) => tokens.into(),
-        Err(e) => e.to_compile_error().into(),
-    }
+    entry::expand(Kind::Test, Flavor::Sim, args.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }
 
-fn expand(
-    args: proc_macro2::TokenStream,
-    item: proc_macro2::TokenStream,
-) -> syn::Result<proc_macro2::TokenStream> {
-    let args = Punctuated::<MetaNameValue, Token![,]>::parse_terminated.parse2(args)?;
-    let func: ItemFn = syn::parse2(item)?;
-    if func.sig.asyncness.is_none() {
-        return Err(syn::Error::new_spanned(
-            func.sig.fn_token,
-            "#[sim::test] needs an `async fn`",
-        ));
-    }
-    if !func.sig.inputs.is_empty() {
-        return Err(syn::Error::new_spanned(
-            &func.sig.inputs,
-            "#[sim::test] functions take no arguments",
-        ));
-    }
-    let mut settings = Vec::new();
-    for arg in &args {
-        let key = arg
-            .path
-            .get_ident()
-            .map(ToString::to_string)
-            .ok_or_else(|| syn::Error::new_spanned(&arg.path, "expected an argument name"))?;
-        let Some(literal) = Key::from_attr(&key).and_then(Key::attr) else {
-            return Err(syn::Error::new_spanned(
-                &arg.path,
-                format!(
-                    "unknown #[sim::test] argument `{key}`; expected one of {}",
-                    Key::attr_names()
-                ),
-            ));
-        };
-        let value = match (&arg.value, literal) {
-            (
-                Expr::Lit(ExprLit {
-                    lit: Lit::Int(i), ..
-                }),
-                Literal::Int,
-            ) => i.base10_digits().to_string(),
-            (
-                Expr::Lit(ExprLit {
-                    lit: Lit::Str(s), ..
-                }),
-                Literal::Str,
-            ) => s.value(),
-            (
-                Expr::Lit(ExprLit {
-                    lit: Lit::Bool(b), ..
-                }),
-                Literal::Bool,
-            ) => b.value.to_string(),
-            (_, literal) => {
-                let kind = match literal {
-                    Literal::Int => "an integer",
-                    Literal::Str => "a string",
-                    Literal::Bool => "a boolean",
-                };
-                return Err(syn::Error::new_spanned(
-                    &arg.value,
-                    format!("`{key}` takes {kind} literal"),
-                ));
-            }
-        };
-        settings.push(quote! { .attr(#key, #value) });
-    }
-    let ItemFn {
-        attrs,
-        vis,
-        sig,
-        block,
-    } = func;
-    let name = &sig.ident;
-    let output = &sig.output;
-    Ok(quote! {
-        #(#attrs)*
-        #[::core::prelude::v1::test]
-        #vis fn #name() {
-            async fn __sim_test_body() #output #block
-            ::sim::Check::new()
-                .test_path(::core::module_path!(), ::core::stringify!(#name))
-                .package(::core::env!("CARGO_PKG_NAME"), ::core::env!("CARGO_MANIFEST_DIR"))
-                #(#settings)*
-                .run(__sim_test_body);
-        }
-    })
+/// Runs an `async fn main` (or any `async fn` without arguments) as one simulated run,
+/// for examples and programs: the seed and bounds come from the `SIM_` variables
+/// (`SIM_SEED`, `SIM_STRATEGY`, `SIM_MAX_TIME`, ...), and a failure prints its report
+/// and exits with status 101.
+///
+/// ```text
+/// #[sim::main]
+/// async fn main() {
+///     let h = sim::spawn(async { 2 });
+///     assert_eq!(h.await.unwrap(), 2);
+/// }
+/// ```
+///
+/// Argument: `crate` (the path of `sim` where it is renamed).
+#[proc_macro_attribute]
+pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry::expand(Kind::Main, Flavor::Sim, args.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// `#[tokio::test]` of the `corosim-tokio` facade under `--cfg corosim`: a seed sweep
+/// like `#[sim::test]`, taking tokio's arguments (`flavor`, `worker_threads`,
+/// `start_paused` are accepted and change nothing: a run is one thread with a paused
+/// clock; `unhandled_panic`; `crate`, the path of the facade, default `tokio`).
+#[doc(hidden)]
+#[proc_macro_attribute]
+pub fn tokio_test(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry::expand(Kind::Test, Flavor::Tokio, args.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
 
-    fn error(args: proc_macro2::TokenStream) -> String {
-        let item = quote! { async fn t() {} };
-        expand(args, item).unwrap_err().to_string()
-    }
+/// `#[tokio::main]` of the `corosim-tokio` facade under `--cfg corosim`: one run like
+/// `#[sim::main]`, taking tokio's arguments (see [`macro@tokio_test`]).
+#[doc(hidden)]
+#[proc_macro_attribute]
+pub fn tokio_main(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry::expand(Kind::Main, Flavor::Tokio, args.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
 
-    #[::core::prelude::v1::test]
-    fn arguments_are_checked_against_the_settings_table() {
-        let e = error(quote! { colour = "blue" });
-        assert_eq!(
-            e,
-            format!(
-                "unknown #[sim::test] argument `colour`; expected one of {}",
-                Key::attr_names()
-            )
-        );
-        // A setting without an attribute (a reproduce command's, not a test's).
-        assert!(error(quote! { seed = 3 }).contains("unknown #[sim::test] argument `seed`"));
-        assert_eq!(
-            error(quote! { seeds = "10" }),
-            "`seeds` takes an integer literal"
-        );
-        assert_eq!(
-            error(quote! { max_time = 10 }),
-            "`max_time` takes a string literal"
-        );
-        assert_eq!(
-            error(quote! { check_determinism = 1 }),
-            "`check_determinism` takes a boolean literal"
-        );
-        let ok = expand(
-            quote! { seeds = 10, check_determinism = true, max_time = "1s" },
-            quote! { async fn t() {} },
-        )
-        .unwrap()
-        .to_string();
-        assert!(
-            ok.contains(". attr (\"check_determinism\" , \"true\")"),
-            "{ok}"
-        );
-    }
+/// The engine of `sim::select!` (call that instead: it brings the support paths).
+#[doc(hidden)]
+#[proc_macro]
+pub fn select_inner(input: TokenStream) -> TokenStream {
+    select::expand(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// The engine of `sim::join!` (call that instead: it brings the support paths).
+#[doc(hidden)]
+#[proc_macro]
+pub fn join_inner(input: TokenStream) -> TokenStream {
+    join::expand(input.into(), false)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// The engine of `sim::try_join!` (call that instead: it brings the support paths).
+#[doc(hidden)]
+#[proc_macro]
+pub fn try_join_inner(input: TokenStream) -> TokenStream {
+    join::expand(input.into(), true)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }

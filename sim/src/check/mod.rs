@@ -13,6 +13,7 @@
 //! This module drives runs; it never reaches into the engine beyond the public
 //! [`Builder`] and the crate-private lenient replay used for shrinking.
 
+mod modes;
 pub mod regression;
 mod shrink;
 
@@ -25,6 +26,7 @@ use std::time::Duration;
 use crate::config::parse::valid;
 use crate::config::{Key, Regressions, Settings, Source, StartSeed};
 use crate::env;
+use crate::explore::Explore;
 use crate::reproduce::{Place, Reproduce, Selection, TestTarget};
 use crate::{Builder, Failure, NonDeterminismCause, Schedule, Strategy, UnhandledPanic};
 
@@ -255,6 +257,69 @@ impl Check {
         self
     }
 
+    /// Fuzz instead of sweeping seeds: `execs` executions of the coverage-guided
+    /// fuzzer ([`crate::fuzz::Fuzzer`], seeded by the start seed), each run driven by
+    /// its input's bytes. A failing input is minimized and its report replays it
+    /// with `SIM_STRATEGY=bytes:<hex>` (`SIM_FUZZ` overrides;
+    /// `#[sim::test(fuzz = N)]`).
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// let caught = sim::Check::new()
+    ///     .fuzz(2_000)
+    ///     .no_regressions()
+    ///     .try_run(|| async {
+    ///         let n = Rc::new(Cell::new(0));
+    ///         let bump = |n: Rc<Cell<i32>>| async move {
+    ///             let seen = n.get();
+    ///             sim::task::scheduling_point().await;
+    ///             n.set(seen + 1);
+    ///         };
+    ///         let a = sim::spawn(bump(n.clone()));
+    ///         let b = sim::spawn(bump(n.clone()));
+    ///         a.await.unwrap();
+    ///         b.await.unwrap();
+    ///         assert_eq!(n.get(), 2, "an update was lost");
+    ///     })
+    ///     .unwrap_err();
+    /// assert!(caught.to_string().contains("SIM_STRATEGY=bytes:"));
+    /// ```
+    ///
+    /// # Panics
+    /// On `0`.
+    pub fn fuzz(mut self, execs: u64) -> Self {
+        self.settings.fuzz = Some(valid::fuzz("Check::fuzz", execs));
+        self
+    }
+
+    /// Explore schedules systematically instead of sweeping seeds ([`Explore`]: every
+    /// schedule up to partial-order equivalence, within the preemption bound and the
+    /// schedule budget). Passing means no explored schedule failed; a failing schedule
+    /// is shrunk and reported with `SIM_SCHEDULE=...` (`SIM_EXPLORE` overrides;
+    /// `#[sim::test(explore)]`).
+    pub fn explore(mut self) -> Self {
+        self.settings.explore = Some(true);
+        self
+    }
+
+    /// The preemption bound of [`explore`](Self::explore) (default: none;
+    /// `SIM_PREEMPTION_BOUND` overrides).
+    pub fn preemption_bound(mut self, k: u32) -> Self {
+        self.settings.preemption_bound = Some(k);
+        self
+    }
+
+    /// The most schedules [`explore`](Self::explore) runs (default
+    /// [`DEFAULT_MAX_SCHEDULES`](crate::explore::DEFAULT_MAX_SCHEDULES);
+    /// `SIM_MAX_SCHEDULES` overrides).
+    ///
+    /// # Panics
+    /// On `0`.
+    pub fn max_schedules(mut self, n: u64) -> Self {
+        self.settings.max_schedules = Some(valid::max_schedules("Check::max_schedules", n));
+        self
+    }
+
     /// Keep regression seeds in this file instead of the default path.
     pub fn regression_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.settings.regressions = Some(Regressions::File(path.into()));
@@ -375,8 +440,12 @@ impl Check {
             shrink_budget,
             regression_path: self.regression_path(&settings, &target),
         };
-        // Only the environment narrows a sweep to one run (a reproduce command).
-        let single = env.seed.is_some() || env.replay().is_some();
+        // Only the environment narrows a sweep to one run (a reproduce command): a
+        // seed, a schedule, or a fuzz input (which needs no seed: it makes every
+        // decision).
+        let bytes = matches!(env.strategy, Some(Strategy::Bytes(_)));
+        let single_seed = env.seed.or(bytes.then_some(0));
+        let single = single_seed.is_some() || env.replay().is_some();
         crate::log::set_enabled(settings.log.unwrap_or(single));
 
         // One seed or one schedule: the reproduce commands land here.
@@ -391,7 +460,7 @@ impl Check {
                 Err(f) => Err(failing.fail(f, false, None)),
             };
         }
-        if let Some(seed) = env.seed {
+        if let Some(seed) = single_seed {
             return match runner.run(base.seed(seed).strategy(strategy.clone())) {
                 Ok(()) => Ok(CheckReport {
                     regressions: 0,
@@ -400,6 +469,18 @@ impl Check {
                 }),
                 Err(f) => Err(failing.fail(f, true, None)),
             };
+        }
+
+        if settings.explore == Some(true) {
+            return failing.explore(&Self::exploration(&settings));
+        }
+        if let Some(execs) = settings.fuzz {
+            let seed = match settings.start_seed {
+                Some(StartSeed::Fixed(s)) => s,
+                Some(StartSeed::Random) => DrawnStartSeed::draw(&target, execs).seed,
+                None => 0,
+            };
+            return failing.fuzz(execs, seed);
         }
 
         let seeds = settings.seeds.unwrap_or(DEFAULT_SEEDS);
@@ -436,6 +517,21 @@ impl Check {
             runs,
             start_seed: start,
         })
+    }
+
+    /// The exploration `settings` describe.
+    fn exploration(settings: &Settings) -> Explore {
+        let mut explore = Explore::new();
+        if let Some(k) = settings.preemption_bound {
+            explore = explore.preemption_bound(k);
+        }
+        if let Some(n) = settings.max_schedules {
+            explore = explore.max_schedules(n);
+        }
+        if let Some(StartSeed::Fixed(seed)) = settings.start_seed {
+            explore = explore.seed(seed);
+        }
+        explore
     }
 
     fn regression_path(&self, settings: &Settings, target: &Target) -> Option<PathBuf> {
@@ -570,6 +666,7 @@ where
             regression,
             drawn_start_seed,
             command,
+            search: None,
         })
     }
 }
@@ -601,15 +698,15 @@ where
     /// [`run`](Self::run), and the number of decisions the run made.
     fn run_measured(&self, builder: Builder) -> (Result<(), Failure>, u64) {
         let mut rt = builder.build();
-        let result = rt.run_at(
-            || async {
-                if let Err(message) = (self.body)().await.into_outcome() {
-                    panic!("{message}");
-                }
-            },
-            self.location,
-        );
+        let result = rt.run_at(|| self.main(), self.location);
         (result, rt.schedule().len() as u64)
+    }
+
+    /// The main future of a run: the body, whose `Err` becomes a panic.
+    async fn main(&self) {
+        if let Err(message) = (self.body)().await.into_outcome() {
+            panic!("{message}");
+        }
     }
 }
 
@@ -740,6 +837,8 @@ pub struct CheckFailure {
     pub drawn_start_seed: Option<DrawnStartSeed>,
     /// The command reproducing the failing run exactly.
     pub command: Reproduce,
+    /// How a fuzz campaign or an exploration found it (`None` for a seed sweep).
+    pub search: Option<String>,
 }
 
 impl fmt::Display for CheckFailure {
@@ -789,6 +888,9 @@ impl fmt::Display for CheckFailure {
         }
         if let Some(drawn) = &self.drawn_start_seed {
             writeln!(f, "start seed: {drawn}")?;
+        }
+        if let Some(search) = &self.search {
+            writeln!(f, "{search}")?;
         }
         let text = original.to_string();
         if text.len() <= 400 {

@@ -30,7 +30,7 @@ pub struct Shrunk {
 }
 
 /// What must stay the same for a candidate to count as the same bug.
-fn signature(f: &Failure) -> Option<String> {
+pub(super) fn signature(f: &Failure) -> Option<String> {
     match f {
         Failure::Panic(p) => Some(format!("panic|{}|{:?}", p.message, p.location)),
         Failure::Deadlock(d) => {

@@ -121,8 +121,9 @@ pub struct ExploreReport {
     pub reduction: bool,
 }
 
-impl fmt::Display for ExploreReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl ExploreReport {
+    /// One line: schedules run, the bounds, and how the search ended.
+    pub fn summary(&self) -> String {
         let mut bound = self
             .preemption_bound
             .map_or("no preemption bound".to_string(), |k| {
@@ -132,25 +133,27 @@ impl fmt::Display for ExploreReport {
             bound.push_str(&format!(", at most {d} delay(s)"));
         }
         let reduction = if self.reduction { "with" } else { "without" };
-        match (&self.failure, self.exhausted) {
-            (Some(failure), _) => write!(
-                f,
-                "explored {} schedule(s) ({bound}, {reduction} partial-order reduction): \
-                 found a failure\n\n{failure}",
-                self.schedules
+        let end = match (&self.failure, self.exhausted) {
+            (Some(_), _) => "found a failure".to_string(),
+            (None, true) => format!(
+                "exhausted, no failure ({} branch(es) cut by the bound)",
+                self.cut_by_bound
             ),
-            (None, true) => write!(
-                f,
-                "explored {} schedule(s) ({bound}, {reduction} partial-order reduction): \
-                 exhausted, no failure ({} branch(es) cut by the bound)",
-                self.schedules, self.cut_by_bound
-            ),
-            (None, false) => write!(
-                f,
-                "explored {} schedule(s) ({bound}, {reduction} partial-order reduction): \
-                 stopped at the schedule budget, not exhausted",
-                self.schedules
-            ),
+            (None, false) => "stopped at the schedule budget, not exhausted".to_string(),
+        };
+        format!(
+            "explored {} schedule(s) ({bound}, {reduction} partial-order reduction): {end}",
+            self.schedules
+        )
+    }
+}
+
+impl fmt::Display for ExploreReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.summary())?;
+        match &self.failure {
+            Some(failure) => write!(f, "\n\n{failure}"),
+            None => Ok(()),
         }
     }
 }
@@ -250,7 +253,24 @@ impl Explore {
         F: Fn() -> Fut,
         Fut: Future,
     {
-        let location = std::panic::Location::caller();
+        let base = Builder::new().max_steps(self.max_steps);
+        self.run_on(&base, std::panic::Location::caller(), body)
+    }
+
+    /// [`run`](Self::run) with every schedule's runtime configured by `base` (bounds,
+    /// panic policy; its seed and strategy are the exploration's), reporting
+    /// `location` as the main task's: what [`Check::explore`](crate::Check::explore)
+    /// calls.
+    pub(crate) fn run_on<F, Fut>(
+        &self,
+        base: &Builder,
+        location: &'static std::panic::Location<'static>,
+        body: F,
+    ) -> ExploreReport
+    where
+        F: Fn() -> Fut,
+        Fut: Future,
+    {
         let log: ExploreLog = Default::default();
         let mut path: Vec<Node> = Vec::new();
         let mut prefix: Vec<TaskId> = Vec::new();
@@ -269,10 +289,7 @@ impl Explore {
                 prefix: prefix.clone(),
                 log: log.clone(),
             };
-            let mut rt = Builder::new()
-                .max_steps(self.max_steps)
-                .explore(branch)
-                .build();
+            let mut rt = base.clone().explore(branch).build();
             let result = rt.block_on_at(body(), location);
             report.schedules += 1;
             if let Err(failure) = result {

@@ -202,6 +202,14 @@ fn with_run<R>(run_id: u64, f: impl FnOnce(&mut Core) -> R) -> Option<R> {
         .flatten()
 }
 
+/// The id of the run in progress on this thread, if any.
+pub(crate) fn current_run_id() -> Option<u64> {
+    CURRENT
+        .try_with(|c| c.borrow().as_ref().map(|s| s.run_id))
+        .ok()
+        .flatten()
+}
+
 /// The task being polled, if inside a run.
 pub(crate) fn try_current_task() -> Option<TaskId> {
     CURRENT

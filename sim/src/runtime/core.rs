@@ -297,6 +297,31 @@ impl Core {
         self.timers.set_waker(key, waker)
     }
 
+    /// Moves the clock forward to `to` in the middle of the current task's poll, while
+    /// other tasks may be runnable (`sim::time::advance`): every timer due by then
+    /// fires, deadline by deadline, each recorded at its own deadline. The fired
+    /// wakers of this run's tasks are queued here; the others are left in `fired` to
+    /// wake after the borrow. A jump past `max_time` fires nothing and stops the run
+    /// with [`Stop::TimeLimit`] at the next step.
+    pub(crate) fn jump_to(&mut self, to: Duration, fired: &mut Vec<Waker>) {
+        if to > self.config.max_time {
+            self.pending
+                .get_or_insert(Stop::TimeLimit { next_timer: to });
+            return;
+        }
+        let (trace, step) = (&mut self.trace, self.step);
+        while let Some(t) = self.timers.next_deadline().filter(|&t| t <= to) {
+            self.timers.advance_to(t, |owner, waker| {
+                trace.record(step, t, owner, EventKind::TimerFired);
+                fired.push(waker);
+            });
+        }
+        self.timers.advance_to(to.max(self.timers.now()), |_, _| {});
+        if self.wake_own(fired.iter()) {
+            fired.clear();
+        }
+    }
+
     // --- tasks (the `Tasks` facet) ---------------------------------------------------
 
     /// Adds a task (the main future has `future == None`) and makes it runnable.
@@ -324,6 +349,22 @@ impl Core {
     /// The name of task `id`, if it has one.
     pub(crate) fn task_name(&self, id: TaskId) -> Option<&Arc<str>> {
         self.tasks.name(id)
+    }
+
+    /// Enters (`true`) or leaves a blocking section of the current task, in which its
+    /// scheduling points make no decision; returns whether it was in one.
+    pub(crate) fn set_blocking(&mut self, on: bool) -> bool {
+        self.decider.set_blocking(on)
+    }
+
+    /// Whether the current task is inside a blocking section.
+    pub(crate) fn is_blocking(&self) -> bool {
+        self.current.is_some() && self.decider.is_blocking()
+    }
+
+    /// The earliest pending timer's deadline.
+    pub(crate) fn next_timer(&mut self) -> Option<Duration> {
+        self.timers.next_deadline()
     }
 
     /// The current task yields: recorded, and a hint to the scheduler.

@@ -39,6 +39,10 @@ pub(super) struct Decider {
     yielding: bool,
     /// Scheduling points the task being polled has passed in this poll.
     poll_points: u32,
+    /// The task being polled is inside a blocking section (`spawn_blocking`,
+    /// `block_in_place`): it runs to the end of the section without any point.
+    /// Invariant: `false` between polls.
+    blocking: bool,
 }
 
 impl Decider {
@@ -52,6 +56,7 @@ impl Decider {
             switch_to: None,
             yielding: false,
             poll_points: 0,
+            blocking: false,
         }
     }
 
@@ -121,6 +126,7 @@ impl Decider {
         self.ready.remove(id);
         self.yielding = false;
         self.poll_points = 0;
+        self.blocking = false;
         Ok(id)
     }
 
@@ -129,6 +135,9 @@ impl Decider {
     /// wait to join the ready set.
     #[inline]
     pub(super) fn at_point(&mut self, others_woken: bool) -> AtPoint {
+        if self.blocking {
+            return AtPoint::Go; // A blocking section has no points and no budget.
+        }
         self.poll_points += 1;
         if self.yielding {
             return AtPoint::Yield;
@@ -141,6 +150,17 @@ impl Decider {
             return AtPoint::Go;
         }
         AtPoint::Decide
+    }
+
+    /// Enters (`true`) or leaves a blocking section of the task being polled; returns
+    /// whether it was in one (sections nest).
+    pub(super) fn set_blocking(&mut self, on: bool) -> bool {
+        std::mem::replace(&mut self.blocking, on)
+    }
+
+    /// Whether the task being polled is inside a blocking section.
+    pub(super) fn is_blocking(&self) -> bool {
+        self.blocking
     }
 
     /// The decision at a scheduling point of `running` (`user`: one the user placed),

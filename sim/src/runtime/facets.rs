@@ -122,6 +122,19 @@ impl Clock<'_> {
     pub(crate) fn set_timer_waker(&mut self, key: TimerKey, waker: &Waker) -> bool {
         self.0.set_timer_waker(key, waker)
     }
+
+    /// The earliest pending timer's deadline, if any.
+    pub(crate) fn next_timer(&mut self) -> Option<Duration> {
+        self.0.next_timer()
+    }
+
+    /// Moves the clock forward to `to` now, firing every timer due by then (see
+    /// `Core::jump_to`); returns the fired wakers to wake after the borrow.
+    pub(crate) fn jump_to(&mut self, to: Duration) -> Vec<Waker> {
+        let mut fired = Vec::new();
+        self.0.jump_to(to, &mut fired);
+        fired
+    }
 }
 
 /// What task handles may do in a run: spawn, yield, join, detach, abort.
@@ -161,6 +174,17 @@ impl Tasks<'_> {
     /// Requests cancellation of task `id` at its next turn.
     pub(crate) fn abort(&mut self, id: TaskId) {
         self.0.abort(id);
+    }
+
+    /// Enters (`true`) or leaves a blocking section of the current task (no
+    /// scheduling point decides anything inside one); returns whether it was in one.
+    pub(crate) fn set_blocking(&mut self, on: bool) -> bool {
+        self.0.set_blocking(on)
+    }
+
+    /// Whether the current task is inside a blocking section.
+    pub(crate) fn is_blocking(&self) -> bool {
+        self.0.is_blocking()
     }
 
     /// The current task yields (`yield_now`): recorded, a hint to the scheduler, and

@@ -1,7 +1,8 @@
-//! The deterministic runtime: [`Builder`], [`Runtime`] and the run loop.
+//! The deterministic runtime: [`Builder`], [`Runtime`], [`Handle`] and the run loop.
 //!
 //! Owns the engine (`core`, `executor`, `context`); everything in it is crate-private
-//! except the builder and the runtime handle. Architecture invariants: no wall clock,
+//! except the builder, the runtime and the handle to the run in progress (`Handle`,
+//! tokio's `runtime::Handle`, which reaches the run through the public `task` API). Architecture invariants: no wall clock,
 //! no OS threads, no hash-ordered iteration in any decision; one run is one call of
 //! [`Runtime::block_on`], a pure function of (configuration, code).
 
@@ -10,6 +11,7 @@ pub(crate) mod core;
 mod decider;
 mod executor;
 pub(crate) mod facets;
+mod handle;
 mod panic;
 pub(crate) mod raw;
 mod stop;
@@ -28,6 +30,7 @@ use std::time::Duration;
 
 use self::context::Shared;
 use self::core::Core;
+pub use self::handle::{Handle, TryCurrentError};
 pub(crate) use self::stop::Stop;
 use self::wakeup::RunSync;
 use crate::config::{ConfigError, Settings, parse::valid};

@@ -141,6 +141,12 @@ impl AbortHandle {
         context::tasks_of_run(self.run_id.into(), |tasks| tasks.is_finished(self.id))
             .unwrap_or(true)
     }
+
+    /// Aborts the task if this run is still current (no panic otherwise; for drops).
+    pub(crate) fn abort_if_current_run(&self) {
+        let id = self.id;
+        context::tasks_of_run(self.run_id.into(), |tasks| tasks.abort(id));
+    }
 }
 
 /// A task did not return normally (mirrors `tokio::task::JoinError`).

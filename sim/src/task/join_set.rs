@@ -9,7 +9,8 @@ use std::task::{Context, Poll};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
-use super::{AbortHandle, JoinError, JoinHandle, TaskId, spawn_inner};
+use super::{AbortHandle, JoinError, JoinHandle, LocalSet, TaskId, spawn_inner};
+use crate::runtime::Handle;
 
 /// Tasks spawned into a set and awaited as they finish (mirrors `tokio::task::JoinSet`).
 /// Dropping the set aborts every task still in it.
@@ -79,22 +80,98 @@ impl<T: 'static> JoinSet<T> {
     where
         F: Future<Output = T> + 'static,
     {
-        let handle = spawn_inner(future, None, Location::caller());
-        let abort = handle.abort_handle();
-        self.inner.push(Tagged(handle));
-        abort
+        self.insert(spawn_inner(future, None, Location::caller()))
     }
 
-    /// Same as [`JoinSet::spawn`].
+    /// Spawns a task into the set and into the current [`LocalSet`], if any (see
+    /// [`spawn_local`](super::spawn_local)).
     #[track_caller]
     pub fn spawn_local<F>(&mut self, future: F) -> AbortHandle
     where
         F: Future<Output = T> + 'static,
     {
-        let handle = spawn_inner(future, None, Location::caller());
+        self.insert(super::local::spawn_local_inner(
+            future,
+            None,
+            Location::caller(),
+        ))
+    }
+
+    /// Spawns a task into the set and into `local` (it runs while the set is driven).
+    ///
+    /// ```
+    /// use sim::task::{JoinSet, LocalSet};
+    /// let mut rt = sim::Builder::new().build();
+    /// rt.block_on(async {
+    ///     let local = LocalSet::new();
+    ///     let mut set = JoinSet::new();
+    ///     set.spawn_local_on(async { 5 }, &local);
+    ///     let five = local.run_until(set.join_next()).await;
+    ///     assert_eq!(five.unwrap().unwrap(), 5);
+    /// }).unwrap();
+    /// ```
+    #[track_caller]
+    pub fn spawn_local_on<F>(&mut self, future: F, local: &LocalSet) -> AbortHandle
+    where
+        F: Future<Output = T> + 'static,
+    {
+        self.insert(local.spawn_at(future, None, Location::caller()))
+    }
+
+    /// Spawns a task into the set on the run of `handle`.
+    ///
+    /// # Panics
+    /// When that run is not the current one.
+    #[track_caller]
+    pub fn spawn_on<F>(&mut self, future: F, handle: &Handle) -> AbortHandle
+    where
+        F: Future<Output = T> + 'static,
+    {
+        handle.check("JoinSet::spawn_on");
+        self.insert(spawn_inner(future, None, Location::caller()))
+    }
+
+    /// Runs `f` in a blocking section of a task of the set (see
+    /// [`spawn_blocking`](super::spawn_blocking)).
+    #[track_caller]
+    pub fn spawn_blocking<F>(&mut self, f: F) -> AbortHandle
+    where
+        F: FnOnce() -> T + 'static,
+    {
+        self.insert(super::spawn_blocking_at(f, Location::caller()))
+    }
+
+    /// [`spawn_blocking`](JoinSet::spawn_blocking) on the run of `handle`.
+    ///
+    /// # Panics
+    /// When that run is not the current one.
+    #[track_caller]
+    pub fn spawn_blocking_on<F>(&mut self, f: F, handle: &Handle) -> AbortHandle
+    where
+        F: FnOnce() -> T + 'static,
+    {
+        handle.check("JoinSet::spawn_blocking_on");
+        self.insert(super::spawn_blocking_at(f, Location::caller()))
+    }
+
+    fn insert(&mut self, handle: JoinHandle<T>) -> AbortHandle {
         let abort = handle.abort_handle();
         self.inner.push(Tagged(handle));
         abort
+    }
+
+    /// Polls for the next task to finish: `Ready(None)` when the set is empty.
+    pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, JoinError>>> {
+        self.inner.poll_next_unpin(cx).map(|r| r.map(|(_, r)| r))
+    }
+
+    /// Like [`try_join_next`](JoinSet::try_join_next), with the finished task's id.
+    pub fn try_join_next_with_id(&mut self) -> Option<Result<(TaskId, T), JoinError>> {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        match self.inner.poll_next_unpin(&mut cx) {
+            Poll::Ready(r) => r.map(|(id, r)| r.map(|v| (id, v))),
+            Poll::Pending => None,
+        }
     }
 
     /// Waits for the next task to finish; `None` when the set is empty.
@@ -136,6 +213,43 @@ impl<T: 'static> JoinSet<T> {
             }
         }
         out
+    }
+}
+
+/// Spawns every future of the iterator into the set (as [`JoinSet::spawn`]).
+impl<T: 'static, F> Extend<F> for JoinSet<T>
+where
+    F: Future<Output = T> + 'static,
+{
+    #[track_caller]
+    fn extend<I: IntoIterator<Item = F>>(&mut self, futures: I) {
+        let location = Location::caller();
+        for f in futures {
+            self.insert(spawn_inner(f, None, location));
+        }
+    }
+}
+
+/// A set of the iterator's futures, each spawned as a task.
+///
+/// ```
+/// let mut rt = sim::Builder::new().build();
+/// rt.block_on(async {
+///     let set: sim::task::JoinSet<u32> = (1..=3).map(|i| async move { i * 10 }).collect();
+///     let mut outputs = set.join_all().await;
+///     outputs.sort();
+///     assert_eq!(outputs, [10, 20, 30]);
+/// }).unwrap();
+/// ```
+impl<T: 'static, F> FromIterator<F> for JoinSet<T>
+where
+    F: Future<Output = T> + 'static,
+{
+    #[track_caller]
+    fn from_iter<I: IntoIterator<Item = F>>(futures: I) -> Self {
+        let mut set = JoinSet::new();
+        set.extend(futures);
+        set
     }
 }
 

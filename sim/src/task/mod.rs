@@ -1,13 +1,19 @@
 //! Tasks: [`spawn`], [`JoinHandle`], [`JoinSet`], [`yield_now`], named tasks through
-//! [`Builder`]. Mirrors `tokio::task`.
+//! [`Builder`], [`LocalSet`] and [`spawn_local`], blocking sections
+//! ([`spawn_blocking`], [`block_in_place`]) and task-local storage ([`LocalKey`],
+//! [`task_local!`](crate::task_local)). Mirrors `tokio::task`.
 //!
 //! Spawned futures need not be `Send` (the run is single-threaded), so anything written
 //! for `tokio::spawn` compiles here. A task records its `#[track_caller]` spawn
 //! location, and gets one `tracing` span (`task{id, name}`) entered around each poll,
-//! so user logs inside it carry its id and name.
+//! so user logs inside it carry its id and name. This module is the public face of
+//! tasks; it reaches the run only through the `Tasks` facet.
 
+mod blocking;
 mod join;
 mod join_set;
+mod local;
+mod task_local;
 
 use std::future::Future;
 use std::panic::Location;
@@ -16,8 +22,19 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 pub use crate::ids::TaskId;
+/// tokio's name for a task's id ([`TaskId`]).
+pub use crate::ids::TaskId as Id;
+pub use blocking::{block_in_place, spawn_blocking};
+pub(crate) use blocking::{drive, in_section, spawn_blocking_at};
 pub use join::{AbortHandle, JoinError, JoinHandle};
 pub use join_set::JoinSet;
+pub use local::{LocalEnterGuard, LocalSet, RunUntil};
+pub use task_local::{AccessError, LocalKey, TaskLocalFuture};
+
+/// Futures of this module (tokio's `task::futures`).
+pub mod futures {
+    pub use super::task_local::TaskLocalFuture;
+}
 
 use crate::runtime::{context, raw};
 
@@ -60,15 +77,30 @@ where
     spawn_inner(future, None, Location::caller())
 }
 
-/// Same as [`spawn`] (every task of a run is local to its thread); mirrors
-/// `tokio::task::spawn_local`.
+/// [`spawn`] at `location` (for `Handle::spawn`).
+pub(crate) fn spawn_at<F>(future: F, location: &'static Location<'static>) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    spawn_inner(future, None, location)
+}
+
+/// Spawns a task into the current [`LocalSet`]: the set driving the future that calls
+/// it (or entered with [`LocalSet::enter`]). Mirrors `tokio::task::spawn_local`.
+///
+/// Outside any set it spawns a plain task of the run (tokio panics there): every task
+/// of a run is local to its thread already.
+///
+/// # Panics
+/// Outside a simulated run.
 #[track_caller]
 pub fn spawn_local<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
     F::Output: 'static,
 {
-    spawn_inner(future, None, Location::caller())
+    local::spawn_local_inner(future, None, Location::caller())
 }
 
 /// Configures a task before spawning it (mirrors `tokio::task::Builder`).
@@ -113,16 +145,66 @@ impl<'a> Builder<'a> {
         ))
     }
 
-    /// Same as [`Builder::spawn`].
+    /// Like [`spawn_local`]: into the current [`LocalSet`] if there is one.
     #[track_caller]
     pub fn spawn_local<F>(self, future: F) -> std::io::Result<JoinHandle<F::Output>>
     where
         F: Future + 'static,
         F::Output: 'static,
     {
+        Ok(local::spawn_local_inner(
+            future,
+            self.name.map(Arc::from),
+            Location::caller(),
+        ))
+    }
+
+    /// Spawns the task into `local` (it runs while the set is driven).
+    #[track_caller]
+    pub fn spawn_local_on<F>(
+        self,
+        future: F,
+        local: &LocalSet,
+    ) -> std::io::Result<JoinHandle<F::Output>>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        Ok(local.spawn_at(future, self.name.map(Arc::from), Location::caller()))
+    }
+
+    /// Spawns the task on the run of `handle`.
+    ///
+    /// # Panics
+    /// When that run is not the current one.
+    #[track_caller]
+    pub fn spawn_on<F>(
+        self,
+        future: F,
+        handle: &crate::runtime::Handle,
+    ) -> std::io::Result<JoinHandle<F::Output>>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        handle.check("sim::task::Builder::spawn_on");
         Ok(spawn_inner(
             future,
             self.name.map(Arc::from),
+            Location::caller(),
+        ))
+    }
+
+    /// Runs `f` in a blocking section of a task of this name (see [`spawn_blocking`]).
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(self, f: F) -> std::io::Result<JoinHandle<R>>
+    where
+        F: FnOnce() -> R + 'static,
+        R: 'static,
+    {
+        Ok(blocking::spawn_blocking_named(
+            f,
+            self.name.map_or_else(|| Arc::from("blocking"), Arc::from),
             Location::caller(),
         ))
     }
