@@ -48,9 +48,10 @@ impl Instant {
         }))
     }
 
-    /// The instant `since_start` after the start of the run.
+    /// The instant `since_start` after the start of the run (the last instant there
+    /// is, for a time past it: a sleep of `Duration::MAX` ends at the clock's end).
     pub(crate) fn at(since_start: Duration) -> Instant {
-        Instant(EPOCH + since_start)
+        Instant(EPOCH.saturating_add(since_start))
     }
 
     /// The time since the start of the run (zero for an instant before the start).
