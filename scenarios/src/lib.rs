@@ -151,10 +151,9 @@ impl Entry {
         self.run_on(&mut rt)
     }
 
-    /// Runs this variant once on `rt` (which keeps the trace and schedule). Every run
-    /// goes through here, so reports name the same spawn location for `main`.
+    /// Runs this variant once on `rt` (which keeps the trace and schedule).
     pub fn run_on(&self, rt: &mut sim::Runtime) -> Result<(), Failure> {
-        rt.block_on(self.main())
+        drive(rt, (self.run)())
     }
 
     /// Runs this variant once driven by fuzzer bytes, with `max_time` of virtual time
@@ -168,6 +167,17 @@ impl Entry {
         input: &[u8],
         max_time: Duration,
     ) -> (Result<(), Failure>, sim::fuzz::Observed) {
+        let (result, observed, _) = self.run_input_on(input, max_time);
+        (result, observed)
+    }
+
+    /// [`run_input`](Self::run_input), and the runtime of the run (its trace and
+    /// schedule).
+    pub fn run_input_on(
+        &self,
+        input: &[u8],
+        max_time: Duration,
+    ) -> (Result<(), Failure>, sim::fuzz::Observed, sim::Runtime) {
         let (program, config, rest): (ScenarioFuture, &[u8], &[u8]) =
             match (self.configured, input.split_first()) {
                 (Some(configured), Some((&choice, after))) if choice != 0 => {
@@ -180,11 +190,18 @@ impl Entry {
                 (Some(_), None) => ((self.run)(), &[0], &[]),
                 (None, _) => ((self.run)(), &[], input),
             };
-        let builder = builder(0, &Strategy::Random, max_time);
-        let (result, mut observed) = sim::fuzz::run_with(builder, rest, || main_of(program));
+        let mut rt = builder(0, &Strategy::Bytes(rest.to_vec()), max_time).build();
+        let result = drive(&mut rt, program);
+        let mut observed = sim::fuzz::Observed::of(&rt, rest);
         observed.replay_input.splice(0..0, config.iter().copied());
-        (result, observed)
+        (result, observed, rt)
     }
+}
+
+/// Runs `program` on `rt`. Every run goes through here, so reports name the same
+/// spawn location for `main`.
+fn drive(rt: &mut sim::Runtime, program: ScenarioFuture) -> Result<(), Failure> {
+    rt.block_on(main_of(program))
 }
 
 /// The main future of a run of `program`: its `Err` becomes a panic, so that the run

@@ -377,8 +377,39 @@ pub mod parse {
         })
     }
 
-    /// [`Key::Strategy`]: any [`Strategy`] string.
+    /// The largest fuzz input file read (`bytes:@<path>`, `corosim replay --bytes`).
+    pub const MAX_INPUT_FILE: u64 = 16 << 20;
+
+    /// The bytes of a fuzz input file (at most [`MAX_INPUT_FILE`]), or why it cannot
+    /// be read.
+    pub fn input_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_INPUT_FILE + 1).read_to_end(&mut bytes))
+            .map_err(|e| format!("cannot read input file {}: {e}", path.display()))?;
+        if bytes.len() as u64 > MAX_INPUT_FILE {
+            return Err(format!(
+                "input file {} is larger than {MAX_INPUT_FILE} bytes",
+                path.display()
+            ));
+        }
+        Ok(bytes)
+    }
+
+    /// [`Key::Strategy`]: any [`Strategy`] string, or `bytes:@<path>`: a fuzz input
+    /// read from a file (at most [`MAX_INPUT_FILE`] bytes).
     pub fn strategy(source: Source, v: &str) -> Result<Strategy, ConfigError> {
+        if let Some(path) = v.trim().strip_prefix("bytes:@") {
+            return input_file(path.as_ref()).map(Strategy::Bytes).map_err(|e| {
+                ConfigError::new(
+                    Key::Strategy,
+                    source,
+                    v,
+                    format!("`bytes:@<path>` of a readable file ({e})"),
+                )
+            });
+        }
         v.trim().parse().map_err(|e: ParseStrategyError| {
             ConfigError::new(
                 Key::Strategy,

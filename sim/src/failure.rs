@@ -492,6 +492,38 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// What must stay the same for another run's failure to count as the same bug
+    /// (what shrinking and input minimization keep): the kind, and for a panic its
+    /// message and location, for a deadlock or leak the tasks involved, for a race its
+    /// cell and both accesses' locations. `None` for a non-determinism failure, which
+    /// is about the environment, not the schedule.
+    pub fn signature(&self) -> Option<String> {
+        match self {
+            Failure::Panic(p) => Some(format!("panic|{}|{:?}", p.message, p.location)),
+            Failure::Deadlock(d) => {
+                let mut blocked: Vec<String> = d
+                    .blocked
+                    .iter()
+                    .map(|t| format!("{}#{}", t.task.name.as_deref().unwrap_or(""), t.task.id))
+                    .collect();
+                blocked.sort();
+                Some(format!("deadlock|{}", blocked.join(",")))
+            }
+            Failure::StepLimit(_) => Some(FailureKind::StepLimit.as_str().into()),
+            Failure::Race(r) => Some(format!(
+                "race|{}|{}|{}",
+                r.cell, r.first.location, r.second.location
+            )),
+            Failure::Leak(l) => {
+                let mut leaked: Vec<String> = l.leaked.iter().map(|t| t.task.to_string()).collect();
+                leaked.sort();
+                Some(format!("leak|{}", leaked.join(",")))
+            }
+            Failure::TimeLimit(_) => Some(FailureKind::TimeLimit.as_str().into()),
+            Failure::NonDeterminism(_) => None,
+        }
+    }
+
     /// Its kind.
     pub fn kind(&self) -> FailureKind {
         match self {

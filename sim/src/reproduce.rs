@@ -29,6 +29,9 @@ pub enum Selection {
     Schedule(Schedule),
     /// By a file holding its schedule.
     ScheduleFile(PathBuf),
+    /// A fuzz input kept in a file: `corosim replay ID --bytes FILE` (the whole input,
+    /// its configuration byte included), or `SIM_STRATEGY=bytes:@FILE` elsewhere.
+    InputFile(PathBuf),
 }
 
 impl Selection {
@@ -118,6 +121,7 @@ impl fmt::Display for Reproduce {
                 }
                 Selection::Schedule(s) => write!(f, "--schedule {s}"),
                 Selection::ScheduleFile(p) => write!(f, "--schedule @{}", p.display()),
+                Selection::InputFile(p) => write!(f, "--bytes {}", p.display()),
             };
         }
         if self.check_determinism {
@@ -129,6 +133,7 @@ impl fmt::Display for Reproduce {
             }
             Selection::Schedule(s) => write!(f, "SIM_SCHEDULE={s}")?,
             Selection::ScheduleFile(p) => write!(f, "SIM_SCHEDULE=@{}", p.display())?,
+            Selection::InputFile(p) => write!(f, "SIM_STRATEGY=bytes:@{}", p.display())?,
         }
         match &self.place {
             Place::CargoTest {

@@ -7,7 +7,7 @@
 
 use std::future::Future;
 
-use super::{CheckFailure, CheckReport, Failing, TestResult, shrink};
+use super::{CheckFailure, CheckReport, Failing, TestResult};
 use crate::Strategy;
 use crate::explore::Explore;
 use crate::fuzz::{Fuzzer, Observed, RunOutcome, minimize};
@@ -43,11 +43,11 @@ where
                 start_seed: seed,
             });
         };
-        let wanted = shrink::signature(&failure);
+        let wanted = failure.signature();
         let small = minimize(
             &input,
             self.shrink_budget,
-            |candidate| matches!(self.run_bytes(candidate).0, Err(f) if shrink::signature(&f) == wanted),
+            |candidate| matches!(self.run_bytes(candidate).0, Err(f) if f.signature() == wanted),
         );
         // The minimized input fails the same way (`minimize` keeps only such inputs);
         // run it once more for its report.
@@ -69,7 +69,7 @@ where
     /// failing schedule is shrunk and reported.
     pub(super) fn explore(&self, explore: &Explore) -> Result<CheckReport, Box<CheckFailure>> {
         let runner = self.runner;
-        let report = explore.run_on(&runner.base, runner.location, || runner.main());
+        let report = explore.run_on(&runner.base, runner.location, || runner.main(), &mut |_| {});
         let summary = report.summary();
         match report.failure {
             None => Ok(CheckReport {

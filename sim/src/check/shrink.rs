@@ -18,7 +18,7 @@
 //! bounded by a number of replays; the result is deterministic.
 
 use crate::sched::{SwitchPoint, switch_points};
-use crate::{Failure, FailureKind, Schedule};
+use crate::{Failure, Schedule};
 
 /// A shrunk failure.
 #[derive(Debug, Clone)]
@@ -27,35 +27,6 @@ pub struct Shrunk {
     pub failure: Failure,
     /// Replays spent.
     pub replays: u32,
-}
-
-/// What must stay the same for a candidate to count as the same bug.
-pub(super) fn signature(f: &Failure) -> Option<String> {
-    match f {
-        Failure::Panic(p) => Some(format!("panic|{}|{:?}", p.message, p.location)),
-        Failure::Deadlock(d) => {
-            let mut blocked: Vec<String> = d
-                .blocked
-                .iter()
-                .map(|t| format!("{}#{}", t.task.name.as_deref().unwrap_or(""), t.task.id))
-                .collect();
-            blocked.sort();
-            Some(format!("deadlock|{}", blocked.join(",")))
-        }
-        Failure::StepLimit(_) => Some(FailureKind::StepLimit.as_str().into()),
-        Failure::Race(r) => Some(format!(
-            "race|{}|{}|{}",
-            r.cell, r.first.location, r.second.location
-        )),
-        Failure::Leak(l) => {
-            let mut leaked: Vec<String> = l.leaked.iter().map(|t| t.task.to_string()).collect();
-            leaked.sort();
-            Some(format!("leak|{}", leaked.join(",")))
-        }
-        Failure::TimeLimit(_) => Some(FailureKind::TimeLimit.as_str().into()),
-        // A divergence is about the environment, not the schedule.
-        Failure::NonDeterminism(_) => None,
-    }
 }
 
 fn size(s: &Schedule) -> (usize, usize) {
@@ -85,7 +56,7 @@ impl<R: Fn(Candidate) -> Result<(), Failure>> Search<'_, R> {
         self.replays += 1;
         match (self.replay)(candidate) {
             Err(f)
-                if signature(&f).as_ref() == Some(&self.wanted)
+                if f.signature().as_ref() == Some(&self.wanted)
                     && size(f.schedule()) < size(self.best.schedule()) =>
             {
                 self.best = f;
@@ -142,7 +113,7 @@ pub(crate) fn shrink(
     budget: u32,
     replay: impl Fn(Candidate) -> Result<(), Failure>,
 ) -> Option<Shrunk> {
-    let wanted = signature(original)?;
+    let wanted = original.signature()?;
     let seed = original.schedule().seed();
     let mut search = Search {
         wanted,
@@ -232,7 +203,7 @@ mod tests {
             .build()
             .block_on(lost_update())
             .unwrap_err();
-        assert_eq!(signature(&again), signature(&failure));
+        assert_eq!(again.signature(), failure.signature());
     }
 
     #[test]

@@ -92,6 +92,9 @@ pub struct Explore {
     max_steps: u64,
     reduction: bool,
     seed: u64,
+    /// The runtime settings of every schedule (bounds, panic policy), if not the
+    /// defaults.
+    base: Option<Builder>,
 }
 
 impl Default for Explore {
@@ -187,7 +190,16 @@ impl Explore {
             max_steps: crate::DEFAULT_MAX_STEPS,
             reduction: true,
             seed: 0,
+            base: None,
         }
+    }
+
+    /// Runs every schedule on a runtime configured by `base` (its bounds and panic
+    /// policy; the exploration sets the seed and the scheduler). Its step bound
+    /// replaces [`max_steps`](Self::max_steps).
+    pub fn builder(mut self, base: Builder) -> Self {
+        self.base = Some(base);
+        self
     }
 
     /// Explore only schedules with at most `k` preemptions.
@@ -253,8 +265,27 @@ impl Explore {
         F: Fn() -> Fut,
         Fut: Future,
     {
-        let base = Builder::new().max_steps(self.max_steps);
-        self.run_on(&base, std::panic::Location::caller(), body)
+        self.run_observed(body, |_| {})
+    }
+
+    /// [`run`](Self::run), calling `on_schedule` with the number of schedules run so
+    /// far after each one (a progress display).
+    #[track_caller]
+    pub fn run_observed<F, Fut>(&self, body: F, mut on_schedule: impl FnMut(u64)) -> ExploreReport
+    where
+        F: Fn() -> Fut,
+        Fut: Future,
+    {
+        let base = self
+            .base
+            .clone()
+            .unwrap_or_else(|| Builder::new().max_steps(self.max_steps));
+        self.run_on(
+            &base,
+            std::panic::Location::caller(),
+            body,
+            &mut on_schedule,
+        )
     }
 
     /// [`run`](Self::run) with every schedule's runtime configured by `base` (bounds,
@@ -266,6 +297,7 @@ impl Explore {
         base: &Builder,
         location: &'static std::panic::Location<'static>,
         body: F,
+        on_schedule: &mut dyn FnMut(u64),
     ) -> ExploreReport
     where
         F: Fn() -> Fut,
@@ -292,6 +324,7 @@ impl Explore {
             let mut rt = base.clone().explore(branch).build();
             let result = rt.block_on_at(body(), location);
             report.schedules += 1;
+            on_schedule(report.schedules);
             if let Err(failure) = result {
                 report.failure = Some(failure);
                 return report;

@@ -1,0 +1,131 @@
+//! `corosim replay SCENARIO/VARIANT`: runs one seed, schedule or fuzz input of one
+//! variant again and prints its report and trace.
+//!
+//! `--seed N [--strategy S]`, `--schedule STR|@file` or `--bytes FILE` (a fuzz input,
+//! as `corosim fuzz` writes it) choose the run. Exit code 1 when the run fails, 0 when
+//! it passes. `--trace-out FILE` is opened before the run, so a path that cannot be
+//! written exits with code 2 at once.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use scenarios::Entry;
+use sim::config::parse;
+use sim::reproduce::Selection;
+use sim::{Schedule, Strategy};
+
+use crate::{emit, flag, point_at_corosim};
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct ReplayArgs {
+    /// `SCENARIO/VARIANT`.
+    spec: String,
+    /// The seed to run (decimal or `0x` hexadecimal).
+    #[arg(
+        long,
+        conflicts_with_all = ["schedule", "bytes"],
+        required_unless_present_any = ["schedule", "bytes"],
+        value_parser = flag(parse::seed)
+    )]
+    seed: Option<u64>,
+    /// The scheduler: portfolio (the seed's pick), random, pct, `pct:<depth>`,
+    /// `pct:<depth>:<steps>`, prob, `prob:<keep percent>`, pos, round-robin. A failure
+    /// report names the exact strategy to pass here.
+    #[arg(long, default_value = "portfolio", value_parser = flag(parse::sweep_strategy), conflicts_with_all = ["schedule", "bytes"])]
+    strategy: Strategy,
+    /// A recorded schedule (from a failure report), or `@path` of a file holding one.
+    #[arg(long, value_parser = flag(parse::schedule), conflicts_with = "bytes")]
+    schedule: Option<Schedule>,
+    /// A fuzz input (from `corosim fuzz`): the file's bytes choose the variant's
+    /// configuration and every decision of the run.
+    #[arg(long, value_name = "FILE")]
+    bytes: Option<PathBuf>,
+    /// The virtual-time bound of the run: a number with a unit (`10s`, `500ms`).
+    #[arg(long, default_value = "10s", value_parser = flag(parse::max_time))]
+    max_time: Duration,
+    /// Write the trace to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    trace_out: Option<PathBuf>,
+}
+
+/// The one variant `spec` names.
+pub(crate) fn one_entry(spec: &str, command: &str) -> Result<&'static Entry, String> {
+    let entries = scenarios::select(spec)?;
+    match entries.as_slice() {
+        [entry] => Ok(entry),
+        _ => Err(format!(
+            "{command} needs one SCENARIO/VARIANT, {spec:?} names {} variants: {}",
+            entries.len(),
+            entries
+                .iter()
+                .map(|e| e.id())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+pub(crate) fn replay(args: &ReplayArgs) -> Result<ExitCode, String> {
+    let entry = one_entry(&args.spec, "replay")?;
+    // Read before the run: an input that cannot be read is bad input (exit 2).
+    let input = match &args.bytes {
+        Some(path) => Some(parse::input_file(path)?),
+        None => None,
+    };
+    // Opened before the run: a path that cannot be written is bad input (exit 2), not
+    // something found after the run that would hide its result.
+    let mut trace_out = match &args.trace_out {
+        Some(path) => Some(
+            std::fs::File::create(path)
+                .map_err(|e| format!("cannot write the trace to {}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
+    let (mut result, trace, what) = match (&input, &args.bytes) {
+        (Some(input), Some(path)) => {
+            let (mut result, _, rt) = entry.run_input_on(input, args.max_time);
+            if let Err(failure) = &mut result {
+                failure.run_mut().reproduce.selection = Selection::InputFile(path.clone());
+            }
+            let what = format!("input {} ({} bytes)", path.display(), input.len());
+            (result, rt.trace().to_string(), what)
+        }
+        _ => {
+            let (seed, strategy) = match &args.schedule {
+                Some(schedule) => (schedule.seed(), Strategy::Replay(schedule.clone())),
+                None => (
+                    args.seed
+                        .expect("clap requires --seed without --schedule or --bytes"),
+                    args.strategy.clone(),
+                ),
+            };
+            let mut rt = scenarios::builder(seed, &strategy, args.max_time).build();
+            let result = entry.run_on(&mut rt);
+            let what = format!("seed {seed}, strategy {}", rt.strategy().env_value());
+            (result, rt.trace().to_string(), what)
+        }
+    };
+    if let Err(failure) = &mut result {
+        point_at_corosim(failure, entry);
+    }
+    match &result {
+        Ok(()) => emit(&format!("{}: passed ({what})\n", entry.id())),
+        Err(failure) => emit(&format!("{failure}\n")),
+    }
+    match (&mut trace_out, &args.trace_out) {
+        (Some(file), Some(path)) => file
+            .write_all(trace.as_bytes())
+            .map_err(|e| format!("cannot write the trace to {}: {e}", path.display()))?,
+        _ => {
+            emit("--- trace ---\n");
+            emit(&trace);
+        }
+    }
+    Ok(if result.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
