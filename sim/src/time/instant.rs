@@ -48,9 +48,10 @@ impl Instant {
         }))
     }
 
-    /// The instant `since_start` after the start of the run.
+    /// The instant `since_start` after the start of the run (the last one there is,
+    /// for a time past it: a "never").
     pub(crate) fn at(since_start: Duration) -> Instant {
-        Instant(EPOCH + since_start)
+        Instant(EPOCH.checked_add(since_start).unwrap_or(Duration::MAX))
     }
 
     /// The time since the start of the run (zero for an instant before the start).
