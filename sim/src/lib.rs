@@ -128,9 +128,8 @@
 //! ## Differences from tokio
 //!
 //! `sim` keeps tokio's names and documented semantics wherever a deterministic,
-//! single-threaded run allows. Where it cannot, or does more, it differs here (and only
-//! here, for tasks, time and macros; the primitives' differences are listed with
-//! [`sync`]):
+//! single-threaded run allows. Where it cannot, or does more, it differs as listed
+//! here (for tasks, time and macros; for the primitives, see [`sync`]):
 //!
 //! - **One thread.** A run polls one task at a time on the calling thread and starts no
 //!   thread. Futures need not be `Send`. Tasks switch only when they return `Pending`
