@@ -307,7 +307,7 @@ impl Sem {
     }
 
     /// Waits for `n` permits; records `report` once they are taken. `what` names the
-    /// operation for the panic outside a run.
+    /// operation for the panic when another live run owns the semaphore.
     pub(crate) fn acquire(&self, what: &'static str, n: usize, report: Report) -> Acquire<'_> {
         Acquire {
             sem: self,
@@ -321,7 +321,7 @@ impl Sem {
     /// `report` if it does.
     ///
     /// # Panics
-    /// Outside a run (the message names `what`).
+    /// If another live run owns the semaphore (the message names `what`).
     pub(crate) fn try_acquire(
         &self,
         what: &str,
@@ -354,7 +354,7 @@ impl Sem {
     /// Adds `n` permits that no hold owns; records `release`.
     ///
     /// # Panics
-    /// Outside a run (the message names `what`).
+    /// If another live run owns the semaphore (the message names `what`).
     pub(crate) fn add(&self, what: &str, n: usize) {
         self.res.update(what, &self.state, |st, cx, wakers| {
             st.permits.give(n, wakers);
@@ -480,9 +480,8 @@ impl Drop for Acquire<'_> {
 /// waits for permits, dropping the returned permit gives them back.
 ///
 /// Waiters are served in FIFO order: a request for many permits at the front makes
-/// later small requests wait too. Outside a run every operation panics except
-/// [`available_permits`](Self::available_permits), [`is_closed`](Self::is_closed) and
-/// [`close`](Self::close).
+/// later small requests wait too. Every operation also works outside a run (see
+/// [the module docs](crate::sync#outside-a-run)).
 ///
 /// ```
 /// use std::sync::Arc;
