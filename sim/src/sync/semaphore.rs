@@ -106,11 +106,13 @@ impl Permits {
     }
 
     /// Whether `n` permits can be taken at once (no one waits and enough are free).
+    #[inline]
     fn can_take(&self, n: usize) -> bool {
         self.waiters.is_empty() && self.free >= n
     }
 
     /// Takes `n` permits at once if no one waits and enough are free.
+    #[inline]
     pub(crate) fn try_take(&mut self, n: usize) -> bool {
         let ok = self.can_take(n);
         if ok {
@@ -121,11 +123,13 @@ impl Permits {
 
     /// Whether an acquisition of `n` permits not yet parked would complete at once
     /// (taking them, or failing on a close): then it has a scheduling point first.
+    #[inline]
     pub(crate) fn completes_at_once(&self, n: usize) -> bool {
         self.closed || self.can_take(n)
     }
 
     /// Adds `n` permits, serving the front waiters (their wakers go to `wakers`).
+    #[inline]
     pub(crate) fn give(&mut self, n: usize, wakers: &mut Wakers) {
         self.free = self
             .free
@@ -135,6 +139,7 @@ impl Permits {
     }
 
     /// Hands free permits to the front waiters, in order, while there are enough.
+    #[inline]
     fn grant(&mut self, wakers: &mut Wakers) {
         while let Some(w) = self.waiters.front_mut() {
             if w.n > self.free {
@@ -167,6 +172,7 @@ impl Permits {
 
     /// Completes an acquisition of `n` permits at once (after
     /// [`completes_at_once`](Self::completes_at_once)): takes them, or fails if closed.
+    #[inline]
     pub(crate) fn take_at_once(&mut self, n: usize) -> Result<(), Closed> {
         if self.closed {
             return Err(Closed);
@@ -178,6 +184,7 @@ impl Permits {
 
     /// A parked acquisition is dropped: permits it was already handed go to the next
     /// waiters (and its leaving may let the new front through).
+    #[inline]
     pub(crate) fn cancelled(&mut self, removed: Removed<SemWait>, wakers: &mut Wakers) {
         if let Removed::Released(SemWait { n, granted: true }) = removed {
             self.free += n;

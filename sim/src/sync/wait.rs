@@ -325,9 +325,21 @@ impl Res {
         op: &mut O,
         waker: &Waker,
     ) -> Poll<O::Output> {
-        self.update(what, state, |st, cx, wakers| {
-            waiter.poll(op, st, cx, waker, wakers)
-        })
+        let mut wakers = Wakers::default();
+        // Two closures with the same body, so the fast path's has one call site and is
+        // inlined there (a closure called from the cold paths too would not be).
+        let polled =
+            match self.attached(|cx| waiter.poll(op, &mut lock(state), cx, waker, &mut wakers)) {
+                Ok(polled) => polled,
+                Err(_fast) => {
+                    // `_fast` holds only borrows: they end here.
+                    self.enter_cold(what, |cx| {
+                        waiter.poll(op, &mut lock(state), cx, waker, &mut wakers)
+                    })
+                }
+            };
+        wakers.wake();
+        polled
     }
 
     /// The future of `op` is dropped: [`Waiter::cancel`] in one lenient core access
@@ -437,6 +449,7 @@ pub(crate) struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// The task being polled, if any (holders are recorded for reports).
+    #[inline]
     pub(crate) fn task(&self) -> Option<TaskId> {
         match &self.at {
             Some((res, _)) => res.current(),
@@ -474,6 +487,7 @@ impl Ctx<'_> {
 
     /// The current task starts waiting on the resource: records `wait` and feeds the
     /// deadlock detector's wait-for graph. Every wait of every primitive comes here.
+    #[inline]
     fn begin_wait(&mut self) {
         if let Some((res, id)) = &mut self.at {
             res.begin_wait(*id);
@@ -482,6 +496,7 @@ impl Ctx<'_> {
 
     /// The current task stopped waiting: it got the resource (`cancelled == false`) or
     /// gave up (its waiting future was dropped: records `wait-cancelled`).
+    #[inline]
     fn end_wait(&mut self, cancelled: bool) {
         if let Some((res, id)) = &mut self.at {
             res.end_wait(*id, cancelled);
@@ -489,6 +504,7 @@ impl Ctx<'_> {
     }
 
     /// `task` now holds the resource (once more), if it is an owned one.
+    #[inline]
     pub(crate) fn hold(&mut self, task: Option<TaskId>) {
         if let (true, Some((res, id)), Some(task)) = (self.owned, &mut self.at, task) {
             res.hold(*id, task);
@@ -496,6 +512,7 @@ impl Ctx<'_> {
     }
 
     /// `task` released one hold of the resource, if it is an owned one.
+    #[inline]
     pub(crate) fn release(&mut self, task: Option<TaskId>) {
         if let (true, Some((res, id)), Some(task)) = (self.owned, &mut self.at, task) {
             res.release(*id, task);
@@ -619,7 +636,8 @@ impl Waiter {
     }
 
     /// One poll of `op` (inside one core access, under the lock of `st`); see [`Op`].
-    #[inline]
+    /// Always inlined: [`Res::poll_op`] calls it from its fast path and its cold one.
+    #[inline(always)]
     pub(crate) fn poll<S, O: Op<S>>(
         &mut self,
         op: &mut O,
@@ -819,6 +837,7 @@ impl<D> WaitQueue<D> {
     }
 
     /// Releases the front waiter; returns its waker.
+    #[inline]
     pub(crate) fn release_front(&mut self) -> Option<Waker> {
         let (id, waker, data) = self.waiting.pop_front()?;
         self.released.push((id, data));
@@ -833,6 +852,7 @@ impl<D> WaitQueue<D> {
     }
 
     /// Takes a released waiter's entry, if it was released.
+    #[inline]
     fn take_released(&mut self, id: u64) -> Option<D> {
         let i = self.released.iter().position(|r| r.0 == id)?;
         Some(self.released.swap_remove(i).1)
@@ -850,6 +870,7 @@ impl<D> Place for WaitQueue<D> {
         id
     }
 
+    #[inline(always)] // Called from both copies of `Waiter::poll` (see `Res::poll_op`).
     fn released(&mut self, id: u64, waker: &Waker, wakers: &mut Wakers) -> Option<D> {
         if let Some(d) = self.take_released(id) {
             return Some(d);
