@@ -5,7 +5,7 @@
 //! at a time.
 
 use std::panic::Location;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::task::Waker;
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ use super::core::Core;
 pub(crate) use super::core::JoinPoll;
 use super::raw::BoxTask;
 use super::timers::TimerKey;
+use super::wakeup::RunSync;
 use crate::ids::{ResourceId, TaskId};
 use crate::trace::ResourceOp;
 
@@ -30,6 +31,12 @@ impl Resources<'_> {
     /// The task being polled, if any.
     pub(crate) fn current(&self) -> Option<TaskId> {
         self.0.current
+    }
+
+    // Added by the `state` branch (sync's per-run claims), additive only.
+    /// A handle telling, from any thread, whether this run is still in progress.
+    pub(crate) fn run_ref(&self) -> RunRef {
+        RunRef(Arc::downgrade(&self.0.sync))
     }
 
     /// Registers a resource of `kind` for traces and reports; `owned` resources (locks,
@@ -91,6 +98,20 @@ impl Resources<'_> {
         location: &'static Location<'static>,
     ) {
         self.0.race_access(cell, write, location);
+    }
+}
+
+// Added by the `state` branch (sync's per-run claims), additive only.
+/// A weak handle to a run: whether it is still in progress, from any thread. The run's
+/// `RunSync` lives exactly as long as its core (from the start of `block_on` to its
+/// return) and the live-run registry's entry, so the handle is live for that long.
+#[derive(Clone, Debug)]
+pub(crate) struct RunRef(Weak<RunSync>);
+
+impl RunRef {
+    /// Whether the run is still in progress.
+    pub(crate) fn is_live(&self) -> bool {
+        self.0.strong_count() > 0
     }
 }
 
