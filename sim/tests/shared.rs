@@ -55,9 +55,10 @@ async fn body() {
 /// The failure a run gets for using a primitive another live run owns.
 fn is_shared_across_runs(failure: &Failure) -> bool {
     match failure {
-        Failure::Panic(p) => {
-            p.message.contains("is used by two simulated runs at once")
-                && p.message.contains("--test-threads=1")
+        Failure::NonDeterminism(n) => {
+            n.cause == sim::NonDeterminismCause::SharedAcrossRuns
+                && n.reason.contains("is used by two simulated runs at once")
+                && n.reason.contains("--test-threads=1")
         }
         _ => false,
     }

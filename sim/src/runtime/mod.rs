@@ -31,6 +31,7 @@ use std::time::Duration;
 use self::context::Shared;
 use self::core::Core;
 pub use self::handle::{Handle, TryCurrentError};
+pub(crate) use self::panic::SharedAcrossRuns;
 pub(crate) use self::stop::Stop;
 use self::wakeup::RunSync;
 use crate::config::{ConfigError, Settings, parse::valid};
@@ -651,6 +652,13 @@ impl Runtime {
             Stop::RerunDiffers { reason } => {
                 Failure::NonDeterminism(Box::new(NonDeterminismFailure {
                     cause: NonDeterminismCause::RerunDiffers,
+                    reason,
+                    run,
+                }))
+            }
+            Stop::SharedAcrossRuns { reason } => {
+                Failure::NonDeterminism(Box::new(NonDeterminismFailure {
+                    cause: NonDeterminismCause::SharedAcrossRuns,
                     reason,
                     run,
                 }))

@@ -43,4 +43,9 @@ pub(crate) enum Stop {
     RerunDiffers {
         reason: String,
     },
+    /// A primitive another live run owns was used (a `static` shared by tests run in
+    /// parallel).
+    SharedAcrossRuns {
+        reason: String,
+    },
 }

@@ -78,10 +78,13 @@
 //! a run drops every waiting future and guard before it ends). A use from another run
 //! while its owner is still running (a `static` primitive used by two tests that
 //! `cargo test` runs on parallel threads) cannot be deterministic, so it fails that
-//! run, before it touches the primitive, with a panic saying so and how to fix it:
-//! give each run its own primitive (create it inside the test body), or run such tests
-//! one at a time (`--test-threads=1`). A use from outside any run while a run on
-//! another thread owns the primitive panics the same way. Drops never panic.
+//! run, before it touches the primitive, as
+//! [`NonDeterminism`](crate::Failure::NonDeterminism) with cause
+//! [`SharedAcrossRuns`](crate::NonDeterminismCause::SharedAcrossRuns), saying so and
+//! how to fix it: give each run its own primitive (create it inside the test body), or
+//! run such tests one at a time (`--test-threads=1`). A use from outside any run while
+//! a run on another thread owns the primitive panics with that message. Drops never
+//! panic.
 //!
 //! # Differences from tokio
 //!

@@ -208,7 +208,7 @@ impl Res {
         } else {
             "a simulated run and code outside any run at once"
         };
-        panic!(
+        let message = format!(
             "sim: the {kind} created at {at} is used by {who} (on threads {owner} and \
              {here}, by `{what}` on the latter): a primitive serves one run at a time, so \
              each run needs its own (create it inside the test body rather than in a \
@@ -219,7 +219,12 @@ impl Res {
             at = self.created_at,
             owner = name(&conflict.thread),
             here = name(&here),
-        )
+        );
+        if in_run {
+            // The run fails as non-deterministic (its environment, not its schedule).
+            std::panic::panic_any(crate::runtime::SharedAcrossRuns(message))
+        }
+        panic!("{message}")
     }
 
     /// Runs `f` with a context for one operation: attached to the current run
