@@ -88,6 +88,8 @@
 //! - [`sync`]: `Mutex`, `RwLock`, `Semaphore`, `Notify`, `Event`, `Barrier`, `Condvar`
 //!   and the `mpsc`, `oneshot`, `broadcast`, `watch` channels (tokio's names).
 //! - [`queue`]: asyncio's `Queue`, `PriorityQueue`, `LifoQueue` with `task_done`/`join`.
+//! - [`net`]: simulated hosts, TCP and UDP with tokio's names, partitions, crashes.
+//! - [`buggify!`]: fault injection in the user's own code (FoundationDB's BUGGIFY).
 //! - [`rand`]: seeded randomness for user code.
 //! - [`Trace`], [`Schedule`]: what a run did, and how to replay it.
 //! - [`Failure`]: panics, deadlocks, bounds, non-determinism, each a report.
@@ -105,6 +107,7 @@
 //! Use `futures::select_biased!` rather than `futures::select!` in simulated code:
 //! the latter draws from a thread-local RNG outside the simulation.
 
+pub mod buggify;
 pub mod cell;
 pub mod check;
 mod detect;
@@ -112,6 +115,7 @@ pub mod env;
 mod failure;
 mod ids;
 pub mod log;
+pub mod net;
 pub mod queue;
 pub mod rand;
 mod rng;

@@ -1,5 +1,5 @@
 //! The one generator type: ChaCha8 keyed by a run's seed, one stream per consumer
-//! (the scheduler, user code). A leaf of the crate; the public `sim::rand` functions
+//! (the scheduler, user code, the network, BUGGIFY). A leaf of the crate; the public `sim::rand` functions
 //! and the schedulers draw from it, and nothing else creates a generator.
 
 use rand_chacha::ChaCha8Rng;
@@ -10,6 +10,11 @@ use rand_core::{Rng, SeedableRng};
 pub(crate) enum Stream {
     Scheduler = 0,
     User = 1,
+    /// The simulated network's draws (latency, loss, splits, swarm parameters), so
+    /// that network traffic never shifts the scheduler's or the user's numbers.
+    Network = 2,
+    /// BUGGIFY sites' draws (enabled for the run, firing).
+    Buggify = 3,
 }
 
 /// A deterministic generator: ChaCha8 keyed by the run's seed, on one stream.
