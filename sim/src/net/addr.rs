@@ -105,27 +105,21 @@ impl ToSocketAddrs for str {
     }
 }
 
-impl ToSocketAddrs for &str {
-    fn __resolve(&self, st: &Resolver<'_>) -> io::Result<Vec<SocketAddr>> {
-        (**self).__resolve(st)
-    }
-}
-
 impl ToSocketAddrs for String {
     fn __resolve(&self, st: &Resolver<'_>) -> io::Result<Vec<SocketAddr>> {
         self.as_str().__resolve(st)
     }
 }
 
-impl ToSocketAddrs for &String {
-    fn __resolve(&self, st: &Resolver<'_>) -> io::Result<Vec<SocketAddr>> {
-        self.as_str().__resolve(st)
+impl ToSocketAddrs for [SocketAddr] {
+    fn __resolve(&self, _: &Resolver<'_>) -> io::Result<Vec<SocketAddr>> {
+        Ok(self.to_vec())
     }
 }
 
-impl ToSocketAddrs for &[SocketAddr] {
-    fn __resolve(&self, _: &Resolver<'_>) -> io::Result<Vec<SocketAddr>> {
-        Ok(self.to_vec())
+impl<T: ToSocketAddrs + ?Sized> ToSocketAddrs for &T {
+    fn __resolve(&self, st: &Resolver<'_>) -> io::Result<Vec<SocketAddr>> {
+        (**self).__resolve(st)
     }
 }
 
