@@ -89,5 +89,9 @@ scenario_tests!(
     pipeline,
     timeouts,
     ordering,
+    echo,
+    broker,
+    downloads,
+    leader,
     classic,
 );

@@ -506,16 +506,24 @@ impl Op<State> for ConnectOp {
     fn now(&self, st: &State) -> bool {
         let c = &st.conns[self.id];
         let due = |t: Duration| t <= st.now;
-        match c.handshake {
-            Handshake::Done(t) | Handshake::Refused(t) => due(t),
-            Handshake::Taken => true,
-            Handshake::Blocked => c.ends[0].reset_at.is_some_and(due),
-        }
+        c.ends[0].reset_at.is_some_and(due)
+            || match c.handshake {
+                Handshake::Done(t) | Handshake::Refused(t) => due(t),
+                Handshake::Taken => true,
+                Handshake::Blocked => false,
+            }
     }
 
     fn complete(&mut self, st: &mut State, cx: &mut Ctx<'_>, _: &mut Wakers) -> io::Result<()> {
+        let reset = st.reset_due(self.id, 0);
         let c = &mut st.conns[self.id];
         let addr = c.ends[1].addr;
+        if reset {
+            c.handshake = Handshake::Taken;
+            c.ends[0].open = false;
+            cx.event(ResourceOp::Reset, 0);
+            return Err(reset_error());
+        }
         match std::mem::replace(&mut c.handshake, Handshake::Taken) {
             Handshake::Done(_) => Ok(()),
             Handshake::Refused(_) => {
