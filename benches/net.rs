@@ -1,0 +1,346 @@
+//! The network workloads, on corosim beside turmoil and (built with
+//! `RUSTFLAGS="--cfg madsim"`) madsim, in the same run:
+//!
+//! - **W6**: 100 clients × 100 echo round trips of 64 bytes over TCP, one server host,
+//!   link latency 1-5 ms (per round trip).
+//! - **W7**: 100 rounds of 100 datagrams of 64 bytes over UDP from one host to another
+//!   through a lossy link (10% loss, latency 1-5 ms), one round per millisecond (per
+//!   datagram sent).
+//!
+//! Every iteration builds a fresh simulation (a fresh seed): the unit of work of a
+//! seed sweep. turmoil has no per-message loss; its W7 link fails with probability
+//! 0.1 per tick instead (and a failure drops what the link has in flight), so it
+//! delivers fewer datagrams: W7 is per datagram *sent*. See `benches/RESULTS.md`.
+
+use std::cell::Cell;
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+
+const W6_CLIENTS: usize = 100;
+const W6_ROUNDS: usize = 100;
+const W7_ROUNDS: usize = 100;
+const W7_BURST: usize = 100;
+const MSG: usize = 64;
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+mod corosim {
+    use super::*;
+    use sim::net::{Host, LinkConfig, Latency, TcpListener, TcpStream, UdpSocket, set_link};
+    use sim::time::{sleep, timeout};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn run<F: std::future::Future>(seed: &Cell<u64>, fut: F) -> F::Output {
+        seed.set(seed.get() + 1);
+        let mut rt = sim::Builder::new()
+            .seed(seed.get())
+            .strategy(sim::Strategy::Random)
+            .max_steps(50_000_000)
+            .build();
+        let out = rt.block_on(fut).unwrap();
+        black_box(rt.trace().len());
+        out
+    }
+
+    pub fn w6(seed: &Cell<u64>) -> usize {
+        run(seed, async {
+            Host::builder("server")
+                .on_start(|| async {
+                    let l = TcpListener::bind("0.0.0.0:7").await.unwrap();
+                    loop {
+                        let (mut s, _) = l.accept().await.unwrap();
+                        sim::spawn(async move {
+                            let mut buf = [0; MSG];
+                            while let Ok(n @ 1..) = s.read(&mut buf).await {
+                                s.write_all(&buf[..n]).await.unwrap();
+                            }
+                        });
+                    }
+                })
+                .build();
+            let c = Host::builder("client").build();
+            let clients: Vec<_> = (0..W6_CLIENTS)
+                .map(|_| {
+                    c.spawn(async {
+                        sleep(ms(1)).await;
+                        let mut s = TcpStream::connect("server:7").await.unwrap();
+                        let (msg, mut back) = ([7u8; MSG], [0u8; MSG]);
+                        for _ in 0..W6_ROUNDS {
+                            s.write_all(&msg).await.unwrap();
+                            s.read_exact(&mut back).await.unwrap();
+                        }
+                        W6_ROUNDS
+                    })
+                })
+                .collect();
+            let mut n = 0;
+            for h in clients {
+                n += h.await.unwrap();
+            }
+            n
+        })
+    }
+
+    pub fn w7(seed: &Cell<u64>) -> usize {
+        run(seed, async {
+            let tx = Host::builder("tx").build();
+            let rx = Host::builder("rx").build();
+            set_link(
+                "tx",
+                "rx",
+                LinkConfig::default().latency(Latency::uniform(ms(1), ms(5))).loss(0.1),
+            );
+            let got = rx.spawn(async {
+                let s = UdpSocket::bind("0.0.0.0:9").await.unwrap();
+                let mut buf = [0; MSG];
+                let mut n = 0;
+                while let Ok(Ok(_)) = timeout(ms(50), s.recv_from(&mut buf)).await {
+                    n += 1;
+                }
+                n
+            });
+            tx.spawn(async {
+                sleep(ms(1)).await;
+                let s = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+                let msg = [7u8; MSG];
+                for _ in 0..W7_ROUNDS {
+                    for _ in 0..W7_BURST {
+                        s.send_to(&msg, "rx:9").await.unwrap();
+                    }
+                    sleep(ms(1)).await;
+                }
+            })
+            .await
+            .unwrap();
+            got.await.unwrap()
+        })
+    }
+}
+
+mod on_turmoil {
+    use super::*;
+    use std::net::{IpAddr, Ipv4Addr};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use turmoil::net::{TcpListener, TcpStream, UdpSocket};
+
+    fn builder(seed: &Cell<u64>) -> turmoil::Builder {
+        seed.set(seed.get() + 1);
+        let mut b = turmoil::Builder::new();
+        b.rng_seed(seed.get())
+            .simulation_duration(Duration::from_secs(3600))
+            .min_message_latency(ms(1))
+            .max_message_latency(ms(5))
+            .udp_capacity(1 << 16)
+            .tcp_capacity(1 << 16);
+        b
+    }
+
+    pub fn w6(seed: &Cell<u64>) -> usize {
+        let mut sim = builder(seed).build();
+        sim.host("server", || async {
+            let l = TcpListener::bind((IpAddr::V4(Ipv4Addr::UNSPECIFIED), 7)).await?;
+            loop {
+                let (mut s, _) = l.accept().await?;
+                tokio::spawn(async move {
+                    let mut buf = [0; MSG];
+                    while let Ok(n @ 1..) = s.read(&mut buf).await {
+                        s.write_all(&buf[..n]).await.unwrap();
+                    }
+                });
+            }
+        });
+        let done = std::rc::Rc::new(Cell::new(0));
+        let d = done.clone();
+        sim.client("client", async move {
+            let clients: Vec<_> = (0..W6_CLIENTS)
+                .map(|_| {
+                    tokio::spawn(async {
+                        let mut s = TcpStream::connect(("server", 7)).await.unwrap();
+                        let (msg, mut back) = ([7u8; MSG], [0u8; MSG]);
+                        for _ in 0..W6_ROUNDS {
+                            s.write_all(&msg).await.unwrap();
+                            s.read_exact(&mut back).await.unwrap();
+                        }
+                        W6_ROUNDS
+                    })
+                })
+                .collect();
+            for h in clients {
+                d.set(d.get() + h.await?);
+            }
+            Ok(())
+        });
+        sim.run().unwrap();
+        done.get()
+    }
+
+    pub fn w7(seed: &Cell<u64>) -> usize {
+        let mut b = builder(seed);
+        b.fail_rate(0.1).repair_rate(1.0);
+        let mut sim = b.build();
+        let got = std::rc::Rc::new(Cell::new(0));
+        let g = got.clone();
+        sim.client("rx", async move {
+            let s = UdpSocket::bind((IpAddr::V4(Ipv4Addr::UNSPECIFIED), 9)).await?;
+            let mut buf = [0; MSG];
+            while let Ok(Ok(_)) = tokio::time::timeout(ms(50), s.recv_from(&mut buf)).await {
+                g.set(g.get() + 1);
+            }
+            Ok(())
+        });
+        sim.client("tx", async {
+            tokio::time::sleep(ms(1)).await;
+            let s = UdpSocket::bind((IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0)).await?;
+            let msg = [7u8; MSG];
+            for _ in 0..W7_ROUNDS {
+                for _ in 0..W7_BURST {
+                    s.send_to(&msg, ("rx", 9)).await?;
+                }
+                tokio::time::sleep(ms(1)).await;
+            }
+            Ok(())
+        });
+        sim.run().unwrap();
+        got.get()
+    }
+}
+
+#[cfg(madsim)]
+mod on_madsim {
+    use super::*;
+    use madsim::net::{TcpListener, TcpStream, UdpSocket};
+    use madsim::runtime::{Handle, Runtime};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn runtime(seed: &Cell<u64>, loss: f64) -> Runtime {
+        seed.set(seed.get() + 1);
+        let mut config = madsim::Config::default();
+        config.net.send_latency = ms(1)..ms(5);
+        config.net.packet_loss_rate = loss;
+        Runtime::with_seed_and_config(seed.get(), config)
+    }
+
+    pub fn w6(seed: &Cell<u64>) -> usize {
+        runtime(seed, 0.0).block_on(async {
+            let h = Handle::current();
+            h.create_node()
+                .name("server")
+                .ip("10.0.0.1".parse().unwrap())
+                .init(|| async {
+                    let l = TcpListener::bind("0.0.0.0:7").await.unwrap();
+                    loop {
+                        let (mut s, _) = l.accept().await.unwrap();
+                        madsim::task::spawn(async move {
+                            let mut buf = [0; MSG];
+                            while let Ok(n @ 1..) = s.read(&mut buf).await {
+                                s.write_all(&buf[..n]).await.unwrap();
+                            }
+                        });
+                    }
+                })
+                .build();
+            let c = h.create_node().name("client").ip("10.0.0.2".parse().unwrap()).build();
+            c.spawn(async {
+                madsim::time::sleep(ms(1)).await;
+                let clients: Vec<_> = (0..W6_CLIENTS)
+                    .map(|_| {
+                        madsim::task::spawn(async {
+                            let mut s = TcpStream::connect("10.0.0.1:7").await.unwrap();
+                            let (msg, mut back) = ([7u8; MSG], [0u8; MSG]);
+                            for _ in 0..W6_ROUNDS {
+                                s.write_all(&msg).await.unwrap();
+                                s.read_exact(&mut back).await.unwrap();
+                            }
+                            W6_ROUNDS
+                        })
+                    })
+                    .collect();
+                let mut n = 0;
+                for h in clients {
+                    n += h.await.unwrap();
+                }
+                n
+            })
+            .await
+            .unwrap()
+        })
+    }
+
+    pub fn w7(seed: &Cell<u64>) -> usize {
+        runtime(seed, 0.1).block_on(async {
+            let h = Handle::current();
+            let rx = h.create_node().name("rx").ip("10.0.0.1".parse().unwrap()).build();
+            let tx = h.create_node().name("tx").ip("10.0.0.2".parse().unwrap()).build();
+            let got = rx.spawn(async {
+                let s = UdpSocket::bind("0.0.0.0:9").await.unwrap();
+                let mut buf = [0; MSG];
+                let mut n = 0;
+                while let Ok(Ok(_)) = madsim::time::timeout(ms(50), s.recv_from(&mut buf)).await {
+                    n += 1;
+                }
+                n
+            });
+            tx.spawn(async {
+                madsim::time::sleep(ms(1)).await;
+                let s = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+                let msg = [7u8; MSG];
+                for _ in 0..W7_ROUNDS {
+                    for _ in 0..W7_BURST {
+                        s.send_to(&msg, "10.0.0.1:9").await.unwrap();
+                    }
+                    madsim::time::sleep(ms(1)).await;
+                }
+            })
+            .await
+            .unwrap();
+            got.await.unwrap()
+        })
+    }
+}
+
+fn w6_echo(c: &mut Criterion) {
+    let mut group = c.benchmark_group("w6_tcp_echo");
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(8))
+        .throughput(Throughput::Elements((W6_CLIENTS * W6_ROUNDS) as u64));
+    let seed = Cell::new(0);
+    group.bench_function("corosim", |b| {
+        b.iter(|| assert_eq!(corosim::w6(&seed), W6_CLIENTS * W6_ROUNDS))
+    });
+    group.bench_function("turmoil", |b| {
+        b.iter(|| assert_eq!(on_turmoil::w6(&seed), W6_CLIENTS * W6_ROUNDS))
+    });
+    #[cfg(madsim)]
+    group.bench_function("madsim", |b| {
+        b.iter(|| assert_eq!(on_madsim::w6(&seed), W6_CLIENTS * W6_ROUNDS))
+    });
+    group.finish();
+}
+
+fn w7_udp(c: &mut Criterion) {
+    let mut group = c.benchmark_group("w7_udp_lossy");
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(6))
+        .throughput(Throughput::Elements((W7_ROUNDS * W7_BURST) as u64));
+    let seed = Cell::new(0);
+    let sent = W7_ROUNDS * W7_BURST;
+    // Something arrives and something is lost (turmoil's failing link drops what it
+    // has in flight, so it loses more).
+    let lossy = |got: usize| assert!(got > 0 && got < sent, "{got} of {sent} arrived");
+    group.bench_function("corosim", |b| b.iter(|| lossy(corosim::w7(&seed))));
+    group.bench_function("turmoil", |b| b.iter(|| lossy(on_turmoil::w7(&seed))));
+    #[cfg(madsim)]
+    group.bench_function("madsim", |b| b.iter(|| lossy(on_madsim::w7(&seed))));
+    group.finish();
+}
+
+criterion_group!(benches, w6_echo, w7_udp);
+criterion_main!(benches);
