@@ -30,7 +30,7 @@ fn ms(n: u64) -> Duration {
 
 mod corosim {
     use super::*;
-    use sim::net::{Host, LinkConfig, Latency, TcpListener, TcpStream, UdpSocket, set_link};
+    use sim::net::{Host, Latency, LinkConfig, TcpListener, TcpStream, UdpSocket, set_link};
     use sim::time::{sleep, timeout};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -92,7 +92,9 @@ mod corosim {
             set_link(
                 "tx",
                 "rx",
-                LinkConfig::default().latency(Latency::uniform(ms(1), ms(5))).loss(0.1),
+                LinkConfig::default()
+                    .latency(Latency::uniform(ms(1), ms(5)))
+                    .loss(0.1),
             );
             let got = rx.spawn(async {
                 let s = UdpSocket::bind("0.0.0.0:9").await.unwrap();
@@ -238,12 +240,17 @@ mod on_madsim {
                             let mut buf = [0; MSG];
                             while let Ok(n @ 1..) = s.read(&mut buf).await {
                                 s.write_all(&buf[..n]).await.unwrap();
+                                s.flush().await.unwrap(); // madsim sends on flush
                             }
                         });
                     }
                 })
                 .build();
-            let c = h.create_node().name("client").ip("10.0.0.2".parse().unwrap()).build();
+            let c = h
+                .create_node()
+                .name("client")
+                .ip("10.0.0.2".parse().unwrap())
+                .build();
             c.spawn(async {
                 madsim::time::sleep(ms(1)).await;
                 let clients: Vec<_> = (0..W6_CLIENTS)
@@ -253,6 +260,7 @@ mod on_madsim {
                             let (msg, mut back) = ([7u8; MSG], [0u8; MSG]);
                             for _ in 0..W6_ROUNDS {
                                 s.write_all(&msg).await.unwrap();
+                                s.flush().await.unwrap();
                                 s.read_exact(&mut back).await.unwrap();
                             }
                             W6_ROUNDS
@@ -273,8 +281,16 @@ mod on_madsim {
     pub fn w7(seed: &Cell<u64>) -> usize {
         runtime(seed, 0.1).block_on(async {
             let h = Handle::current();
-            let rx = h.create_node().name("rx").ip("10.0.0.1".parse().unwrap()).build();
-            let tx = h.create_node().name("tx").ip("10.0.0.2".parse().unwrap()).build();
+            let rx = h
+                .create_node()
+                .name("rx")
+                .ip("10.0.0.1".parse().unwrap())
+                .build();
+            let tx = h
+                .create_node()
+                .name("tx")
+                .ip("10.0.0.2".parse().unwrap())
+                .build();
             let got = rx.spawn(async {
                 let s = UdpSocket::bind("0.0.0.0:9").await.unwrap();
                 let mut buf = [0; MSG];
@@ -290,7 +306,7 @@ mod on_madsim {
                 let msg = [7u8; MSG];
                 for _ in 0..W7_ROUNDS {
                     for _ in 0..W7_BURST {
-                        s.send_to(&msg, "10.0.0.1:9").await.unwrap();
+                        s.send_to("10.0.0.1:9", &msg).await.unwrap(); // (madsim: target first)
                     }
                     madsim::time::sleep(ms(1)).await;
                 }
