@@ -132,7 +132,7 @@ pub fn __evaluate(site: &'static Location<'static>, chance: f64) -> bool {
             Some(s) => (s.enabled, s.resource),
             None => {
                 let name = site.to_string();
-                let off = net.buggify().off.iter().any(|s| *s == name);
+                let off = net.buggify().off.contains(&name);
                 // Drawn even when kept off, so other sites draw what they drew before.
                 let enabled = unit(&mut sites.rng) < ENABLE_CHANCE && !off;
                 let resource = net.register(KIND, Arc::from(name), site);
@@ -178,7 +178,7 @@ pub fn fired(trace: &Trace) -> Vec<(String, u64)> {
     out
 }
 
-/// `true` on a rare path the simulator should try: see the [module docs](crate::buggify).
+/// `true` on a rare path the simulator should try: see the [module docs](mod@crate::buggify).
 /// `buggify!()` fires an enabled site with [`FIRE_CHANCE`](crate::buggify::FIRE_CHANCE),
 /// `buggify!(p)` with chance `p`. Always `false` outside a simulated run.
 ///

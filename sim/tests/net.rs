@@ -637,8 +637,7 @@ fn simultaneous_deliveries_are_recorded_scheduling_decisions_and_replay() {
         for r in readers {
             r.await.unwrap();
         }
-        let order = order.borrow().clone();
-        order
+        order.take()
     };
     let mut seen = std::collections::BTreeSet::new();
     for seed in 0..40 {

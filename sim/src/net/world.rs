@@ -277,7 +277,7 @@ impl Pipe {
     pub(crate) fn pull(&mut self, now: Duration) -> (usize, bool) {
         let (mut bytes, mut fin) = (0, false);
         while let Some(seg) = self.segments.front() {
-            if !seg.at.is_some_and(|t| t <= now) {
+            if seg.at.is_none_or(|t| t > now) {
                 break;
             }
             let seg = self.segments.pop_front().expect("a front");
