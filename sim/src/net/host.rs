@@ -328,6 +328,10 @@ impl Host {
     /// Restarts the host: crashes it first if it is up, then brings it up and runs
     /// its start-up closure again (state kept in its tasks is gone; what it kept
     /// elsewhere, like a simulated disk in an `Rc`, is not).
+    ///
+    /// # Panics
+    /// For host `main`, or outside the host's run.
+    #[track_caller]
     pub fn restart(&self) {
         self.crash();
         let run = self.run();
@@ -658,9 +662,16 @@ pub fn set_link_oneway(from: impl AsHost, to: impl AsHost, config: LinkConfig) {
 ///
 /// # Panics
 /// Outside a run.
+#[track_caller]
 pub fn set_links(config: LinkConfig) {
-    let run = net("sim::net::set_links");
+    let what = "sim::net::set_links";
+    let run = net(what);
     run.world.state.lock().configure_all(config);
+    let location = Location::caller();
+    context::network(what, |n| {
+        let r = n.register("links", Arc::from("between hosts"), location);
+        n.event(r, ResourceOp::Configure, 0);
+    });
 }
 
 /// Sets how long a TCP connect waits for an answer before failing with

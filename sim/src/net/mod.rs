@@ -283,6 +283,30 @@ pub(crate) fn arm(world: &World, timers: Timers) {
     });
 }
 
+/// The lines a failure report adds for the network and BUGGIFY of the run of `trace`:
+/// the swarm faults it applied (in the form `Builder::net_faults` and
+/// `Faults::from_str` take back) and the BUGGIFY sites that fired. Empty for a run
+/// without either.
+///
+/// ```
+/// let mut rt = sim::Builder::new().seed(4).build();
+/// rt.block_on(async { sim::net::swarm(); }).unwrap();
+/// let lines = sim::net::report_lines(rt.trace());
+/// assert!(lines[0].starts_with("network faults (swarm): latency="));
+/// ```
+pub fn report_lines(trace: &crate::Trace) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(f) = faults_of(trace) {
+        out.push(format!(
+            "network faults (swarm): {f} (restore with Builder::net_faults(\"{f}\".parse()?))"
+        ));
+    }
+    for (site, n) in crate::buggify::fired(trace) {
+        out.push(format!("buggify fired at {site} ({n} time(s))"));
+    }
+    out
+}
+
 /// A `NotFound`-style error naming what was not found.
 pub(crate) fn error(kind: io::ErrorKind, message: impl Into<String>) -> io::Error {
     io::Error::new(kind, message.into())
