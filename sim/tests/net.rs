@@ -495,6 +495,21 @@ fn a_deadlock_report_names_the_socket_its_peer_and_the_link_state() {
     );
     assert!(report.contains("(host `server`)"), "{report}");
 
+    // A connect that waits forever across a partition names both links.
+    let f = Builder::new()
+        .build()
+        .block_on(async {
+            echo_server();
+            set_connect_timeout(None);
+            hold("main", "server");
+            let _ = TcpStream::connect("server:7").await;
+        })
+        .unwrap_err();
+    assert_eq!(f.kind(), FailureKind::Deadlock);
+    let report = f.to_string();
+    assert!(report.contains("tcp connect from 192.0.2.1:"), "{report}");
+    assert!(report.contains("link main->server held"), "{report}");
+
     // A socket whose peer's host crashed says so.
     let f = Builder::new()
         .build()

@@ -144,7 +144,7 @@ pub(crate) fn resolve(addr: &impl ToSocketAddrs, what: &str) -> io::Result<Vec<S
 ///     Host::builder("db").ip([10, 1, 2, 3]).build();
 ///     let addrs: Vec<_> = lookup_host("db:5432").await.unwrap().collect();
 ///     assert_eq!(addrs[0].to_string(), "10.1.2.3:5432");
-///     let err = lookup_host("dbb:5432").await.unwrap_err();
+///     let err = lookup_host("dbb:5432").await.err().unwrap();
 ///     assert!(err.to_string().contains("dbb"));
 /// }).unwrap();
 /// ```

@@ -82,7 +82,10 @@ impl HostBuilder {
     }
 
     /// Its start-up closure: run as the host's first task (named after the host) when
-    /// it is built, and again at each [`Host::restart`].
+    /// it is built, and again at each [`Host::restart`]. It is a task like any other:
+    /// its sockets exist once it has run, so a client starting at the same instant
+    /// must wait for them (a short sleep, a retry), as on a real network; until then a
+    /// connect is refused.
     pub fn on_start<F, Fut>(mut self, start: F) -> Self
     where
         F: Fn() -> Fut + 'static,

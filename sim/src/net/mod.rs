@@ -31,6 +31,8 @@
 //!     }).build();
 //!     let client = Host::builder("client").build();
 //!     let echoed = client.spawn(async {
+//!         // The server binds when its start-up task first runs: give it a moment.
+//!         sim::time::sleep(std::time::Duration::from_millis(1)).await;
 //!         let mut s = TcpStream::connect("server:7").await.unwrap();
 //!         s.write_all(b"hello").await.unwrap();
 //!         let mut got = [0; 5];
