@@ -8,9 +8,9 @@
 //!   datagram sent).
 //!
 //! Every iteration builds a fresh simulation (a fresh seed): the unit of work of a
-//! seed sweep. turmoil has no per-message loss; its W7 link fails with probability
-//! 0.1 per tick instead (and a failure drops what the link has in flight), so it
-//! delivers fewer datagrams: W7 is per datagram *sent*. See `benches/RESULTS.md`.
+//! seed sweep. turmoil has no per-message loss: its W7 link fails with probability
+//! 0.001 per message instead, dropping what it has in flight (about 8% of the
+//! datagrams, near the others' 10%). W7 is per datagram sent. See `benches/RESULTS.md`.
 
 use std::cell::Cell;
 use std::hint::black_box;
@@ -182,7 +182,9 @@ mod on_turmoil {
 
     pub fn w7(seed: &Cell<u64>) -> usize {
         let mut b = builder(seed);
-        b.fail_rate(0.1).repair_rate(1.0);
+        // Fails a message's link with this chance, dropping what is in flight on it:
+        // about 8% of the datagrams are lost, near corosim's and madsim's 10%.
+        b.fail_rate(0.001).repair_rate(1.0);
         let mut sim = b.build();
         let got = std::rc::Rc::new(Cell::new(0));
         let g = got.clone();
@@ -348,9 +350,7 @@ fn w7_udp(c: &mut Criterion) {
         .throughput(Throughput::Elements((W7_ROUNDS * W7_BURST) as u64));
     let seed = Cell::new(0);
     let sent = W7_ROUNDS * W7_BURST;
-    // Something arrives and something is lost (turmoil's failing link drops what it
-    // has in flight, so it loses more).
-    let lossy = |got: usize| assert!(got > 0 && got < sent, "{got} of {sent} arrived");
+    let lossy = |got: usize| assert!(got > sent / 2 && got < sent, "{got} of {sent} arrived");
     group.bench_function("corosim", |b| b.iter(|| lossy(corosim::w7(&seed))));
     group.bench_function("turmoil", |b| b.iter(|| lossy(on_turmoil::w7(&seed))));
     #[cfg(madsim)]

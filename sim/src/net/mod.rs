@@ -245,7 +245,10 @@ pub(crate) fn drive<O: Op<State>>(
     let out = res.update(what, &world.state, |st, cx, wakers| {
         st.now = now;
         st.cursor = cursor;
-        st.settle(cursor, waker, true, wakers, &mut timers);
+        if waiter.is_parked() {
+            // Polled again while parked: released if what it waits for is due now.
+            st.settle(cursor, waker, true, wakers, &mut timers);
+        }
         let out = waiter.poll(op, st, cx, waker, wakers);
         st.settle(cursor, waker, false, wakers, &mut timers);
         st.settle_dirty(waker, wakers, &mut timers);

@@ -655,9 +655,11 @@ impl Op<State> for ReadOp<'_> {
         }
         if !pipe.received.is_empty() {
             let n = self.buf.len().min(pipe.received.len());
-            for (dst, src) in self.buf.iter_mut().zip(pipe.received.drain(..n)) {
-                *dst = src;
-            }
+            let (front, back) = pipe.received.as_slices();
+            let k = n.min(front.len());
+            self.buf[..k].copy_from_slice(&front[..k]);
+            self.buf[k..n].copy_from_slice(&back[..n - k]);
+            pipe.received.drain(..n);
             pipe.buffered -= n;
             // The writer may have room again.
             wakers.extend(c.ends[1 - self.i].writer.release());

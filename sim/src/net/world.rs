@@ -765,10 +765,17 @@ impl State {
     ) {
         let now = self.now;
         for i in 0..2 {
-            let (r, w) = (self.read_due(id, i), self.write_due(id, i));
-            let end = &mut self.conns[id].ends[i];
-            end.reader.settle(r, now, me, before, wakers, timers);
-            end.writer.settle(w, now, me, before, wakers, timers);
+            // Only parked operations have anything to settle (the common case: none).
+            if self.conns[id].ends[i].reader.waker.is_some() {
+                let due = self.read_due(id, i);
+                let r = &mut self.conns[id].ends[i].reader;
+                r.settle(due, now, me, before, wakers, timers);
+            }
+            if self.conns[id].ends[i].writer.waker.is_some() {
+                let due = self.write_due(id, i);
+                let w = &mut self.conns[id].ends[i].writer;
+                w.settle(due, now, me, before, wakers, timers);
+            }
         }
     }
 
