@@ -37,12 +37,15 @@ fn by_name(
     port: u16,
     input: &str,
 ) -> io::Result<Vec<SocketAddr>> {
-    if let Ok(ip) = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse::<IpAddr>()
-    {
-        return Ok(vec![SocketAddr::new(ip, port)]);
+    // A name starts with a letter and has no `:` (an IPv6 address may start with one).
+    if !host.starts_with(|c: char| c.is_ascii_alphabetic()) || host.contains(':') {
+        if let Ok(ip) = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+        {
+            return Ok(vec![SocketAddr::new(ip, port)]);
+        }
     }
     if host == "localhost" {
         return Ok(vec![SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port)]);
@@ -85,8 +88,12 @@ impl ToSocketAddrs for (&str, u16) {
 
 impl ToSocketAddrs for str {
     fn __resolve(&self, st: &Resolver<'_>) -> io::Result<Vec<SocketAddr>> {
-        if let Ok(a) = self.parse::<SocketAddr>() {
-            return Ok(vec![a]);
+        // A name (`server:80`) starts with a letter; only an address needs parsing.
+        let named = self.starts_with(|c: char| c.is_ascii_alphabetic());
+        if !named {
+            if let Ok(a) = self.parse::<SocketAddr>() {
+                return Ok(vec![a]);
+            }
         }
         let malformed = || {
             error(
@@ -121,6 +128,19 @@ impl<T: ToSocketAddrs + ?Sized> ToSocketAddrs for &T {
     fn __resolve(&self, st: &Resolver<'_>) -> io::Result<Vec<SocketAddr>> {
         (**self).__resolve(st)
     }
+}
+
+/// Resolves `addr` in `world` (a socket's own network: no run lookup).
+pub(crate) fn resolve_in(
+    world: &super::world::World,
+    addr: &(impl ToSocketAddrs + ?Sized),
+) -> io::Result<Vec<SocketAddr>> {
+    let st = world.state.lock();
+    let out = addr.__resolve(&Resolver(&st))?;
+    if out.is_empty() {
+        return Err(error(io::ErrorKind::InvalidInput, "no address to resolve"));
+    }
+    Ok(out)
 }
 
 /// Resolves `addr` in the current run.

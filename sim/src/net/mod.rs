@@ -195,9 +195,12 @@ impl State {
         w: &mut crate::sync::wait::Wakers,
         t: &mut Timers,
     ) {
-        for c in std::mem::take(&mut self.dirty) {
+        // Indexed, so the list keeps its capacity (settling never adds to it).
+        for k in 0..self.dirty.len() {
+            let c = self.dirty[k];
             self.settle(c, me, false, w, t);
         }
+        self.dirty.clear();
     }
 
     /// Wakes or arms timers for what waits at `cursor` (see `world::Slot`).
@@ -210,7 +213,16 @@ impl State {
         t: &mut Timers,
     ) {
         match cursor {
-            Cursor::Read(id, _) | Cursor::Write(id, _) => self.settle_conn(id, me, before, w, t),
+            // A read changes what its own end waits for (a peer's writer it frees is
+            // released at once); a write, shutdown or connect what its own writer and
+            // the peer's reader wait for.
+            Cursor::Read(id, i) => self.settle_end(id, i, true, false, me, before, w, t),
+            Cursor::Write(id, i) => {
+                self.settle_end(id, i, false, true, me, before, w, t);
+                if !before {
+                    self.settle_end(id, 1 - i, true, false, me, before, w, t);
+                }
+            }
             Cursor::Listener(h, p) => {
                 let now = self.now;
                 if let Some(l) = self.listeners.get_mut(&(h, p)) {

@@ -653,14 +653,8 @@ impl Op<State> for ReadOp<'_> {
         if fin {
             cx.event(ResourceOp::Eof, 0);
         }
-        if !pipe.received.is_empty() {
-            let n = self.buf.len().min(pipe.received.len());
-            let (front, back) = pipe.received.as_slices();
-            let k = n.min(front.len());
-            self.buf[..k].copy_from_slice(&front[..k]);
-            self.buf[k..n].copy_from_slice(&back[..n - k]);
-            pipe.received.drain(..n);
-            pipe.buffered -= n;
+        if pipe.arrived > 0 {
+            let n = pipe.read(self.buf);
             // The writer may have room again.
             wakers.extend(c.ends[1 - self.i].writer.release());
             return Ok(n);
@@ -697,7 +691,7 @@ impl Op<State> for WriteOp<'_> {
             || st.reset_due(self.id, self.i)
             || c.pipes[self.i].fin_sent
             || !c.ends[1 - self.i].reading
-            || c.pipes[self.i].buffered < SEND_BUFFER
+            || c.pipes[self.i].bytes.len() < SEND_BUFFER
     }
 
     fn complete(&mut self, st: &mut State, cx: &mut Ctx<'_>, _: &mut Wakers) -> io::Result<usize> {
@@ -721,12 +715,14 @@ impl Op<State> for WriteOp<'_> {
                 "the peer closed the connection",
             ));
         }
-        let n = self.data.len().min(SEND_BUFFER - c.pipes[self.i].buffered);
+        let n = self
+            .data
+            .len()
+            .min(SEND_BUFFER - c.pipes[self.i].bytes.len());
         if n == 0 {
             return Ok(0);
         }
-        st.conns[self.id].pipes[self.i].buffered += n;
-        st.transmit(self.id, self.i, Some(self.data[..n].to_vec()));
+        st.transmit(self.id, self.i, Some(&self.data[..n]));
         cx.event(ResourceOp::Transmit, n);
         Ok(n)
     }

@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use super::addr::{ToSocketAddrs, resolve};
+use super::addr::{ToSocketAddrs, resolve, resolve_in};
 use super::world::{HostId, Slot, Sock, State, Udp, Verdict, World};
 use super::{Cursor, cancel, drive, error, net};
 use crate::ids::ResourceId;
@@ -149,7 +149,7 @@ impl UdpSocket {
     /// # Errors
     /// A malformed or unknown address.
     pub async fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
-        let peer = resolve(&addr, "sim::net::UdpSocket::connect")?[0];
+        let peer = resolve_in(&self.world, &addr)?[0];
         if let Some(s) = self.world.state.lock().udp.get_mut(&self.key) {
             s.peer = Some(peer);
         }
@@ -161,7 +161,7 @@ impl UdpSocket {
     /// # Errors
     /// A malformed or unknown address, a socket whose host crashed.
     pub async fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], target: A) -> io::Result<usize> {
-        let to = resolve(&target, "sim::net::UdpSocket::send_to")?[0];
+        let to = resolve_in(&self.world, &target)?[0];
         self.op(SendOp {
             key: self.key,
             to,
@@ -352,10 +352,15 @@ impl Op<State> for RecvOp<'_> {
         let Some(s) = st.udp.get(&self.key) else {
             return true;
         };
-        s.queue
-            .iter()
-            .take_while(|(k, _)| k.0 <= st.now)
-            .any(|(_, d)| s.peer.is_none_or(|p| p == d.from))
+        match s.peer {
+            // The earliest is due: it is taken.
+            None => s.queue.peek().is_some_and(|q| q.at <= st.now),
+            // Only one from the peer counts (rare: a scan of the due ones).
+            Some(p) => s
+                .queue
+                .iter()
+                .any(|q| q.at <= st.now && q.datagram.from == p),
+        }
     }
 
     fn complete(
@@ -369,9 +374,9 @@ impl Op<State> for RecvOp<'_> {
             return Err(gone());
         };
         loop {
-            let (&k, _) = s.queue.iter().next().expect("a due datagram");
-            let d = s.queue.remove(&k).expect("present");
-            debug_assert!(k.0 <= now);
+            let q = s.queue.pop().expect("a due datagram");
+            debug_assert!(q.at <= now);
+            let d = q.datagram;
             if s.peer.is_some_and(|p| p != d.from) {
                 continue; // Not from the connected peer: discarded.
             }

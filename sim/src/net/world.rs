@@ -13,7 +13,7 @@
 //! reach the run (no core access, no waker called: wakers and timers to arm are handed
 //! back to the caller), and iterates only ordered collections.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -239,26 +239,30 @@ fn deliver(r: &mut Route<'_>) -> Option<Verdict> {
     Some(Verdict::Deliver(after, copy))
 }
 
-/// A piece of a byte stream in flight: data, or the end of the stream (a FIN).
+/// A piece of a byte stream in flight: `len` bytes, or the end of the stream (a FIN).
 pub(crate) struct Segment {
     /// When it is due at the reader; `None` while its link holds it.
     pub(crate) at: Option<Duration>,
-    pub(crate) data: Option<Vec<u8>>,
+    pub(crate) len: usize,
+    pub(crate) fin: bool,
 }
 
-/// One direction of a connection: what one end wrote and the other has not read.
+/// One direction of a connection: what one end wrote and the other has not read, in
+/// one ring of bytes (no allocation per write once it has grown): first the bytes that
+/// arrived, then those in flight, cut into segments.
 #[derive(Default)]
 pub(crate) struct Pipe {
-    pub(crate) segments: VecDeque<Segment>,
-    /// Delivered bytes not read yet.
-    pub(crate) received: VecDeque<u8>,
     /// Bytes written and not read: the send buffer in use.
-    pub(crate) buffered: usize,
+    pub(crate) bytes: VecDeque<u8>,
+    /// How many bytes at the front of `bytes` have arrived (a read may take them).
+    pub(crate) arrived: usize,
+    /// The rest of `bytes`, and the FIN, in flight.
+    pub(crate) segments: VecDeque<Segment>,
     /// The latest due instant so far (segments stay in order).
     last_at: Duration,
     /// The writer shut down (or dropped) its side: a FIN is in the segments.
     pub(crate) fin_sent: bool,
-    /// The FIN reached the reader: after the received bytes, reads return 0.
+    /// The FIN reached the reader: after the arrived bytes, reads return 0.
     pub(crate) eof: bool,
 }
 
@@ -270,10 +274,10 @@ impl Pipe {
 
     /// Whether a read would return now (data or the end of the stream).
     pub(crate) fn readable(&self, now: Duration) -> bool {
-        !self.received.is_empty() || self.eof || self.next_due().is_some_and(|t| t <= now)
+        self.arrived > 0 || self.eof || self.next_due().is_some_and(|t| t <= now)
     }
 
-    /// Moves the due segments into the received bytes: (bytes, whether a FIN arrived).
+    /// Lets the due segments arrive: (bytes, whether a FIN arrived).
     pub(crate) fn pull(&mut self, now: Duration) -> (usize, bool) {
         let (mut bytes, mut fin) = (0, false);
         while let Some(seg) = self.segments.front() {
@@ -281,28 +285,37 @@ impl Pipe {
                 break;
             }
             let seg = self.segments.pop_front().expect("a front");
-            match seg.data {
-                Some(d) => {
-                    bytes += d.len();
-                    self.received.extend(d);
-                }
-                None => {
-                    self.eof = true;
-                    fin = true;
-                }
+            bytes += seg.len;
+            if seg.fin {
+                self.eof = true;
+                fin = true;
             }
         }
+        self.arrived += bytes;
         (bytes, fin)
     }
 
-    /// Appends a segment due at `at` (`None`: held), kept after the ones before.
-    fn push(&mut self, at: Option<Duration>, data: Option<Vec<u8>>) {
+    /// Takes up to `buf.len()` arrived bytes into `buf`; how many.
+    pub(crate) fn read(&mut self, buf: &mut [u8]) -> usize {
+        let n = buf.len().min(self.arrived);
+        let (front, back) = self.bytes.as_slices();
+        let k = n.min(front.len());
+        buf[..k].copy_from_slice(&front[..k]);
+        buf[k..n].copy_from_slice(&back[..n - k]);
+        self.bytes.drain(..n);
+        self.arrived -= n;
+        n
+    }
+
+    /// Appends a segment of `len` bytes (already in `bytes`) or a FIN, due at `at`
+    /// (`None`: held), kept after the ones before.
+    fn push(&mut self, at: Option<Duration>, len: usize, fin: bool) {
         let at = at.map(|t| {
             let t = t.max(self.last_at);
             self.last_at = t;
             t
         });
-        self.segments.push_back(Segment { at, data });
+        self.segments.push_back(Segment { at, len, fin });
     }
 
     /// Gives the held segments their due instants, `base` plus a latency each.
@@ -380,14 +393,43 @@ pub(crate) struct Datagram {
 /// A UDP socket.
 pub(crate) struct Udp {
     pub(crate) addr: SocketAddr,
-    /// Datagrams by the instant they are due (then send order).
-    pub(crate) queue: BTreeMap<(Duration, u64), Datagram>,
+    /// Datagrams by the instant they are due (then send order): a min-heap.
+    pub(crate) queue: BinaryHeap<Queued>,
     pub(crate) slot: Slot,
     pub(crate) resource: ResourceId,
     /// The address it is connected to, if any.
     pub(crate) peer: Option<SocketAddr>,
     /// The last address it sent to or received from (for reports).
     pub(crate) last_peer: Option<SocketAddr>,
+}
+
+/// A datagram queued at a socket, ordered by (due instant, send order), earliest
+/// first in a `BinaryHeap`.
+pub(crate) struct Queued {
+    pub(crate) at: Duration,
+    seq: u64,
+    pub(crate) datagram: Datagram,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+
+impl Eq for Queued {}
+
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Queued {
+    /// Reversed: the earliest is the greatest (the top of the max-heap).
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (other.at, other.seq).cmp(&(self.at, self.seq))
+    }
 }
 
 /// A datagram a link holds: (from host, to host, to socket, datagram).
@@ -628,8 +670,16 @@ impl State {
     /// Runs a message from `from` to `to` through the [`RULES`].
     pub(crate) fn route(&mut self, from: HostId, to: HostId, kind: Kind) -> Verdict {
         let to_up = self.hosts[to as usize].up;
-        self.link(from, to);
-        let link = &self.links[&(from, to)];
+        let config = if from == to {
+            self.loopback
+        } else {
+            self.inter
+        };
+        let link = self.links.entry((from, to)).or_insert(Link {
+            config,
+            partitioned: false,
+            held: false,
+        });
         let mut r = Route {
             kind,
             to_up,
@@ -735,7 +785,7 @@ impl State {
     fn read_due(&self, id: ConnId, i: usize) -> Option<Duration> {
         let c = &self.conns[id];
         let pipe = &c.pipes[1 - i];
-        let data = if !pipe.received.is_empty() || pipe.eof {
+        let data = if pipe.arrived > 0 || pipe.eof {
             Some(Duration::ZERO)
         } else {
             pipe.next_due()
@@ -753,6 +803,33 @@ impl State {
         min_opt(handshake, c.ends[i].reset_at)
     }
 
+    /// Wakes or arms timers for end `i`'s parked read (`read`) and write (`write`) of
+    /// connection `id` (see [`Slot`]).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn settle_end(
+        &mut self,
+        id: ConnId,
+        i: usize,
+        read: bool,
+        write: bool,
+        me: &Waker,
+        before: bool,
+        wakers: &mut Wakers,
+        timers: &mut Timers,
+    ) {
+        let now = self.now;
+        if read && self.conns[id].ends[i].reader.waker.is_some() {
+            let due = self.read_due(id, i);
+            let r = &mut self.conns[id].ends[i].reader;
+            r.settle(due, now, me, before, wakers, timers);
+        }
+        if write && self.conns[id].ends[i].writer.waker.is_some() {
+            let due = self.write_due(id, i);
+            let w = &mut self.conns[id].ends[i].writer;
+            w.settle(due, now, me, before, wakers, timers);
+        }
+    }
+
     /// Wakes or arms timers for the parked operations of connection `id` that their
     /// next due event concerns (see [`Slot`]).
     pub(crate) fn settle_conn(
@@ -763,42 +840,41 @@ impl State {
         wakers: &mut Wakers,
         timers: &mut Timers,
     ) {
-        let now = self.now;
         for i in 0..2 {
-            // Only parked operations have anything to settle (the common case: none).
-            if self.conns[id].ends[i].reader.waker.is_some() {
-                let due = self.read_due(id, i);
-                let r = &mut self.conns[id].ends[i].reader;
-                r.settle(due, now, me, before, wakers, timers);
-            }
-            if self.conns[id].ends[i].writer.waker.is_some() {
-                let due = self.write_due(id, i);
-                let w = &mut self.conns[id].ends[i].writer;
-                w.settle(due, now, me, before, wakers, timers);
+            self.settle_end(id, i, true, true, me, before, wakers, timers);
+        }
+    }
+
+    /// Queues `data` (or, with `None`, a FIN) from end `i` of connection `id`, cut in
+    /// two at a random byte with the link's split chance.
+    pub(crate) fn transmit(&mut self, id: ConnId, i: usize, data: Option<&[u8]>) {
+        let (from, to) = (self.conns[id].ends[i].host, self.conns[id].ends[1 - i].host);
+        let split = self.link(from, to).config.split;
+        let Some(data) = data else {
+            let at = self.stream_due(from, to);
+            self.conns[id].pipes[i].push(at, 0, true);
+            return;
+        };
+        self.conns[id].pipes[i].bytes.extend(data);
+        let len = data.len();
+        let cut = if len >= 2 && chance(&mut self.rng, split) {
+            1 + self.rng.below(len as u64 - 1) as usize
+        } else {
+            len
+        };
+        for piece in [cut, len - cut] {
+            if piece > 0 {
+                let at = self.stream_due(from, to);
+                self.conns[id].pipes[i].push(at, piece, false);
             }
         }
     }
 
-    /// Queues `data` (or a FIN) from end `i` of connection `id`, cut in two at a random
-    /// byte with the link's split chance.
-    pub(crate) fn transmit(&mut self, id: ConnId, i: usize, data: Option<Vec<u8>>) {
-        let (from, to) = (self.conns[id].ends[i].host, self.conns[id].ends[1 - i].host);
-        let split = self.link(from, to).config.split;
-        let len = data.as_ref().map_or(0, Vec::len);
-        let pieces = match data {
-            Some(mut d) if len >= 2 && chance(&mut self.rng, split) => {
-                let cut = 1 + self.rng.below(len as u64 - 1) as usize;
-                let tail = d.split_off(cut);
-                vec![Some(d), Some(tail)]
-            }
-            other => vec![other],
-        };
-        for piece in pieces {
-            let at = match self.route(from, to, Kind::Stream) {
-                Verdict::Deliver(after, _) => Some(self.now + after),
-                Verdict::Hold | Verdict::Drop => None,
-            };
-            self.conns[id].pipes[i].push(at, piece);
+    /// When a TCP segment sent now from `from` to `to` is due (`None`: held).
+    fn stream_due(&mut self, from: HostId, to: HostId) -> Option<Duration> {
+        match self.route(from, to, Kind::Stream) {
+            Verdict::Deliver(after, _) => Some(self.now + after),
+            Verdict::Hold | Verdict::Drop => None,
         }
     }
 
@@ -861,13 +937,12 @@ impl State {
         self.seq += 1;
         let seq = self.seq;
         if let Some(s) = self.udp.get_mut(&key) {
-            s.queue.insert((at, seq), d);
+            s.queue.push(Queued {
+                at,
+                seq,
+                datagram: d,
+            });
         }
-    }
-
-    /// When socket `key`'s parked receive must look again.
-    fn udp_due(&self, key: (HostId, u16)) -> Option<Duration> {
-        self.udp.get(&key)?.queue.keys().next().map(|k| k.0)
     }
 
     /// Wakes or arms a timer for socket `key`'s parked receive.
@@ -879,10 +954,15 @@ impl State {
         wakers: &mut Wakers,
         timers: &mut Timers,
     ) {
-        let (now, due) = (self.now, self.udp_due(key));
-        if let Some(s) = self.udp.get_mut(&key) {
-            s.slot.settle(due, now, me, before, wakers, timers);
+        let now = self.now;
+        let Some(s) = self.udp.get_mut(&key) else {
+            return;
+        };
+        if s.slot.waker.is_none() {
+            return; // Nothing parked: nothing to settle (the common case).
         }
+        let due = s.queue.peek().map(|q| q.at);
+        s.slot.settle(due, now, me, before, wakers, timers);
     }
 
     // --- faults ---------------------------------------------------------------------
@@ -1041,13 +1121,8 @@ impl State {
                 let (a, b) = (&c.ends[0], &c.ends[1]);
                 let in_flight = |i: usize| {
                     let p = &c.pipes[i];
-                    let bytes: usize = p
-                        .segments
-                        .iter()
-                        .filter_map(|s| s.data.as_ref())
-                        .map(Vec::len)
-                        .sum();
-                    format!("{bytes} bytes in flight, {} unread", p.received.len())
+                    let bytes = p.bytes.len() - p.arrived;
+                    format!("{bytes} bytes in flight, {} unread", p.arrived)
                 };
                 if c.handshake == Handshake::Blocked {
                     format!(
