@@ -829,3 +829,21 @@ fn programs_without_a_network_keep_their_traces() {
     };
     assert_eq!(draw(false), draw(true));
 }
+
+#[test]
+fn a_host_that_crashes_itself_stops_at_its_next_turn() {
+    let (r, trace) = deterministic(2, || async {
+        let h = Host::builder("fragile").build();
+        let reached = Rc::new(Cell::new(false));
+        let r = reached.clone();
+        let task = h.spawn(async move {
+            Host::current().crash();
+            sleep(ms(1)).await; // never returns: the task is cancelled at its next turn
+            r.set(true);
+        });
+        let cancelled = task.await.unwrap_err().is_cancelled();
+        (cancelled, reached.get(), h.is_up())
+    });
+    assert_eq!(r.unwrap(), (true, false, false));
+    assert!(trace.contains("crash host fragile"), "{trace}");
+}
