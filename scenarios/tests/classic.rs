@@ -57,11 +57,18 @@ fn check(name: &str) {
     };
     let found = explore(Twin::Buggy, 20_000);
     match &found.failure {
-        Some(f) => assert_eq!(f.kind(), bug.expect, "{name}: explored the wrong kind:\n{f}"),
+        Some(f) => assert_eq!(
+            f.kind(),
+            bug.expect,
+            "{name}: explored the wrong kind:\n{f}"
+        ),
         None => panic!("{name}: not found by exploration: {found}"),
     }
     let fixed = explore(Twin::Fixed, 2_000);
-    assert!(fixed.failure.is_none(), "{name}: the fixed twin failed: {fixed}");
+    assert!(
+        fixed.failure.is_none(),
+        "{name}: the fixed twin failed: {fixed}"
+    );
 }
 
 macro_rules! bug_tests {

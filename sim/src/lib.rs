@@ -92,6 +92,8 @@
 //! - [`queue`]: asyncio's `Queue`, `PriorityQueue`, `LifoQueue` with `task_done`/`join`.
 //! - [`select!`], [`join!`], [`try_join!`], [`pin!`], [`task_local!`], `#[sim::main]`,
 //!   `#[sim::test]`: tokio's macros (see [`macros`]).
+//! - [`net`]: simulated hosts, TCP and UDP with tokio's names, partitions, crashes.
+//! - [`buggify!`]: fault injection in the user's own code (FoundationDB's BUGGIFY).
 //! - [`rand`]: seeded randomness for user code.
 //! - [`Trace`], [`Schedule`]: what a run did, and how to replay it.
 //! - [`Failure`]: panics, deadlocks, bounds, non-determinism, each a report.
@@ -173,6 +175,7 @@
 //! - **Not simulated:** `tokio::io`, `net`, `fs`, `process`, `signal`, task dumps and
 //!   runtime metrics.
 
+pub mod buggify;
 pub mod cell;
 pub mod check;
 pub mod config;
@@ -185,6 +188,7 @@ pub mod fuzz;
 mod ids;
 pub mod log;
 pub mod macros;
+pub mod net;
 pub mod queue;
 pub mod rand;
 pub mod reproduce;

@@ -327,8 +327,7 @@ impl Explore {
             let mut stage = self.clone().delay_bound(d);
             stage.max_schedules = self.max_schedules - schedules;
             let done = schedules;
-            let report =
-                stage.run_stage(base, location, &body, &mut |n| on_schedule(done + n));
+            let report = stage.run_stage(base, location, &body, &mut |n| on_schedule(done + n));
             schedules += report.schedules;
             if report.failure.is_some() || schedules >= self.max_schedules {
                 return ExploreReport {

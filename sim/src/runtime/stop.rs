@@ -21,6 +21,9 @@ pub(crate) enum Stop {
         blocked: BlockedWaits,
         cycles: Vec<Vec<TaskId>>,
         partial: bool,
+        /// What the run's extensions say about the resources waited on (a socket's
+        /// peer and link state), by resource.
+        notes: Vec<(ResourceId, String)>,
     },
     /// Main returned with tasks still alive and `fail_on_leak` is on.
     Leak,

@@ -227,6 +227,27 @@ impl Res {
         panic!("{message}")
     }
 
+    /// Runs `f` with the current run's [`Resources`] and this resource's id there
+    /// (claiming it for the run at its first use): for resources that exist only
+    /// inside a run (the network's sockets).
+    ///
+    /// # Panics
+    /// Outside a run (the message names `what`), or if another live run owns it.
+    pub(crate) fn with<R>(
+        &self,
+        what: &str,
+        f: impl FnOnce(&mut Resources<'_>, ResourceId) -> R,
+    ) -> R {
+        if context::try_current_task().is_none() {
+            // The run's own check, with its message naming `what`.
+            return context::resources(what, |_| unreachable!("outside a run"));
+        }
+        self.enter(what, |cx| match cx.at.as_mut() {
+            Some((res, id)) => f(res, *id),
+            None => unreachable!("sim internal error: an attached context without a run"),
+        })
+    }
+
     /// Runs `f` with a context for one operation: attached to the current run
     /// (registering and claiming this resource there at its first use), or detached
     /// outside any run.
