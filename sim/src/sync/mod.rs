@@ -86,6 +86,18 @@
 //! a run on another thread owns the primitive panics with that message. Drops never
 //! panic.
 //!
+//! # Blocking operations
+//!
+//! The `blocking_*` methods ([`Mutex::blocking_lock`], [`RwLock::blocking_read`],
+//! [`RwLock::blocking_write`], [`mpsc::Sender::blocking_send`],
+//! [`mpsc::Receiver::blocking_recv`], [`oneshot::Receiver::blocking_recv`], ...) are for
+//! synchronous code outside a run, as tokio's are for code outside a runtime: they drive
+//! the operation with a small local executor (`futures::executor::block_on`), parking the
+//! calling OS thread until the primitive wakes it. Inside a simulated run they never block
+//! the simulator's thread: they panic at once with tokio's message ("Cannot block the
+//! current thread from within a runtime..."), naming the method; await the async form
+//! there.
+//!
 //! # Differences from tokio
 //!
 //! - A semaphore never assigns part of a request: while a large request waits at the
@@ -114,6 +126,21 @@ pub mod broadcast;
 pub mod mpsc;
 pub mod oneshot;
 pub mod watch;
+
+/// Runs `fut` to completion on the calling thread for a `blocking_*` method: outside
+/// a run only (with `futures`' local executor, parking the thread until a real waker
+/// wakes it); inside a run it panics, as tokio's do inside a runtime.
+#[track_caller]
+pub(crate) fn block_on_outside_run<F: std::future::Future>(what: &str, fut: F) -> F::Output {
+    assert!(
+        crate::runtime::context::current_run_id().is_none(),
+        "Cannot block the current thread from within a runtime. This happens because a \
+         function attempted to block the current thread while the thread is being used to \
+         drive asynchronous tasks: {what} was called inside a simulated run (await the \
+         async form instead)"
+    );
+    futures::executor::block_on(fut)
+}
 
 pub use barrier::{Barrier, BarrierWait, BarrierWaitResult};
 pub use condvar::Condvar;

@@ -870,6 +870,18 @@ impl<D> WaitQueue<D> {
         Some(waker)
     }
 
+    /// The data of the waiter parked last.
+    pub(crate) fn back_mut(&mut self) -> Option<&mut D> {
+        self.waiting.back_mut().map(|w| &mut w.2)
+    }
+
+    /// Releases the waiter parked last; returns its waker.
+    pub(crate) fn release_back(&mut self) -> Option<Waker> {
+        let (id, waker, data) = self.waiting.pop_back()?;
+        self.released.push((id, data));
+        Some(waker)
+    }
+
     /// Releases every parked waiter, adding their wakers to `wakers`.
     pub(crate) fn release_all(&mut self, wakers: &mut impl Extend<Waker>) {
         while let Some(w) = self.release_front() {
