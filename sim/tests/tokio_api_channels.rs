@@ -315,3 +315,247 @@ fn watch_closed_waits_for_the_last_receiver_in_a_run() {
         t.await.unwrap();
     });
 }
+
+// ---- mpsc ----
+
+async fn mpsc_reservations() {
+    let (tx, mut rx) = mpsc::channel::<u32>(3);
+    assert_eq!(tx.max_capacity(), 3);
+    // try_reserve / try_reserve_many
+    let p = tx.try_reserve().unwrap();
+    let mut many = tx.try_reserve_many(2).unwrap();
+    assert_eq!(many.len(), 2);
+    assert_eq!(tx.capacity(), 0);
+    assert!(matches!(
+        tx.try_reserve(),
+        Err(mpsc::error::TrySendError::Full(()))
+    ));
+    assert!(
+        matches!(
+            tx.try_reserve_many(4),
+            Err(mpsc::error::TrySendError::Full(()))
+        ),
+        "more than max_capacity is Full"
+    );
+    p.send(1);
+    many.next().unwrap().send(2);
+    drop(many); // one slot back
+    assert_eq!(tx.capacity(), 1);
+    assert_eq!(rx.recv().await, Some(1));
+    assert_eq!(rx.recv().await, Some(2));
+    assert_eq!(tx.capacity(), 3);
+    // reserve_many
+    let permits = tx.reserve_many(3).await.unwrap();
+    assert_eq!(tx.capacity(), 0);
+    for (i, p) in permits.enumerate() {
+        p.send(10 + i as u32);
+    }
+    let mut got = Vec::new();
+    assert_eq!(rx.recv_many(&mut got, 10).await, 3);
+    assert_eq!(got, [10, 11, 12]);
+    assert!(tx.reserve_many(4).await.is_err(), "more than max_capacity");
+    // try_reserve_owned
+    let owned = tx.clone().try_reserve_owned().unwrap();
+    let tx2 = owned.send(20);
+    assert_eq!(rx.try_recv(), Ok(20));
+    rx.close();
+    assert!(matches!(
+        tx2.try_reserve_owned(),
+        Err(mpsc::error::TrySendError::Closed(_))
+    ));
+    assert!(tx.reserve_many(1).await.is_err(), "closed");
+    assert!(matches!(
+        tx.try_reserve_many(1),
+        Err(mpsc::error::TrySendError::Closed(()))
+    ));
+}
+
+#[test]
+fn mpsc_reservations_in_and_outside_a_run() {
+    block_on(mpsc_reservations());
+    run(mpsc_reservations());
+}
+
+#[test]
+fn reserve_many_waits_for_all_its_slots_in_a_run() {
+    let got = run(async {
+        let (tx, mut rx) = mpsc::channel::<u32>(2);
+        tx.send(0).await.unwrap();
+        let t = sim::spawn(async move {
+            let permits = tx.reserve_many(2).await.unwrap();
+            for p in permits {
+                p.send(1);
+            }
+        });
+        sim::time::sleep(Duration::from_millis(1)).await;
+        assert!(!t.is_finished(), "one slot is not enough");
+        let mut got = vec![rx.recv().await.unwrap()];
+        t.await.unwrap();
+        rx.recv_many(&mut got, 5).await;
+        got
+    });
+    assert_eq!(got, [0, 1, 1]);
+}
+
+async fn mpsc_receivers() {
+    let (tx, mut rx) = mpsc::channel::<u8>(4);
+    assert!(!rx.is_closed());
+    let mut buf = Vec::new();
+    assert_eq!(
+        rx.recv_many(&mut buf, 0).await,
+        0,
+        "a limit of 0 returns at once"
+    );
+    tx.send(1).await.unwrap();
+    tx.send(2).await.unwrap();
+    assert_eq!(rx.recv_many(&mut buf, 1).await, 1);
+    drop(tx);
+    assert!(rx.is_closed(), "every sender is gone");
+    assert_eq!(rx.recv_many(&mut buf, 5).await, 1);
+    assert_eq!(rx.recv_many(&mut buf, 5).await, 0);
+    assert_eq!(buf, [1, 2]);
+
+    let (tx, mut rx) = mpsc::unbounded_channel::<u8>();
+    assert!(!rx.is_closed());
+    rx.close();
+    assert!(rx.is_closed());
+    assert!(tx.send(1).is_err());
+    assert_eq!(rx.recv_many(&mut buf, 5).await, 0);
+}
+
+#[test]
+fn mpsc_receiver_api_in_and_outside_a_run() {
+    block_on(mpsc_receivers());
+    run(mpsc_receivers());
+}
+
+async fn weak_senders() {
+    let (tx, mut rx) = mpsc::channel::<u8>(2);
+    let weak = tx.downgrade();
+    let weak2 = weak.clone();
+    assert_eq!((tx.strong_count(), tx.weak_count()), (1, 2));
+    assert_eq!((rx.sender_strong_count(), rx.sender_weak_count()), (1, 2));
+    let strong = weak.upgrade().unwrap();
+    assert_eq!(weak.strong_count(), 2);
+    strong.send(1).await.unwrap();
+    drop((tx, strong));
+    assert!(weak2.upgrade().is_none(), "no strong sender left");
+    assert_eq!(rx.recv().await, Some(1));
+    assert_eq!(rx.recv().await, None, "weak senders do not keep it open");
+    drop(weak);
+    assert_eq!(weak2.weak_count(), 1);
+
+    let (tx, mut rx) = mpsc::unbounded_channel::<u8>();
+    let weak = tx.downgrade();
+    weak.upgrade().unwrap().send(2).unwrap();
+    drop(tx);
+    assert!(weak.upgrade().is_none());
+    assert_eq!(rx.recv().await, Some(2));
+    assert_eq!(rx.recv().await, None);
+}
+
+#[test]
+fn weak_senders_in_and_outside_a_run() {
+    block_on(weak_senders());
+    run(weak_senders());
+}
+
+#[test]
+fn send_timeout_in_a_run() {
+    run(async {
+        let (tx, mut rx) = mpsc::channel::<u8>(1);
+        tx.send_timeout(1, Duration::from_millis(10)).await.unwrap();
+        let start = sim::time::Instant::now();
+        let r = tx.send_timeout(2, Duration::from_millis(10)).await;
+        assert!(matches!(r, Err(mpsc::error::SendTimeoutError::Timeout(2))));
+        assert_eq!(start.elapsed(), Duration::from_millis(10));
+        assert_eq!(tx.capacity(), 0, "the timed-out send left no trace");
+        // A slot freed before the deadline lets it through.
+        let t = sim::spawn(async move {
+            sim::time::sleep(Duration::from_millis(3)).await;
+            let got = rx.recv().await;
+            sim::time::sleep(Duration::from_millis(1)).await;
+            (got, rx)
+        });
+        tx.send_timeout(3, Duration::from_millis(10)).await.unwrap();
+        let (got, rx) = t.await.unwrap();
+        assert_eq!(got, Some(1));
+        drop(rx);
+        // The receiver is gone: Closed, with the value.
+        let r = tx.send_timeout(4, Duration::from_millis(10)).await;
+        assert!(matches!(r, Err(mpsc::error::SendTimeoutError::Closed(4))));
+        // A zero timeout with a free slot still sends.
+        let (tx, mut rx) = mpsc::channel::<u8>(1);
+        tx.send_timeout(5, Duration::ZERO).await.unwrap();
+        assert_eq!(rx.recv().await, Some(5));
+    });
+}
+
+#[test]
+fn send_timeout_outside_a_run_when_a_slot_is_free() {
+    let (tx, mut rx) = mpsc::channel::<u8>(1);
+    block_on(tx.send_timeout(1, Duration::from_millis(10))).unwrap();
+    assert_eq!(rx.try_recv(), Ok(1));
+}
+
+#[test]
+fn mpsc_blocking_send_and_recv_outside_a_run() {
+    let (tx, mut rx) = mpsc::channel::<u8>(1);
+    let t = std::thread::spawn(move || {
+        for i in 0..3 {
+            tx.blocking_send(i).unwrap();
+        }
+    });
+    let mut got = Vec::new();
+    while let Some(v) = rx.blocking_recv() {
+        got.push(v);
+    }
+    t.join().unwrap();
+    assert_eq!(got, [0, 1, 2]);
+    let (tx, mut rx) = mpsc::unbounded_channel::<u8>();
+    tx.send(7).unwrap();
+    drop(tx);
+    let mut buf = Vec::new();
+    assert_eq!(rx.blocking_recv_many(&mut buf, 3), 1);
+    assert_eq!(rx.blocking_recv(), None);
+}
+
+#[test]
+fn mpsc_blocking_send_inside_a_run_panics_with_tokios_message() {
+    let failure = sim::Builder::new()
+        .seed(1)
+        .build()
+        .block_on(async {
+            let (tx, _rx) = mpsc::channel::<u8>(1);
+            let _ = tx.blocking_send(1);
+        })
+        .unwrap_err();
+    let report = failure.to_string();
+    assert!(report.contains("Cannot block the current thread from within a runtime"));
+    assert!(report.contains("blocking_send"), "{report}");
+}
+
+// ---- UnwindSafe ----
+
+fn assert_unwind_safe<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+
+#[test]
+fn channel_halves_are_unwind_safe() {
+    // A `Cell` payload is neither `RefUnwindSafe` nor shared by the halves' safety.
+    type P = std::cell::Cell<u8>;
+    assert_unwind_safe::<mpsc::Sender<P>>();
+    assert_unwind_safe::<mpsc::Receiver<P>>();
+    assert_unwind_safe::<mpsc::UnboundedSender<P>>();
+    assert_unwind_safe::<mpsc::UnboundedReceiver<P>>();
+    assert_unwind_safe::<mpsc::WeakSender<P>>();
+    assert_unwind_safe::<mpsc::WeakUnboundedSender<P>>();
+    assert_unwind_safe::<mpsc::OwnedPermit<P>>();
+    assert_unwind_safe::<mpsc::Permit<'static, P>>();
+    assert_unwind_safe::<mpsc::PermitIterator<'static, P>>();
+    assert_unwind_safe::<oneshot::Sender<P>>();
+    assert_unwind_safe::<oneshot::Receiver<P>>();
+    assert_unwind_safe::<broadcast::Sender<P>>();
+    assert_unwind_safe::<broadcast::Receiver<P>>();
+    assert_unwind_safe::<watch::Sender<P>>();
+    assert_unwind_safe::<watch::Receiver<P>>();
+}
