@@ -365,3 +365,44 @@ fn rwlock_with_max_readers_in_and_outside_a_run() {
 fn rwlock_with_too_many_readers_panics() {
     let _ = RwLock::with_max_readers(0, u32::MAX);
 }
+
+async fn downgrade() {
+    let lock = Arc::new(RwLock::new(1));
+    let mut w = lock.write().await;
+    *w = 2;
+    let r = w.downgrade();
+    assert_eq!(*r, 2);
+    let r2 = lock.try_read().unwrap();
+    assert!(lock.try_write().is_err());
+    drop((r, r2));
+    *lock.try_write().unwrap() = 3;
+    assert_eq!(*lock.read().await, 3);
+}
+
+#[test]
+fn rwlock_downgrade_in_and_outside_a_run() {
+    block_on(downgrade());
+    run(downgrade());
+    // tokio: no writer can take the lock between the write and the read; a reader
+    // queued behind the writer gets in with the downgraded guard.
+    let seen = run(async {
+        let lock = Arc::new(RwLock::new(0));
+        let w = lock.write().await;
+        let (l1, l2) = (lock.clone(), lock.clone());
+        let writer = sim::spawn(async move {
+            *l1.write().await = 100;
+        });
+        sim::task::yield_now().await;
+        let reader = sim::spawn(async move { *l2.read().await });
+        sim::task::yield_now().await;
+        let mut w = w;
+        *w = 1;
+        let r = w.downgrade();
+        assert_eq!(*r, 1, "no writer got in between");
+        drop(r);
+        writer.await.unwrap();
+        reader.await.unwrap()
+    });
+    // The writer queued first, so the reader (behind it) sees its write.
+    assert_eq!(seen, 100);
+}

@@ -261,6 +261,39 @@ pub struct RwLockWriteGuard<'a, T> {
     _ref: PhantomData<&'a T>,
 }
 
+impl<'a, T> RwLockWriteGuard<'a, T> {
+    /// Turns exclusive access into shared access without releasing the lock in
+    /// between (no writer can get in first), as
+    /// `tokio::sync::RwLockWriteGuard::downgrade`. Readers waiting at the front of
+    /// the queue get in with it. Records `release` then `acquire-shared`.
+    ///
+    /// ```
+    /// use sim::sync::RwLock;
+    /// sim::Builder::new().seed(1).build().block_on(async {
+    ///     let lock = RwLock::new(1);
+    ///     let mut w = lock.write().await;
+    ///     *w += 1;
+    ///     let r = w.downgrade();
+    ///     assert_eq!(*r, 2);
+    ///     assert!(lock.try_read().is_ok()); // other readers share it now
+    ///     assert!(lock.try_write().is_err());
+    /// }).unwrap();
+    /// ```
+    pub fn downgrade(mut self) -> RwLockReadGuard<'a, T> {
+        let lock = self.lock;
+        let hold = self
+            .hold
+            .take()
+            .expect("sim internal error: guard without permit");
+        let hold = lock.sem.downgrade(hold, WRITE_DONE, lock.read_report());
+        RwLockReadGuard {
+            lock,
+            hold: Some(hold),
+            _ref: PhantomData,
+        }
+    }
+}
+
 impl<T> Deref for RwLockWriteGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {

@@ -387,6 +387,25 @@ impl Sem {
         });
     }
 
+    /// Turns `hold`, all the permits of a lock (its exclusive access), into one permit
+    /// (shared access) without letting anyone take the lock exclusively in between:
+    /// records `release` then `acquire` as given, then serves the waiters with the
+    /// permits given back (readers queued first get in).
+    pub(crate) fn downgrade(&self, mut hold: Hold, release: Report, acquire: Report) -> Hold {
+        self.res.update_lenient(&self.state, |st, cx, wakers| {
+            let extra = hold.n - 1;
+            if let Some(key) = hold.access.take() {
+                st.ledger.take_back(key);
+            }
+            hold.access = Some(st.ledger.lend_shared());
+            hold.n = 1;
+            cx.event(release.op(), release.value(st.permits.free + extra));
+            cx.event(acquire.op(), acquire.value(st.permits.free + extra));
+            st.permits.give(extra, wakers);
+            hold
+        })
+    }
+
     /// Adds `n` permits that no hold owns; records `release`.
     ///
     /// # Panics
