@@ -112,6 +112,23 @@
 //!   scheduling point); tokio's yield only when the task's cooperative budget is spent.
 //! - [`Condvar`] and [`Event`] come from asyncio (`Condition`, `Event`); tokio has no
 //!   equivalent.
+//! - No mapped guards: `MutexGuard::map`, `RwLockReadGuard::map`,
+//!   `RwLockWriteGuard::{map, downgrade_map, try_downgrade_map, into_mapped}` and
+//!   `RwLockMappedWriteGuard` are missing (as are `RwLock`'s owned guards). A guard
+//!   reaches the value only through the access its permits carry (the cells of
+//!   `unsafe_parts`, the one place with `unsafe`), so it cannot keep a projected
+//!   reference; project inside the guard's scope instead.
+//!   [`RwLockWriteGuard::downgrade`] is there.
+//! - [`mpsc::Sender::send_timeout`] measures virtual time: outside a run it works while
+//!   a slot is free, and panics if it would have to wait (there is no clock to time
+//!   it out).
+//! - A [`Notified`] given a place with [`Notified::enable`] in a run counts as a wait
+//!   of its task for the deadlock detector until it completes or is dropped.
+//! - A [`broadcast`] channel keeps messages every receiver has seen until they are
+//!   overwritten or the last receiver is dropped (tokio drops each one once every
+//!   receiver has seen it); [`broadcast::Sender::len`] counts as tokio's does.
+//! - `Debug` of a [`Mutex`] shows the value or `<locked>`, like tokio's; the holder
+//!   shows in deadlock reports, not there.
 
 mod barrier;
 mod condvar;
