@@ -89,7 +89,6 @@ async fn enable_queues_before_the_first_poll() {
     let mut later = pin!(notify.notified());
     assert!(!later.as_mut().enable(), "the notification was not stored");
     enabled.await;
-    drop(later);
 }
 
 #[test]
