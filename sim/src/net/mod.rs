@@ -315,11 +315,13 @@ pub fn report_lines(trace: &crate::Trace) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(f) = faults_of(trace) {
         out.push(format!(
-            "network faults (swarm): {f} (restore with Builder::net_faults(\"{f}\".parse()?))"
+            "network faults (swarm): {f} (fix them with SIM_NET_FAULTS={f} or Builder::net_faults(\"{f}\".parse()?))"
         ));
     }
     for (site, n) in crate::buggify::fired(trace) {
-        out.push(format!("buggify fired at {site} ({n} time(s))"));
+        out.push(format!(
+            "buggify fired at {site} ({n} time(s); keep it off with SIM_BUGGIFY_OFF={site})"
+        ));
     }
     out
 }

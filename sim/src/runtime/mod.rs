@@ -88,6 +88,23 @@ impl Config {
             (None, _) => self.seed,
         }
     }
+
+    /// The settings beyond seed and strategy that a reproduce command must give again:
+    /// fixed network faults, BUGGIFY off, BUGGIFY sites kept off.
+    pub(crate) fn reproduce_settings(&self) -> Vec<(crate::config::Key, String)> {
+        use crate::config::Key;
+        let mut out = Vec::new();
+        if let Some(faults) = &self.net_faults {
+            out.push((Key::NetFaults, faults.to_string()));
+        }
+        if !self.buggify.enabled {
+            out.push((Key::Buggify, "0".to_string()));
+        }
+        if !self.buggify.off.is_empty() {
+            out.push((Key::BuggifyOff, self.buggify.off.join(",")));
+        }
+        out
+    }
 }
 
 /// Configures a [`Runtime`].
@@ -141,7 +158,8 @@ impl Builder {
     }
 
     /// Applies the run settings that are given (seed, strategy, schedule, bounds,
-    /// PCT's run length, the determinism check, the panic policy); the sweep's own
+    /// PCT's run length, the determinism check, the panic policy, the network's faults,
+    /// BUGGIFY on or off and the sites kept off); the sweep's own
     /// (`seeds`, `start_seed`, ...) are [`Check`](crate::Check)'s. A schedule wins over
     /// a strategy.
     ///
@@ -175,6 +193,15 @@ impl Builder {
         }
         if let Some(policy) = s.unhandled_panic {
             self = self.unhandled_panic(policy);
+        }
+        if let Some(faults) = s.net_faults {
+            self = self.net_faults(faults);
+        }
+        if let Some(on) = s.buggify {
+            self = self.buggify(on);
+        }
+        for site in s.buggify_off.iter().flatten() {
+            self = self.buggify_off(site);
         }
         self
     }
@@ -632,6 +659,7 @@ impl Runtime {
             reproduce: Reproduce {
                 selection: Selection::of(self.seed(), &self.reported_strategy()),
                 check_determinism: matches!(stop, Stop::RerunDiffers { .. }),
+                settings: self.config.reproduce_settings(),
                 place: env::place(),
             },
             trace: self.trace.clone(),
