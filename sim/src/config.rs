@@ -209,7 +209,7 @@ pub struct Settings {
     /// [`Key::MaxSchedules`].
     pub max_schedules: Option<u64>,
     /// [`Key::NetFaults`].
-    pub net_faults: Option<crate::net::Faults>,
+    pub net_faults: Option<crate::net::faults::Faults>,
     /// [`Key::Buggify`].
     pub buggify: Option<bool>,
     /// [`Key::BuggifyOff`].
@@ -569,7 +569,7 @@ pub mod parse {
 
     /// [`Key::NetFaults`]: what [`Faults`](crate::net::Faults) parses, e.g.
     /// `latency=1ms..5ms,loss=0.1`.
-    pub fn net_faults(source: Source, v: &str) -> Result<crate::net::Faults, ConfigError> {
+    pub fn net_faults(source: Source, v: &str) -> Result<crate::net::faults::Faults, ConfigError> {
         v.trim()
             .parse()
             .map_err(|e: String| ConfigError::new(Key::NetFaults, source, v, e))

@@ -673,7 +673,7 @@ impl fmt::Display for Failure {
             run.schedule.len(),
             run.schedule.context_switches()
         )?;
-        for line in crate::net::report_lines(&run.trace) {
+        for line in crate::net::faults::report_lines(&run.trace) {
             writeln!(f, "  {line}")?;
         }
         if !run.recent_events.is_empty() {

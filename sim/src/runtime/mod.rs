@@ -74,9 +74,9 @@ pub(crate) struct Config {
     pub(crate) driver: Option<crate::sched::Driver>,
     /// Network faults fixed for the run (`Builder::net_faults`), instead of drawn from
     /// the seed by `sim::net::swarm`.
-    pub(crate) net_faults: Option<crate::net::Faults>,
+    pub(crate) net_faults: Option<crate::net::faults::Faults>,
     /// BUGGIFY for the run.
-    pub(crate) buggify: crate::buggify::BuggifyConfig,
+    pub(crate) buggify: crate::net::faults::BuggifyConfig,
 }
 
 impl Config {
@@ -147,7 +147,7 @@ impl Builder {
                 detect_partial_deadlocks: true,
                 fail_on_leak: false,
                 net_faults: None,
-                buggify: crate::buggify::BuggifyConfig::default(),
+                buggify: crate::net::faults::BuggifyConfig::default(),
             },
         }
     }
@@ -321,7 +321,7 @@ impl Builder {
     /// let rt = sim::Builder::new().net_faults(faults).build();
     /// # drop(rt);
     /// ```
-    pub fn net_faults(mut self, faults: crate::net::Faults) -> Self {
+    pub fn net_faults(mut self, faults: crate::net::faults::Faults) -> Self {
         self.config.net_faults = Some(faults);
         self
     }
