@@ -673,6 +673,9 @@ impl fmt::Display for Failure {
             run.schedule.len(),
             run.schedule.context_switches()
         )?;
+        for line in crate::net::faults::report_lines(&run.trace) {
+            writeln!(f, "  {line}")?;
+        }
         if !run.recent_events.is_empty() {
             writeln!(f, "\n  last events:")?;
             for line in &run.recent_events {

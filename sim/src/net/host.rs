@@ -727,15 +727,6 @@ pub fn swarm() -> Faults {
     faults
 }
 
-/// The network faults a run of `trace` applied with [`swarm`], if any.
-pub fn faults_of(trace: &crate::Trace) -> Option<Faults> {
-    trace
-        .resources()
-        .iter()
-        .find(|r| r.kind == "net-faults")
-        .and_then(|r| r.name.as_deref()?.parse().ok())
-}
-
 /// The wall clock of the current task's host: a fixed epoch plus the virtual time,
 /// shifted by the host's clock offset and scaled by its drift, so code comparing
 /// timestamps taken on different hosts can be tested. Never the machine's clock.

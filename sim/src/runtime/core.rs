@@ -439,7 +439,7 @@ impl Core {
 
     // --- scheduling ------------------------------------------------------------------
 
-    #[inline]
+    #[inline(always)]
     fn make_ready(&mut self, id: TaskId) -> bool {
         self.tasks.is_live(id)
             && self.current != Some(id)

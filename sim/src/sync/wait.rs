@@ -755,7 +755,7 @@ impl Wakers {
 
     /// Wakes every waker to wake, in order, then drops the others (call only after
     /// releasing every lock and the core).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn wake(self) {
         let Wakers { wake, drop } = self;
         match wake {
