@@ -580,6 +580,7 @@ impl Runtime {
                 place: env::place(),
             },
             trace: self.trace.clone(),
+            events_at_stop: self.events_at_stop,
             drop_panics: Vec::new(),
         };
         match stop {
