@@ -8,7 +8,6 @@
 //! page, [`sim::report::HtmlReport`]) are opened before the run, so a path that cannot
 //! be written exits with code 2 at once; they are written for a passing run too.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -19,7 +18,7 @@ use sim::report::HtmlReport;
 use sim::reproduce::Selection;
 use sim::{Schedule, Strategy};
 
-use crate::{emit, flag, point_at_corosim};
+use crate::{OutFile, emit, flag, point_at_corosim};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct ReplayArgs {
@@ -59,38 +58,6 @@ pub(crate) struct ReplayArgs {
     /// this file.
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
-}
-
-/// An output file given by a flag, created before the run (a path that cannot be
-/// written is bad input) and written after it.
-pub(crate) struct OutFile {
-    file: std::fs::File,
-    path: PathBuf,
-    what: &'static str,
-}
-
-impl OutFile {
-    /// Creates `path` (or nothing without one); the error names `what` and the path.
-    pub(crate) fn create(path: Option<&PathBuf>, what: &'static str) -> Result<Option<Self>, String> {
-        path.map(|path| {
-            std::fs::File::create(path)
-                .map(|file| OutFile {
-                    file,
-                    path: path.clone(),
-                    what,
-                })
-                .map_err(|e| format!("cannot write {what} to {}: {e}", path.display()))
-        })
-        .transpose()
-    }
-
-    /// Writes `text` to the file.
-    pub(crate) fn write(mut self, text: &str) -> Result<(), String> {
-        self.file
-            .write_all(text.as_bytes())
-            .and_then(|()| self.file.flush())
-            .map_err(|e| format!("cannot write {} to {}: {e}", self.what, self.path.display()))
-    }
 }
 
 /// The one variant `spec` names.

@@ -780,4 +780,3 @@ impl Failure {
         )
     }
 }
-

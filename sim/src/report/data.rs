@@ -26,7 +26,11 @@ pub(crate) struct FailureMark<'a> {
 }
 
 /// The JSON object the page's script reads (see `report.js`).
-pub(crate) fn timeline_json(trace: &Trace, t: &Timeline, failure: Option<&FailureMark<'_>>) -> String {
+pub(crate) fn timeline_json(
+    trace: &Trace,
+    t: &Timeline,
+    failure: Option<&FailureMark<'_>>,
+) -> String {
     let end = t.end;
     let first = end.saturating_sub(WINDOW);
     // col[i - first] for events first..=end.
@@ -35,7 +39,11 @@ pub(crate) fn timeline_json(trace: &Trace, t: &Timeline, failure: Option<&Failur
     let mut col = 0;
     let mut last_time = None;
     for i in first..=end {
-        let time = t.events.get(i).or(t.events.get(end.saturating_sub(1))).map(|e| e.time);
+        let time = t
+            .events
+            .get(i)
+            .or(t.events.get(end.saturating_sub(1)))
+            .map(|e| e.time);
         if let Some(time) = time {
             if last_time != Some(time) {
                 if last_time.is_some() {
@@ -101,7 +109,11 @@ pub(crate) fn timeline_json(trace: &Trace, t: &Timeline, failure: Option<&Failur
             SliceKind::Runnable => ("runnable", "runnable".to_string()),
             SliceKind::Advance => ("advance", "clock advance".to_string()),
         };
-        let c0 = if s.starts_after { after(s.start) } else { at(s.start) };
+        let c0 = if s.starts_after {
+            after(s.start)
+        } else {
+            at(s.start)
+        };
         let c1 = match (s.open, s.ends_after) {
             (true, _) => width,
             (false, true) => after(s.end),

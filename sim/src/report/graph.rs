@@ -114,7 +114,11 @@ impl Graph {
                 let Some(blocked) = d.blocked.iter().find(|x| x.task.id == a) else {
                     continue;
                 };
-                for aw in blocked.awaits.iter().filter(|aw| aw.held_by.iter().any(|h| h.id == b)) {
+                for aw in blocked
+                    .awaits
+                    .iter()
+                    .filter(|aw| aw.held_by.iter().any(|h| h.id == b))
+                {
                     let (ta, r) = (g.find(&task_label(&blocked.task)), g.find(&aw.what));
                     let tb = aw
                         .held_by
@@ -375,8 +379,16 @@ fn boundary(node: &Node, center: (f64, f64), toward: (f64, f64)) -> (f64, f64) {
     }
     let t = match node.shape {
         Shape::Task => {
-            let tx = if dx == 0.0 { f64::INFINITY } else { hw / dx.abs() };
-            let ty = if dy == 0.0 { f64::INFINITY } else { hh / dy.abs() };
+            let tx = if dx == 0.0 {
+                f64::INFINITY
+            } else {
+                hw / dx.abs()
+            };
+            let ty = if dy == 0.0 {
+                f64::INFINITY
+            } else {
+                hh / dy.abs()
+            };
             tx.min(ty)
         }
         Shape::Resource => 1.0 / ((dx / hw).powi(2) + (dy / hh).powi(2)).sqrt(),

@@ -17,9 +17,9 @@ pub(crate) mod graph;
 
 use std::fmt::Write as _;
 
+use crate::Failure;
 use crate::trace::timeline::Timeline;
 use crate::trace::{Trace, fmt_time};
-use crate::Failure;
 
 /// The most events a report's timeline draws: the last ones before the run stopped
 /// (the page says when it leaves some out; the Chrome export keeps them all).

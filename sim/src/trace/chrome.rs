@@ -157,7 +157,8 @@ pub(crate) fn write(
             &mut out,
             &format!(
                 "{{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"ts\":0,\"pid\":{pid},\"tid\":{tid},\"args\":{{\"sort_index\":{}}}}}",
-                lane.task.map_or(t.lanes.len() as u64, |id| u64::from(id.as_u32()))
+                lane.task
+                    .map_or(t.lanes.len() as u64, |id| u64::from(id.as_u32()))
             ),
         );
     }
@@ -188,7 +189,10 @@ pub(crate) fn write(
                 (format!("wait {}", s.label), "wait", args)
             }
             SliceKind::Advance => {
-                let to = t.events.get(s.start).map_or(String::new(), |e| fmt_time(e.time));
+                let to = t
+                    .events
+                    .get(s.start)
+                    .map_or(String::new(), |e| fmt_time(e.time));
                 (
                     "clock advance".to_string(),
                     "clock",
@@ -257,7 +261,11 @@ pub(crate) fn write(
             line(&mut out, &buf);
         }
     }
-    debug_assert!(t.flows.iter().all(|f| f.kind != FlowKind::Message || f.from.1 < f.to.1));
+    debug_assert!(
+        t.flows
+            .iter()
+            .all(|f| f.kind != FlowKind::Message || f.from.1 < f.to.1)
+    );
 
     if let Some(m) = marker {
         buf.clear();
@@ -295,13 +303,20 @@ mod tests {
         let ts = &axis.start;
         assert_eq!(ts.len(), t.events.len() + 2);
         for (p, w) in ts.windows(2).enumerate() {
-            assert!(w[0] < axis.slot_end[p] && axis.slot_end[p] <= w[1], "{ts:?}");
+            assert!(
+                w[0] < axis.slot_end[p] && axis.slot_end[p] <= w[1],
+                "{ts:?}"
+            );
         }
         for (e, ts) in t.events.iter().zip(ts) {
             let at = e.time.as_nanos() as u64;
             assert!(*ts >= at && *ts - at < 1000, "{ts} for {at}");
         }
         let distinct: std::collections::BTreeSet<_> = ts.iter().collect();
-        assert_eq!(distinct.len(), ts.len(), "every position its own nanosecond");
+        assert_eq!(
+            distinct.len(),
+            ts.len(),
+            "every position its own nanosecond"
+        );
     }
 }

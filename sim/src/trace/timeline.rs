@@ -207,7 +207,7 @@ struct TaskState {
 }
 
 /// How messages of one resource are taken out again.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Order {
     Fifo,
     Lifo,
@@ -490,7 +490,8 @@ impl Build<'_> {
                         }
                     }
                     ResourceOp::Recv | ResourceOp::Get => {
-                        if let Some(from) = self.channels.get_mut(r).and_then(|c| c.received(*value))
+                        if let Some(from) =
+                            self.channels.get_mut(r).and_then(|c| c.received(*value))
                         {
                             self.flows.push(Flow {
                                 kind: FlowKind::Message,
@@ -536,7 +537,8 @@ impl Build<'_> {
         let executor = match self.events.get(j).filter(|_| j < self.end) {
             None => true,
             Some(next) => {
-                next.step != step || matches!(next.kind, EventKind::Wake { .. }) && next.task.is_none()
+                next.step != step
+                    || matches!(next.kind, EventKind::Wake { .. }) && next.task.is_none()
             }
         };
         if !executor {
@@ -576,7 +578,10 @@ impl Build<'_> {
         let lane = t.index();
         if let Some((start, after, label)) = wait {
             let slice = Slice::new(lane, (start, after), (at, false)).kind(SliceKind::Wait);
-            self.slices.push(Slice { open, ..slice.label(label) });
+            self.slices.push(Slice {
+                open,
+                ..slice.label(label)
+            });
         }
         if let Some((start, after)) = runnable {
             let slice = Slice::new(lane, (start, after), (at, false)).kind(SliceKind::Runnable);
