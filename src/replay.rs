@@ -77,6 +77,19 @@ pub(crate) fn one_entry(spec: &str, command: &str) -> Result<&'static Entry, Str
     }
 }
 
+/// The run settings a reproduce command puts before `corosim replay` (fixed network
+/// faults, BUGGIFY off, sites kept off), read from their `SIM_` variables; the other
+/// variables are the flags' business and are ignored here.
+fn network_settings() -> Result<sim::config::Settings, String> {
+    let env = sim::env::settings().map_err(|e| e.to_string())?;
+    Ok(sim::config::Settings {
+        net_faults: env.net_faults,
+        buggify: env.buggify,
+        buggify_off: env.buggify_off,
+        ..Default::default()
+    })
+}
+
 pub(crate) fn replay(args: &ReplayArgs) -> Result<ExitCode, String> {
     let entry = one_entry(&args.spec, "replay")?;
     // Read before the run: an input that cannot be read is bad input (exit 2).
@@ -107,7 +120,9 @@ pub(crate) fn replay(args: &ReplayArgs) -> Result<ExitCode, String> {
                     args.strategy.clone(),
                 ),
             };
-            let mut rt = scenarios::builder(seed, &strategy, args.max_time).build();
+            let mut rt = scenarios::builder(seed, &strategy, args.max_time)
+                .settings(&network_settings()?)
+                .build();
             let result = entry.run_on(&mut rt);
             let what = format!("seed {seed}, strategy {}", rt.strategy().env_value());
             (result, rt.trace().clone(), what)

@@ -483,6 +483,10 @@ pub enum NonDeterminismCause {
     ReplayDiverged,
     /// A task was woken from another OS thread.
     ForeignWake,
+    /// A primitive was used by this run while another run (on another thread) owned
+    /// it: a `static` shared by tests that run in parallel. Which tests run at the
+    /// same time decides it, so a reproduce command may pass alone.
+    SharedAcrossRuns,
 }
 
 /// The run depended on something outside the simulation.
@@ -696,6 +700,9 @@ impl fmt::Display for Failure {
             run.schedule.len(),
             run.schedule.context_switches()
         )?;
+        for line in crate::net::report_lines(&run.trace) {
+            writeln!(f, "  {line}")?;
+        }
         if !run.recent_events.is_empty() {
             writeln!(f, "\n  last events:")?;
             for line in &run.recent_events {

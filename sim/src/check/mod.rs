@@ -399,19 +399,20 @@ impl Check {
         self.run_with_env(&env, &body)
     }
 
-    /// The runtime settings of every run of the sweep (`s`: the merged settings).
+    /// The runtime settings of every run of the sweep (`s`: the merged settings): all
+    /// but the selection (seed, strategy, schedule), which each run sets itself.
     fn builder(s: &Settings) -> Builder {
-        let mut b = Builder::new().unhandled_panic(s.unhandled_panic.unwrap_or_default());
-        if let Some(n) = s.max_steps {
-            b = b.max_steps(n);
-        }
-        if let Some(d) = s.max_time {
-            b = b.max_time(d);
-        }
-        if let Some(k) = s.pct_steps {
-            b = b.pct_steps(k);
-        }
-        b.check_determinism(s.check_determinism.unwrap_or(false))
+        Builder::new().settings(&Settings {
+            max_steps: s.max_steps,
+            max_time: s.max_time,
+            pct_steps: s.pct_steps,
+            check_determinism: Some(s.check_determinism.unwrap_or(false)),
+            unhandled_panic: Some(s.unhandled_panic.unwrap_or_default()),
+            net_faults: s.net_faults,
+            buggify: s.buggify,
+            buggify_off: s.buggify_off.clone(),
+            ..Settings::default()
+        })
     }
 
     fn run_with_env<F, Fut>(
@@ -629,18 +630,21 @@ where
         let command = Reproduce {
             selection: Selection::of(failure.run().seed, &failure.run().strategy),
             check_determinism: needs_rerun(&failure),
+            settings: failure.run().reproduce.settings.clone(),
             place: place.clone(),
         };
         failure.run_mut().reproduce = command.clone();
         let shrunk = if self.shrink_budget > 0 {
             shrink::shrink(&failure, self.shrink_budget, |candidate| {
-                runner.run(match candidate {
-                    shrink::Candidate::Switches(seed, points) => {
-                        runner.base.clone().switch_replay(seed, points)
+                let base = candidate
+                    .buggify_off
+                    .iter()
+                    .fold(runner.base.clone(), |b, site| b.buggify_off(site));
+                runner.run(match candidate.run {
+                    shrink::CandidateRun::Switches(seed, points) => {
+                        base.switch_replay(seed, points)
                     }
-                    shrink::Candidate::Lenient(schedule) => {
-                        runner.base.clone().lenient_replay(schedule)
-                    }
+                    shrink::CandidateRun::Lenient(schedule) => base.lenient_replay(schedule),
                 })
             })
         } else {

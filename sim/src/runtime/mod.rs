@@ -10,8 +10,10 @@ pub(crate) mod context;
 pub(crate) mod core;
 mod decider;
 mod executor;
+pub(crate) mod extension;
 pub(crate) mod facets;
 mod handle;
+pub(crate) mod hosts;
 mod panic;
 pub(crate) mod raw;
 mod stop;
@@ -31,6 +33,7 @@ use std::time::Duration;
 use self::context::Shared;
 use self::core::Core;
 pub use self::handle::{Handle, TryCurrentError};
+pub(crate) use self::panic::SharedAcrossRuns;
 pub(crate) use self::stop::Stop;
 use self::wakeup::RunSync;
 use crate::config::{ConfigError, Settings, parse::valid};
@@ -69,6 +72,11 @@ pub(crate) struct Config {
     pub(crate) fail_on_leak: bool,
     /// A sweep's decision source instead of the strategy (shrinking, exploring).
     pub(crate) driver: Option<crate::sched::Driver>,
+    /// Network faults fixed for the run (`Builder::net_faults`), instead of drawn from
+    /// the seed by `sim::net::swarm`.
+    pub(crate) net_faults: Option<crate::net::Faults>,
+    /// BUGGIFY for the run.
+    pub(crate) buggify: crate::buggify::BuggifyConfig,
 }
 
 impl Config {
@@ -79,6 +87,23 @@ impl Config {
             (None, Strategy::Replay(s)) => s.seed(),
             (None, _) => self.seed,
         }
+    }
+
+    /// The settings beyond seed and strategy that a reproduce command must give again:
+    /// fixed network faults, BUGGIFY off, BUGGIFY sites kept off.
+    pub(crate) fn reproduce_settings(&self) -> Vec<(crate::config::Key, String)> {
+        use crate::config::Key;
+        let mut out = Vec::new();
+        if let Some(faults) = &self.net_faults {
+            out.push((Key::NetFaults, faults.to_string()));
+        }
+        if !self.buggify.enabled {
+            out.push((Key::Buggify, "0".to_string()));
+        }
+        if !self.buggify.off.is_empty() {
+            out.push((Key::BuggifyOff, self.buggify.off.join(",")));
+        }
+        out
     }
 }
 
@@ -121,6 +146,8 @@ impl Builder {
                 check_determinism: false,
                 detect_partial_deadlocks: true,
                 fail_on_leak: false,
+                net_faults: None,
+                buggify: crate::buggify::BuggifyConfig::default(),
             },
         }
     }
@@ -131,7 +158,8 @@ impl Builder {
     }
 
     /// Applies the run settings that are given (seed, strategy, schedule, bounds,
-    /// PCT's run length, the determinism check, the panic policy); the sweep's own
+    /// PCT's run length, the determinism check, the panic policy, the network's faults,
+    /// BUGGIFY on or off and the sites kept off); the sweep's own
     /// (`seeds`, `start_seed`, ...) are [`Check`](crate::Check)'s. A schedule wins over
     /// a strategy.
     ///
@@ -165,6 +193,15 @@ impl Builder {
         }
         if let Some(policy) = s.unhandled_panic {
             self = self.unhandled_panic(policy);
+        }
+        if let Some(faults) = s.net_faults {
+            self = self.net_faults(faults);
+        }
+        if let Some(on) = s.buggify {
+            self = self.buggify(on);
+        }
+        for site in s.buggify_off.iter().flatten() {
+            self = self.buggify_off(site);
         }
         self
     }
@@ -270,6 +307,37 @@ impl Builder {
     /// [`Runtime::leaked`]).
     pub fn fail_on_leak(mut self, on: bool) -> Self {
         self.config.fail_on_leak = on;
+        self
+    }
+
+    /// Fixes the network faults of the run's simulated network (every link between two
+    /// hosts gets them from the start, and [`sim::net::swarm`](crate::net::swarm) uses
+    /// them instead of drawing its own from the seed). A failure's report prints the
+    /// faults a swarm run drew, in the form [`Faults`](crate::net::Faults) parses, so
+    /// this restores them.
+    ///
+    /// ```
+    /// let faults: sim::net::Faults = "latency=1ms..5ms,loss=0.1,dup=0,reorder=0.2".parse().unwrap();
+    /// let rt = sim::Builder::new().net_faults(faults).build();
+    /// # drop(rt);
+    /// ```
+    pub fn net_faults(mut self, faults: crate::net::Faults) -> Self {
+        self.config.net_faults = Some(faults);
+        self
+    }
+
+    /// Whether [`buggify!`](crate::buggify!) sites may fire in the run's code (default:
+    /// on). Off, every site is `false` and draws nothing.
+    pub fn buggify(mut self, on: bool) -> Self {
+        self.config.buggify.enabled = on;
+        self
+    }
+
+    /// Keeps the BUGGIFY site at `site` (`file:line:column`, as reports print it) from
+    /// firing in the run: to check whether a failure needs it (the way a shrinker drops
+    /// a context switch).
+    pub fn buggify_off(mut self, site: &str) -> Self {
+        self.config.buggify.off.push(site.to_string());
         self
     }
 
@@ -463,16 +531,17 @@ impl Runtime {
                 }
                 result
             };
-        let (step, time, leaked) = {
+        let (step, time, leaked, leak_notes) = {
             let core = shared.core.borrow();
             let leaked = if result.is_ok() {
                 core.blocked_waits()
             } else {
                 Vec::new()
             };
+            let leak_notes = core.wait_notes(&leaked);
             self.events_at_stop = core.events();
             self.foreign_wake = core.sync.was_woken_from_elsewhere();
-            (core.step, core.now(), leaked)
+            (core.step, core.now(), leaked, leak_notes)
         };
         teardown(&shared);
         drop(guard);
@@ -488,7 +557,7 @@ impl Runtime {
         let drop_panics = finished.drop_panics;
         self.leaked = leaked
             .into_iter()
-            .map(|(t, waits)| self.blocked_task(t, waits))
+            .map(|(t, waits)| self.blocked_task(t, waits, &leak_notes))
             .collect();
         let drop_panics: Vec<DropPanic> = drop_panics
             .into_iter()
@@ -529,16 +598,29 @@ impl Runtime {
         &self.leaked
     }
 
-    fn blocked_task(&self, t: TaskId, waits: Vec<(Target, Vec<TaskId>)>) -> BlockedTask {
+    /// A blocked task as reports show it; `notes` add to the label of a resource what
+    /// the run's extensions know about it (a socket's peer and link).
+    fn blocked_task(
+        &self,
+        t: TaskId,
+        waits: Vec<(Target, Vec<TaskId>)>,
+        notes: &[(crate::ids::ResourceId, String)],
+    ) -> BlockedTask {
         let task = |id: TaskId| TaskRef::from_info(&self.trace.tasks()[id.index()]);
         let awaits = waits
             .into_iter()
             .map(|(target, holders)| {
                 let (what, created_at) = match target {
-                    Target::Resource(r) => match self.trace.resources().get(r.as_u32() as usize) {
-                        Some(info) => (info.label(), Some(info.created_at.to_string())),
-                        None => (format!("resource {r}"), None),
-                    },
+                    Target::Resource(r) => {
+                        let (mut what, at) = match self.trace.resources().get(r.as_u32() as usize) {
+                            Some(info) => (info.label(), Some(info.created_at.to_string())),
+                            None => (format!("resource {r}"), None),
+                        };
+                        if let Some((_, note)) = notes.iter().find(|(id, _)| *id == r) {
+                            what = format!("{what}: {note}");
+                        }
+                        (what, at)
+                    }
                     Target::Task(x) => {
                         (format!("the end of {}", task(x)), Some(task(x).spawned_at))
                     }
@@ -577,6 +659,7 @@ impl Runtime {
             reproduce: Reproduce {
                 selection: Selection::of(self.seed(), &self.reported_strategy()),
                 check_determinism: matches!(stop, Stop::RerunDiffers { .. }),
+                settings: self.config.reproduce_settings(),
                 place: env::place(),
             },
             trace: self.trace.clone(),
@@ -598,10 +681,11 @@ impl Runtime {
                 blocked,
                 cycles,
                 partial,
+                notes,
             } => Failure::Deadlock(Box::new(DeadlockFailure {
                 blocked: blocked
                     .into_iter()
-                    .map(|(t, w)| self.blocked_task(t, w))
+                    .map(|(t, w)| self.blocked_task(t, w, &notes))
                     .collect(),
                 cycles,
                 partial,
@@ -652,6 +736,13 @@ impl Runtime {
             Stop::RerunDiffers { reason } => {
                 Failure::NonDeterminism(Box::new(NonDeterminismFailure {
                     cause: NonDeterminismCause::RerunDiffers,
+                    reason,
+                    run,
+                }))
+            }
+            Stop::SharedAcrossRuns { reason } => {
+                Failure::NonDeterminism(Box::new(NonDeterminismFailure {
+                    cause: NonDeterminismCause::SharedAcrossRuns,
                     reason,
                     run,
                 }))

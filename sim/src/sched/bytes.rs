@@ -34,7 +34,7 @@ impl Scheduler for BytesScheduler {
             return Ok(at.candidate(ready, 0));
         }
         let width = byte_width(n as u64);
-        let mut bytes = self.bytes.borrow_mut();
+        let mut bytes = crate::rng::source(&self.bytes);
         let i = match bytes.take(width) {
             Some(value) => value % n as u64,
             None => {
