@@ -266,10 +266,11 @@ pub(crate) fn svg(d: &DeadlockFailure) -> String {
             ""
         };
         let (from, to) = (escape(&g.nodes[e.from].label), escape(&g.nodes[e.to].label));
+        let cycle_attr = if e.cycle { " data-cycle=\"1\"" } else { "" };
         let _ = writeln!(
             out,
-            "<path class=\"wfg-edge {kind}{class}\" data-from=\"{from}\" data-to=\"{to}\" \
-             d=\"M{:.0},{:.0} Q{:.0},{:.0} {:.0},{:.0}\" fill=\"none\" stroke=\"{colour}\" \
+            "<path class=\"wfg-edge {kind}{class}\" data-edge=\"{kind}\"{cycle_attr} \
+             data-from=\"{from}\" data-to=\"{to}\" d=\"M{:.0},{:.0} Q{:.0},{:.0} {:.0},{:.0}\" fill=\"none\" stroke=\"{colour}\" \
              stroke-width=\"{}\"{dash} marker-end=\"url(#{marker})\"><title>{from} {verb} \
              {to}</title></path>",
             start.0,
@@ -313,7 +314,7 @@ pub(crate) fn svg(d: &DeadlockFailure) -> String {
         let label = escape(&node.label);
         let _ = writeln!(
             out,
-            "<g class=\"wfg-node {kind}{}\" data-label=\"{label}\">{shape}<text x=\"{x:.0}\" \
+            "<g class=\"wfg-node {kind}{}\" data-node=\"{kind}\" data-label=\"{label}\">{shape}<text x=\"{x:.0}\" \
              y=\"{:.0}\" text-anchor=\"middle\" fill=\"#222\">{}</text><title>{label}</title></g>",
             if node.cycle { " cycle" } else { "" },
             y + 4.0,

@@ -163,7 +163,7 @@
       var fx = x(data.failure[0]);
       // The label goes left of the marker when it would not fit on its right.
       var right = fx + 8 + data.failure[1].length * 7.5 < width;
-      out.push("<g id=\"failure-marker\" data-kind=\"" + esc(data.failure[1]) + "\"><line x1=\"" + fx + "\" y1=\"" +
+      out.push("<g id=\"failure-marker\" class=\"failure-marker\" data-kind=\"" + esc(data.failure[1]) + "\"><line x1=\"" + fx + "\" y1=\"" +
         (AXIS - 22) + "\" x2=\"" + fx + "\" y2=\"" + (height - PAD) + "\"></line><text x=\"" +
         num(right ? fx + 5 : fx - 5) + "\" y=\"" + (AXIS - 14) + "\" text-anchor=\"" + (right ? "start" : "end") + "\">" +
         esc(data.failure[1]) + "</text><title>" + esc(data.failure[2]) + "</title></g>");
