@@ -517,3 +517,37 @@ fn a_failing_check_writes_and_lists_its_pictures() {
     ))));
     assert!(page.contains("data-cycle=\"1\""), "the wait-for graph");
 }
+
+#[test]
+fn a_run_with_hosts_exports_a_process_per_host() {
+    let mut rt = Builder::new().seed(3).build();
+    rt.block_on(async {
+        sim::net::Host::builder("server").build();
+        let client = sim::net::Host::builder("client").build();
+        let h = client.spawn(async {
+            sim::task::yield_now().await;
+        });
+        h.await.unwrap();
+    })
+    .unwrap();
+    let events = validate(&rt.trace().to_chrome_trace());
+    let processes: Vec<(u64, &str)> = events
+        .iter()
+        .filter(|e| e["name"] == "process_name")
+        .map(|e| {
+            (
+                e["pid"].as_u64().unwrap(),
+                e["args"]["name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(processes, [(1, "host main"), (2, "host client")]);
+    let thread_pid = |name: &str| {
+        events
+            .iter()
+            .find(|e| e["name"] == "thread_name" && e["args"]["name"] == name)
+            .map(|e| e["pid"].as_u64().unwrap())
+    };
+    assert_eq!(thread_pid("main#0"), Some(1));
+    assert_eq!(thread_pid("#1"), Some(2), "the client's task");
+}

@@ -76,7 +76,16 @@ pub(crate) fn timeline_json(
         "{{\"cols\":{width},\"gap\":{GAP},\"stop\":{stop},\"first\":{first},\"end\":{end},\"total\":{},\"lanes\":[",
         t.events.len()
     );
-    for (k, (i, lane)) in t.shown_lanes().enumerate() {
+    // Lanes of one group (host) together, groups in order of first appearance.
+    let mut shown: Vec<_> = t.shown_lanes().collect();
+    let mut groups: Vec<&str> = Vec::new();
+    for (_, lane) in &shown {
+        if !groups.contains(&lane.group.as_str()) {
+            groups.push(&lane.group);
+        }
+    }
+    shown.sort_by_key(|(i, lane)| (groups.iter().position(|g| *g == lane.group), *i));
+    for (k, (i, lane)) in shown.into_iter().enumerate() {
         lane_index[i] = k;
         if k > 0 {
             out.push(',');

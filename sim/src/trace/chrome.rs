@@ -1,9 +1,10 @@
 //! The Chrome trace-event JSON export ([`Trace::to_chrome_trace`](super::Trace::to_chrome_trace)),
 //! which ui.perfetto.dev and `chrome://tracing` open: the [`Timeline`] on virtual time.
 //!
-//! - a process per lane group (`pid` from 1; today one group, `tasks`) and a thread per
-//!   lane: task `n` is `tid` `n + 2`, named `name#n`, sorted by id; the runtime is
-//!   `tid` 1, sorted last;
+//! - a process per lane group (`pid` from 1, in order of first appearance): per
+//!   simulated host (`host NAME`) in a run with `sim::net` hosts, else one, `tasks`; a
+//!   thread per lane: task `n` is `tid` `n + 2`, named `name#n`, sorted by id; the
+//!   runtime is `tid` 1, in the main future's process, sorted last;
 //! - polls, waits (named by what is awaited) and clock advances are complete events
 //!   (`X`); every other event is a thread-scoped instant (`i`) named as in the trace
 //!   text (`acquire mutex#r0 n=1`, `timer fired`), the teardown's under category

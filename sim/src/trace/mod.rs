@@ -263,6 +263,9 @@ pub struct Trace {
     len: usize,
     tasks: Vec<TaskInfo>,
     resources: Vec<ResourceInfo>,
+    /// The simulated host of each task, by task index (`sim::net`'s host numbers: the
+    /// `host` resources in order); empty for a run without hosts.
+    task_hosts: Vec<u32>,
 }
 
 impl Trace {
@@ -277,7 +280,25 @@ impl Trace {
             len,
             tasks,
             resources,
+            task_hosts: Vec::new(),
         }
+    }
+
+    /// Records the host of each task (by task index), for pictures grouped by host.
+    pub(crate) fn with_task_hosts(mut self, task_hosts: Vec<u32>) -> Self {
+        self.task_hosts = task_hosts;
+        self
+    }
+
+    /// The name of the simulated host task `id` ran on, if the run had hosts: the name
+    /// of its host's `host` resource (they are registered in host order).
+    pub(crate) fn host_of(&self, id: TaskId) -> Option<&str> {
+        let host = *self.task_hosts.get(id.index())? as usize;
+        self.resources
+            .iter()
+            .filter(|r| r.kind == "host")
+            .nth(host)
+            .and_then(|r| r.name.as_deref())
     }
 
     /// Every synchronisation resource used in the run, indexed by id.

@@ -32,14 +32,17 @@ use std::collections::VecDeque;
 use super::{Event, EventKind, ResourceOp, TaskInfo, Trace, fmt_time};
 use crate::ids::TaskId;
 
-/// The group of lanes a task belongs to when nothing places it elsewhere. Tasks will
-/// be grouped by simulated host once hosts exist; [`group_of`] is the one place that
-/// decides.
+/// The group of lanes of a run without simulated hosts. [`group_of`] is the one place
+/// that decides a lane's group.
 pub(crate) const DEFAULT_GROUP: &str = "tasks";
 
-/// The group a task's lane belongs to (an exporter's process, a block of lanes).
-pub(crate) fn group_of(_task: &TaskInfo) -> &str {
-    DEFAULT_GROUP
+/// The group a task's lane belongs to (an exporter's process, a block of lanes): its
+/// simulated host (`host NAME`) in a run with `sim::net` hosts, else [`DEFAULT_GROUP`].
+pub(crate) fn group_of(trace: &Trace, task: &TaskInfo) -> String {
+    match trace.host_of(task.id) {
+        Some(name) => format!("host {name}"),
+        None => DEFAULT_GROUP.to_string(),
+    }
 }
 
 /// A row of the picture.
@@ -291,13 +294,17 @@ impl Timeline {
             .map(|t| Lane {
                 task: Some(t.id),
                 label: t.label(),
-                group: group_of(t).to_string(),
+                group: group_of(trace, t),
             })
             .collect();
+        // The runtime's lane goes with the main future's (its host's process).
+        let group = lanes
+            .first()
+            .map_or_else(|| DEFAULT_GROUP.to_string(), |l| l.group.clone());
         lanes.push(Lane {
             task: None,
             label: "runtime".to_string(),
-            group: DEFAULT_GROUP.to_string(),
+            group,
         });
         let mut b = Build {
             trace,
