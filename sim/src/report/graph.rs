@@ -227,12 +227,12 @@ pub(crate) fn svg(d: &DeadlockFailure) -> String {
         .collect();
 
     let mut out = String::new();
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"wfg\" width=\"{width}\" \
          height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" \
          aria-label=\"wait-for graph\" font-family=\"ui-monospace, SFMono-Regular, Menlo, \
-         Consolas, monospace\" font-size=\"12\">\n"
+         Consolas, monospace\" font-size=\"12\">"
     );
     out.push_str(
         "<defs>\

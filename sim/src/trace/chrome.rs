@@ -224,7 +224,10 @@ pub(crate) fn write(
             EventKind::Poll => continue,
             _ if i >= t.end => "teardown",
             EventKind::Sleep { .. } | EventKind::TimerFired => "timer",
-            EventKind::Resource { op, .. } if op == ResourceOp::Wait => "wait",
+            EventKind::Resource {
+                op: ResourceOp::Wait,
+                ..
+            } => "wait",
             EventKind::Resource { .. } => "resource",
             EventKind::Wake { .. } => "wake",
             _ => "task",
