@@ -375,8 +375,9 @@ impl DeadlockFailure {
     /// boxes, what they wait on as ellipses, a solid arrow from a task to what it waits
     /// on, a dashed one from a resource to the task holding it, the cycles in red,
     /// each cycle drawn as a ring. The HTML report ([`crate::report::HtmlReport`])
-    /// shows it; every arrow carries `data-from`/`data-to` with the nodes' labels
-    /// (`name#id` for a task).
+    /// shows it; every arrow carries `data-edge` (`waits` or `held-by`), `data-cycle="1"`
+    /// when on a cycle, and `data-from`/`data-to` with the nodes' labels (`name#id` for
+    /// a task).
     ///
     /// ```
     /// let failure = sim::Builder::new().seed(2).build().block_on(async {

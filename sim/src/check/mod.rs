@@ -3,8 +3,10 @@
 //!
 //! A sweep runs the test body on a fresh runtime per seed (no state crosses seeds),
 //! replaying the regression file's seeds first. On the first failure it shrinks the
-//! failing schedule, writes the schedule and trace under `target/corosim/`, appends the
-//! seed to the regression file, and panics with a report that ends with the command
+//! failing schedule, writes the schedule and trace under `target/corosim/` with two
+//! pictures of the shown run (its Chrome trace-event export for ui.perfetto.dev and a
+//! self-contained HTML report, [`CheckFailure::to_html`]; built only then, never for a
+//! passing sweep), appends the seed to the regression file, and panics with a report that ends with the command
 //! reproducing the run. The environment can narrow a sweep to one seed (`SIM_SEED`) or
 //! one schedule (`SIM_SCHEDULE`); see [`crate::env`]. A sweep's settings are one
 //! [`Settings`] value: the test's own (its attribute and builder calls), under the
