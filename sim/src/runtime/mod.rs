@@ -551,7 +551,8 @@ impl Runtime {
             .into_inner()
             .into_finished();
         let (bytes, len) = finished.trace;
-        self.trace = Trace::new(bytes, len, finished.tasks, finished.resources);
+        self.trace = Trace::new(bytes, len, finished.tasks, finished.resources)
+            .with_task_hosts(finished.task_hosts);
         self.schedule = finished.schedule;
         self.replay_input = finished.replay_input;
         let drop_panics = finished.drop_panics;
@@ -663,6 +664,7 @@ impl Runtime {
                 place: env::place(),
             },
             trace: self.trace.clone(),
+            events_at_stop: self.events_at_stop,
             drop_panics: Vec::new(),
         };
         match stop {
