@@ -56,7 +56,7 @@ use std::collections::BTreeSet;
 use std::future::Future;
 
 use crate::coverage::Coverage;
-use crate::rng::{DetRng, Stream};
+use crate::rng::{DetRng, Stream, tail_seed_of};
 use crate::{Builder, Failure, Strategy};
 
 /// What one run on an input gave: its result, and its coverage and bytes taken.
@@ -150,6 +150,23 @@ pub struct Fuzzer {
     execs: u64,
     /// The bytes fresh inputs start with.
     prefix: Vec<u8>,
+    /// Per tail shape (`Strategy::PORTFOLIO`), what its fresh inputs gave.
+    arms: [Arm; ARMS],
+    /// The arm of the input being tried, if it is a fresh one.
+    trying: Option<usize>,
+    #[doc(hidden)]
+    pub tune: (f64, u32, Option<usize>),
+}
+
+/// The tail shapes a fresh input can ask for: `Strategy::PORTFOLIO`'s strategies.
+const ARMS: usize = Strategy::PORTFOLIO.len();
+
+/// What the fresh inputs of one tail shape gave.
+#[derive(Clone, Copy, Debug, Default)]
+struct Arm {
+    runs: u64,
+    /// Runs that covered a new feature.
+    gains: u64,
 }
 
 impl Fuzzer {
@@ -162,6 +179,9 @@ impl Fuzzer {
             seen: BTreeSet::new(),
             execs: 0,
             prefix: Vec::new(),
+            arms: [Arm::default(); ARMS],
+            trying: None,
+            tune: (2.0, 1, None),
         }
     }
 
@@ -208,12 +228,11 @@ impl Fuzzer {
         if let Some(input) = self.pending.pop() {
             return input;
         }
+        self.trying = None;
         if self.execs < WARM_UP || self.corpus.is_empty() || self.rng.below(4) == 0 {
-            let len = 1 + self.rng.below(8) as usize;
-            let mut fresh = vec![0; len];
-            self.rng.fill(&mut fresh);
-            fresh.splice(0..0, self.prefix.iter().copied());
-            return fresh;
+            let arm = self.pick_arm();
+            self.trying = Some(arm);
+            return self.fresh(arm);
         }
         let base = self.pick();
         let mut input = self.corpus[base].clone();
@@ -237,6 +256,10 @@ impl Fuzzer {
         let mut new = false;
         for &f in observed.coverage.features() {
             new |= self.seen.insert(f);
+        }
+        if let Some(arm) = self.trying.take() {
+            self.arms[arm].runs += 1;
+            self.arms[arm].gains += u64::from(new);
         }
         if new {
             let mut kept = observed.replay_input;
@@ -268,6 +291,44 @@ impl Fuzzer {
             }
         }
         None
+    }
+
+    /// A fresh input whose tail (past its few random decisions) is a run of
+    /// `Strategy::PORTFOLIO[arm]`: drawn until its bytes' tail seed picks that arm (the
+    /// run takes them all, unless it ends or asks for a wider draw first).
+    fn fresh(&mut self, arm: usize) -> Vec<u8> {
+        loop {
+            let len = 1 + self.rng.below(8) as usize;
+            let mut head = vec![0; len];
+            self.rng.fill(&mut head);
+            if crate::sched::tail_arm(tail_seed_of(&head)) == arm {
+                head.splice(0..0, self.prefix.iter().copied());
+                return head;
+            }
+        }
+    }
+
+    /// The tail shape of the next fresh input: each with a chance that grows with the
+    /// share of its runs that covered something new.
+    fn pick_arm(&mut self) -> usize {
+        if let Some(a) = self.tune.2 {
+            return a;
+        }
+        let (gamma, prior, _) = self.tune;
+        let scores: Vec<f64> = self
+            .arms
+            .iter()
+            .map(|a| ((a.gains + u64::from(prior)) as f64 / (a.runs + 2 * u64::from(prior)) as f64).powf(gamma))
+            .collect();
+        let total: f64 = scores.iter().sum();
+        let mut x = (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * total;
+        for (i, s) in scores.iter().enumerate() {
+            if x < *s {
+                return i;
+            }
+            x -= s;
+        }
+        ARMS - 1
     }
 
     /// A corpus entry to mutate: half the time one of the last eight added (they
