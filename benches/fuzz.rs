@@ -19,10 +19,17 @@ use scenarios::{DEFAULT_MAX_TIME, Entry, Expect, Sweep, registry};
 use sim::Strategy;
 use sim::fuzz::{Fuzzer, Verdict};
 
-fn fuzz_execs(e: &Entry, seed: u64, budget: u64, tune: Option<(f64, u32, Option<usize>)>) -> Option<(u64, sim::FailureKind)> {
+fn fuzz_execs(
+    e: &Entry,
+    seed: u64,
+    budget: u64,
+    tune: Option<(f64, u32, Option<usize>)>,
+) -> Option<(u64, sim::FailureKind)> {
     let prefix: &[u8] = if e.configured.is_some() { &[0] } else { &[] };
     let mut fuzzer = Fuzzer::new(seed).with_prefix(prefix);
-    if let Some(t) = tune { fuzzer.tune = t; }
+    if let Some(t) = tune {
+        fuzzer.tune = t;
+    }
     for n in 1..=budget {
         let input = fuzzer.next_input();
         let (verdict, failure) = fuzzer.try_input(&input, |d| e.run_input(d, DEFAULT_MAX_TIME));
@@ -59,7 +66,11 @@ impl Column {
             f if f.starts_with("bytes:") => Column::Bytes(f[6..].parse().unwrap()),
             f if f.starts_with("fuzzer:") => {
                 let v: Vec<&str> = f[7..].split('/').collect();
-                Column::Fuzzer(Some((v[0].parse().unwrap(), v[1].parse().unwrap(), v.get(2).map(|a| a.parse().unwrap()))))
+                Column::Fuzzer(Some((
+                    v[0].parse().unwrap(),
+                    v[1].parse().unwrap(),
+                    v.get(2).map(|a| a.parse().unwrap()),
+                )))
             }
             "default" => Column::Sweep(Strategy::default()),
             other => Column::Sweep(
@@ -76,8 +87,16 @@ impl Column {
             Column::Bytes(len) => {
                 let mut x = t.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
                 (1..=budget).find_map(|n| {
-                    let v: Vec<u8> = (0..*len).map(|_| { x ^= x << 13; x ^= x >> 7; x ^= x << 17; (x >> 24) as u8 }).collect();
-                    let mut rt = scenarios::builder(0, &Strategy::Bytes(v), DEFAULT_MAX_TIME).build();
+                    let v: Vec<u8> = (0..*len)
+                        .map(|_| {
+                            x ^= x << 13;
+                            x ^= x >> 7;
+                            x ^= x << 17;
+                            (x >> 24) as u8
+                        })
+                        .collect();
+                    let mut rt =
+                        scenarios::builder(0, &Strategy::Bytes(v), DEFAULT_MAX_TIME).build();
                     e.run_on(&mut rt).err().map(|f| (n, f.kind()))
                 })
             }

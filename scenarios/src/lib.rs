@@ -42,10 +42,14 @@ use sim::{Failure, FailureKind, Strategy};
 pub mod actors;
 pub mod bank;
 pub mod bounded_pool;
+pub mod broker;
 pub mod channel;
 pub mod classic;
 pub mod completion;
+pub mod downloads;
+pub mod echo;
 pub mod event_waiter;
+pub mod leader;
 pub mod ordering;
 pub mod philosophers;
 pub mod pipeline;
@@ -632,7 +636,86 @@ static PATTERNS: &[Entry] = &[
         10,
         "BUG: the error path returns without completing a claimed request"
     ),
+    entry!(
+        echo,
+        Framed,
+        "framed",
+        Pass,
+        0,
+        "TCP echo server, several clients; each reads back exactly the bytes it sent"
+    ),
+    entry!(
+        echo,
+        OneReadOneMessage,
+        "one-read-one-message",
+        Catch(Panic),
+        BUDGET_ECHO,
+        "BUG: a client takes one read for one message; TCP splits and coalesces writes"
+    ),
+    entry!(
+        broker,
+        AtLeastOnce,
+        "at-least-once",
+        Pass,
+        0,
+        "UDP requests through a broker across a partition; retries, idempotent service"
+    ),
+    entry!(
+        broker,
+        NoRetry,
+        "no-retry",
+        Catch(Panic),
+        BUDGET_BROKER_NO_RETRY,
+        "BUG: no ack and retry; a request lost in the partition is never answered"
+    ),
+    entry!(
+        broker,
+        NotIdempotent,
+        "not-idempotent",
+        Catch(Panic),
+        BUDGET_BROKER_NOT_IDEMPOTENT,
+        "BUG: the client retries, the service applies every copy it receives"
+    ),
+    entry!(
+        downloads,
+        Guarded,
+        "guarded",
+        Pass,
+        0,
+        "downloads from a flaky server, a Semaphore bound, timeouts and retries"
+    ),
+    entry!(
+        downloads,
+        PermitLeak,
+        "permit-leak",
+        Catch(Deadlock),
+        BUDGET_DOWNLOADS,
+        "BUG: the error path forgets its permit; the pool starves"
+    ),
+    entry!(
+        leader,
+        Disk,
+        "disk",
+        Pass,
+        0,
+        "a leader appends to its disk before acking; it crashes and restarts mid-run"
+    ),
+    entry!(
+        leader,
+        Memory,
+        "memory",
+        Catch(Panic),
+        BUDGET_LEADER,
+        "BUG: the leader's log is in memory, assumed to survive its restart"
+    ),
 ];
+
+// Seed budgets of the network scenarios' bugs (see `Entry::budget`).
+const BUDGET_ECHO: u64 = 10;
+const BUDGET_BROKER_NO_RETRY: u64 = 5;
+const BUDGET_BROKER_NOT_IDEMPOTENT: u64 = 50;
+const BUDGET_DOWNLOADS: u64 = 10;
+const BUDGET_LEADER: u64 = 10;
 
 /// Every scenario/variant: the patterns, then the classic bug benchmark as scenario
 /// `classic` (every fixed twin as `<bug>-fixed`, then every bug, whose budget is

@@ -1,6 +1,8 @@
 //! The classic bug benchmark's done-when: every buggy program is caught, with its
 //! expected failure kind, within 10,000 schedules by the default strategy, by `random`
-//! and by `pct:3`; no fixed twin fails on any of 2,000 seeds under each of them.
+//! and by `pct:3`; no fixed twin fails on any of 2,000 seeds under each of them. And
+//! systematic exploration within 2 preemptions ([`sim::Explore`]) finds every bug
+//! within 20,000 schedules, and no explored schedule of a fixed twin fails.
 //!
 //! The programs have no helper yields, so this holds only because the primitives' own
 //! operations are scheduling points. Each strategy runs as a sweep
@@ -37,6 +39,36 @@ fn check(name: &str) {
             panic!("{name}: the fixed twin failed seed {seed} under {strategy}:\n{failure}");
         }
     }
+    let explore = |twin: Twin, budget: u64| {
+        let program = bug.program(twin);
+        sim::Explore::new()
+            .preemption_bound(2)
+            .max_schedules(budget)
+            .builder(scenarios::builder(
+                0,
+                &Strategy::Random,
+                scenarios::DEFAULT_MAX_TIME,
+            ))
+            .run(|| async move {
+                if let Err(message) = program().await {
+                    panic!("{message}");
+                }
+            })
+    };
+    let found = explore(Twin::Buggy, 20_000);
+    match &found.failure {
+        Some(f) => assert_eq!(
+            f.kind(),
+            bug.expect,
+            "{name}: explored the wrong kind:\n{f}"
+        ),
+        None => panic!("{name}: not found by exploration: {found}"),
+    }
+    let fixed = explore(Twin::Fixed, 2_000);
+    assert!(
+        fixed.failure.is_none(),
+        "{name}: the fixed twin failed: {fixed}"
+    );
 }
 
 macro_rules! bug_tests {

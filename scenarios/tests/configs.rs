@@ -128,6 +128,22 @@ fn completion_configs() {
 }
 
 #[test]
+fn network_configs() {
+    sweep("echo", |c: echo::Config| {
+        echo::run(c, echo::Variant::Framed)
+    });
+    sweep("broker", |c: broker::Config| {
+        broker::run(c, broker::Variant::AtLeastOnce)
+    });
+    sweep("downloads", |c: downloads::Config| {
+        downloads::run(c, downloads::Variant::Guarded)
+    });
+    sweep("leader", |c: leader::Config| {
+        leader::run(c, leader::Variant::Disk)
+    });
+}
+
+#[test]
 fn normalized_configs_are_small() {
     let big = producer_consumer::Config {
         producers: 200,

@@ -93,5 +93,9 @@ scenario_tests!(
     task_group,
     resource_guard,
     completion,
+    echo,
+    broker,
+    downloads,
+    leader,
     classic,
 );

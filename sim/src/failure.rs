@@ -456,6 +456,10 @@ pub enum NonDeterminismCause {
     ReplayDiverged,
     /// A task was woken from another OS thread.
     ForeignWake,
+    /// A primitive was used by this run while another run (on another thread) owned
+    /// it: a `static` shared by tests that run in parallel. Which tests run at the
+    /// same time decides it, so a reproduce command may pass alone.
+    SharedAcrossRuns,
 }
 
 /// The run depended on something outside the simulation.

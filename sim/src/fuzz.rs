@@ -318,7 +318,10 @@ impl Fuzzer {
         let scores: Vec<f64> = self
             .arms
             .iter()
-            .map(|a| ((a.gains + u64::from(prior)) as f64 / (a.runs + 2 * u64::from(prior)) as f64).powf(gamma))
+            .map(|a| {
+                ((a.gains + u64::from(prior)) as f64 / (a.runs + 2 * u64::from(prior)) as f64)
+                    .powf(gamma)
+            })
             .collect();
         let total: f64 = scores.iter().sum();
         let mut x = (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * total;

@@ -92,6 +92,8 @@
 //! - [`queue`]: asyncio's `Queue`, `PriorityQueue`, `LifoQueue` with `task_done`/`join`.
 //! - [`select!`], [`join!`], [`try_join!`], [`pin!`], [`task_local!`], `#[sim::main]`,
 //!   `#[sim::test]`: tokio's macros (see [`macros`]).
+//! - [`net`]: simulated hosts, TCP and UDP with tokio's names, partitions, crashes.
+//! - [`buggify!`]: fault injection in the user's own code (FoundationDB's BUGGIFY).
 //! - [`rand`]: seeded randomness for user code.
 //! - [`Trace`], [`Schedule`]: what a run did, and how to replay it.
 //! - [`Failure`]: panics, deadlocks, bounds, non-determinism, each a report.
@@ -128,9 +130,8 @@
 //! ## Differences from tokio
 //!
 //! `sim` keeps tokio's names and documented semantics wherever a deterministic,
-//! single-threaded run allows. Where it cannot, or does more, it differs here (and only
-//! here, for tasks, time and macros; the primitives' differences are listed with
-//! [`sync`]):
+//! single-threaded run allows. Where it cannot, or does more, it differs as listed
+//! here (for tasks, time and macros; for the primitives, see [`sync`]):
 //!
 //! - **One thread.** A run polls one task at a time on the calling thread and starts no
 //!   thread. Futures need not be `Send`. Tasks switch only when they return `Pending`
@@ -174,6 +175,7 @@
 //! - **Not simulated:** `tokio::io`, `net`, `fs`, `process`, `signal`, task dumps and
 //!   runtime metrics.
 
+pub mod buggify;
 pub mod cell;
 pub mod check;
 pub mod config;
@@ -186,6 +188,7 @@ pub mod fuzz;
 mod ids;
 pub mod log;
 pub mod macros;
+pub mod net;
 pub mod queue;
 pub mod rand;
 pub mod reproduce;

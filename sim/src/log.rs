@@ -67,7 +67,10 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + 'static,
 {
+    // No colour codes, whatever features `tracing-subscriber` is built with elsewhere
+    // in the dependency graph (a bench-only dependency enables `ansi`): lines stay stable.
     tracing_subscriber::fmt::layer()
+        .with_ansi(false)
         .event_format(SimFormat)
         .with_writer(writer)
         .with_filter(filter::dynamic_filter_fn(|_, _| enabled()))

@@ -1,10 +1,10 @@
 //! The one generator type: ChaCha8 keyed by a run's seed, one stream per consumer
-//! (the scheduler, user code), or driven by input bytes (`Strategy::Bytes`, for
-//! fuzzers: [`ByteSource`]). A leaf of the crate; the public `sim::rand` functions and
-//! the schedulers draw from it, and nothing else creates a generator.
+//! (the scheduler, user code, the network, BUGGIFY), or driven by input bytes
+//! (`Strategy::Bytes`, for fuzzers: [`ByteSource`]). A leaf of the crate; the public
+//! `sim::rand` functions and the schedulers draw from it, and nothing else creates a
+//! generator.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
@@ -33,12 +33,21 @@ pub(crate) struct ByteSource {
 }
 
 /// The byte source a run's scheduler and user generator share.
-pub(crate) type SharedBytes = Rc<RefCell<ByteSource>>;
+pub(crate) type SharedBytes = Arc<Mutex<ByteSource>>;
+
+/// The source behind `bytes` (a run is single-threaded: the lock is never contended;
+/// it is a mutex only so that values holding a generator, such as the network's
+/// sockets, can be `Send` like tokio's).
+pub(crate) fn source(bytes: &SharedBytes) -> MutexGuard<'_, ByteSource> {
+    bytes
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 impl ByteSource {
     /// A source over `data`, shared.
     pub(crate) fn shared(data: Vec<u8>) -> SharedBytes {
-        Rc::new(RefCell::new(ByteSource {
+        Arc::new(Mutex::new(ByteSource {
             data,
             pos: 0,
             tail: None,
@@ -142,6 +151,11 @@ pub(crate) enum Stream {
     User = 1,
     /// The fuzzer's mutations (`sim::fuzz`), keyed by the fuzzing seed.
     Fuzzer = 2,
+    /// The simulated network's draws (latency, loss, splits, swarm parameters), so
+    /// that network traffic never shifts the scheduler's or the user's numbers.
+    Network = 3,
+    /// BUGGIFY sites' draws (enabled for the run, firing).
+    Buggify = 4,
 }
 
 /// A deterministic generator: ChaCha8 keyed by the run's seed, on one stream; or,
@@ -182,15 +196,16 @@ impl DetRng {
     /// the generator keyed by the spent input (written down in the source).
     #[inline]
     fn draw_bytes(&mut self, width: usize, draw: impl FnOnce(&mut ChaCha8Rng) -> u64) -> u64 {
-        let Some(bytes) = self.bytes.clone() else {
+        let Some(bytes) = &self.bytes else {
             return draw(&mut self.chacha);
         };
-        if let Some(v) = bytes.borrow_mut().take(width) {
+        if let Some(v) = source(bytes).take(width) {
             return v;
         }
+        let bytes = bytes.clone();
         self.reseed(&bytes);
         let v = draw(&mut self.chacha);
-        bytes.borrow_mut().write(v, width);
+        source(&bytes).write(v, width);
         v
     }
 
@@ -198,8 +213,7 @@ impl DetRng {
     #[cold]
     fn reseed(&mut self, bytes: &SharedBytes) {
         if !self.reseeded {
-            let seed = bytes
-                .borrow()
+            let seed = source(bytes)
                 .tail_seed()
                 .expect("a spent source has a tail seed");
             self.chacha = DetRng::new(seed, self.stream).chacha;
@@ -223,12 +237,13 @@ impl DetRng {
         let Some(bytes) = self.bytes.clone() else {
             return self.chacha.fill_bytes(dest);
         };
-        let taken = bytes.borrow_mut().take_into(dest);
+        let taken = source(&bytes).take_into(dest);
         if taken < dest.len() {
             self.reseed(&bytes);
             self.chacha.fill_bytes(&mut dest[taken..]);
+            let mut source = source(&bytes);
             for &b in &dest[taken..] {
-                bytes.borrow_mut().write(u64::from(b), 1);
+                source.write(u64::from(b), 1);
             }
         }
     }
@@ -283,7 +298,7 @@ mod tests {
         assert_eq!(buf[0], 9); // the last byte, then the generator
         let (x, y) = (r.below(1000), r.next_u64());
         // The replay input makes every draw from bytes: the same values, no tail.
-        let replay = bytes.borrow().replay_input();
+        let replay = source(&bytes).replay_input();
         assert_eq!(replay.len(), 10 + 2 + 2 + 8);
         let again = ByteSource::shared(replay);
         let mut r2 = DetRng::from_bytes(again.clone(), Stream::User);
@@ -291,7 +306,7 @@ mod tests {
         assert_eq!((r2.below(10), r2.next_u64()), (7, 1));
         r2.fill(&mut buf2);
         assert_eq!((buf2, r2.below(1000), r2.next_u64()), (buf, x, y));
-        assert!(again.borrow().tail_seed().is_none());
+        assert!(source(&again).tail_seed().is_none());
         // Past the end, the bytes taken decide: unread bytes change nothing.
         let cut = ByteSource::shared(vec![7, 1, 0, 0, 0, 0, 0, 0, 0]);
         let mut r3 = DetRng::from_bytes(cut, Stream::User);

@@ -31,12 +31,16 @@ fn edges(op: ResourceOp) -> (bool, bool) {
         | ResourceOp::Set
         | ResourceOp::Put
         | ResourceOp::TaskDone
-        | ResourceOp::Close => (true, false),
+        | ResourceOp::Close
+        | ResourceOp::Transmit
+        | ResourceOp::Shutdown => (true, false),
         ResourceOp::Acquire
         | ResourceOp::AcquireShared
         | ResourceOp::Recv
         | ResourceOp::Get
-        | ResourceOp::Served => (false, true),
+        | ResourceOp::Served
+        | ResourceOp::Deliver
+        | ResourceOp::Eof => (false, true),
         ResourceOp::Pass => (true, true),
         _ => (false, false),
     }

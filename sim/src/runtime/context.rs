@@ -11,7 +11,7 @@ use std::rc::Rc;
 use std::task::Waker;
 
 use super::core::Core;
-use super::facets::{Clock, Resources, Tasks};
+use super::facets::{Clock, Network, Resources, Tasks};
 use super::wakeup::{self, Woken};
 use crate::ids::TaskId;
 use crate::rng::DetRng;
@@ -132,6 +132,34 @@ pub(crate) fn tasks_of<R>(what: &str, run_id: u64, f: impl FnOnce(&mut Tasks<'_>
 /// Runs `f` with the [`Tasks`] of run `run_id` if it is the current run (for drops).
 pub(crate) fn tasks_of_run<R>(run_id: u64, f: impl FnOnce(&mut Tasks<'_>) -> R) -> Option<R> {
     with_run(run_id, |core| f(&mut Tasks(core)))
+}
+
+/// Runs `f` with the current run's [`Network`] facet.
+///
+/// # Panics
+/// Outside a run.
+pub(crate) fn network<R>(what: &str, f: impl FnOnce(&mut Network<'_>) -> R) -> R {
+    with_core_checked(what, None, |core| f(&mut Network(core)))
+}
+
+/// Runs `f` with the [`Network`] facet of run `run_id` if it is the current run: `None`
+/// otherwise (for drop paths, which must not panic).
+pub(crate) fn network_of_run<R>(run_id: u64, f: impl FnOnce(&mut Network<'_>) -> R) -> Option<R> {
+    with_run(run_id, |core| f(&mut Network(core)))
+}
+
+/// Runs `f` with the current run's [`Network`] facet, or returns `None` outside a run
+/// (BUGGIFY sites are `false` there).
+pub(crate) fn try_network<R>(f: impl FnOnce(&mut Network<'_>) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|c| {
+            let c = c.borrow();
+            let shared = c.as_ref()?;
+            let mut core = shared.core.try_borrow_mut().ok()?;
+            Some(f(&mut Network(&mut core)))
+        })
+        .ok()
+        .flatten()
 }
 
 /// Runs `f` with the current run's generator for user code (`sim::rand`).

@@ -13,6 +13,8 @@ use std::task::Waker;
 use std::time::Duration;
 
 use super::decider::{AtPoint, Decider};
+use super::extension::Extensions;
+use super::hosts::{HostIndex, Hosts};
 use super::raw::BoxTask;
 use super::task_table::{Joined, Leftovers, Outcome, TaskTable};
 use super::timers::{TimerKey, Timers};
@@ -107,9 +109,19 @@ pub(crate) struct Core {
     /// The input of a `Strategy::Bytes` run, shared with its scheduler and user
     /// generator.
     bytes: Option<SharedBytes>,
+    /// The host of each task and the paused hosts; `None` until a run declares a host
+    /// (`sim::net`), so runs without hosts pay nothing.
+    hosts: Option<Box<Hosts>>,
+    /// State kept in the run by modules outside the engine (the network).
+    extensions: Extensions,
 }
 
 impl Core {
+    /// A generator on `stream` of this run (see [`rng_of`]).
+    pub(crate) fn rng(&self, stream: Stream) -> DetRng {
+        rng_of(self.bytes.as_ref(), self.config.effective_seed(), stream)
+    }
+
     pub(crate) fn new(config: Config, sync: Arc<RunSync>, woken: Woken) -> Self {
         let seed = config.effective_seed();
         let built = sched::build(
@@ -119,10 +131,7 @@ impl Core {
             config.driver.as_ref(),
         );
         let bytes = built.bytes.clone();
-        let user_rng = match built.bytes.clone() {
-            Some(bytes) => DetRng::from_bytes(bytes, Stream::User),
-            None => DetRng::new(seed, Stream::User),
-        };
+        let user_rng = rng_of(bytes.as_ref(), seed, Stream::User);
         Core {
             sync,
             step: 0,
@@ -140,6 +149,8 @@ impl Core {
             spare: Vec::new(),
             drop_panics: Vec::new(),
             bytes,
+            hosts: None,
+            extensions: Extensions::default(),
             config,
         }
     }
@@ -331,7 +342,21 @@ impl Core {
         name: Option<Arc<str>>,
         location: &'static Location<'static>,
     ) -> TaskId {
+        self.spawn_on(future, name, location, None)
+    }
+
+    /// [`spawn`](Self::spawn) on `host` (`None`: the spawning task's host).
+    pub(crate) fn spawn_on(
+        &mut self,
+        future: Option<BoxTask>,
+        name: Option<Arc<str>>,
+        location: &'static Location<'static>,
+        host: Option<HostIndex>,
+    ) -> TaskId {
         let id = self.tasks.add(future, name, location);
+        if let Some(hosts) = &mut self.hosts {
+            hosts.spawned(self.current, id, host);
+        }
         if id != TaskId::MAIN {
             self.record(self.current, EventKind::Spawn { child: id });
         }
@@ -416,7 +441,13 @@ impl Core {
 
     #[inline]
     fn make_ready(&mut self, id: TaskId) -> bool {
-        self.tasks.is_live(id) && self.current != Some(id) && self.decider.make_ready(id)
+        self.tasks.is_live(id)
+            && self.current != Some(id)
+            && !self
+                .hosts
+                .as_mut()
+                .is_some_and(|h| h.set_aside_if_paused(id))
+            && self.decider.make_ready(id)
     }
 
     /// Queues the tasks of `wakers` for the executor if every one is a task waker of
@@ -659,17 +690,149 @@ impl Core {
     /// The deadlock report data for `tasks` (every blocked task for a global one).
     fn deadlock(&self, tasks: BTreeSet<TaskId>, partial: bool) -> Stop {
         let (blocked, cycles) = self.detectors.deadlock(tasks);
+        let notes = self.wait_notes(&blocked);
         Stop::Deadlock {
             blocked,
             cycles,
             partial,
+            notes,
         }
+    }
+
+    /// What the run's extensions add about the resources in `waits` (a socket's peer
+    /// and link), for reports; empty in runs without extensions.
+    pub(crate) fn wait_notes(&self, waits: &BlockedWaits) -> Vec<(ResourceId, String)> {
+        if self.extensions.is_empty() {
+            return Vec::new();
+        }
+        let mut resources: Vec<ResourceId> = waits
+            .iter()
+            .flat_map(|(_, w)| w.iter())
+            .filter_map(|(t, _)| match t {
+                Target::Resource(r) => Some(*r),
+                Target::Task(_) => None,
+            })
+            .collect();
+        resources.sort();
+        resources.dedup();
+        resources
+            .into_iter()
+            .filter_map(|r| Some((r, self.extensions.describe_wait(r)?)))
+            .collect()
     }
 
     /// The live spawned tasks with what they wait on (for leak reports).
     pub(crate) fn blocked_waits(&self) -> BlockedWaits {
         let live = self.tasks.live_tasks().into_iter();
         self.detectors.waits_of(live.filter(|&t| t != TaskId::MAIN))
+    }
+
+    // --- hosts and extensions (the `Network` facet) ----------------------------------
+
+    /// The extension of type `T`, created by `init` at its first use in the run.
+    pub(crate) fn extension<T: super::extension::Extension>(
+        &mut self,
+        init: impl FnOnce() -> T,
+    ) -> std::rc::Rc<T> {
+        self.extensions.get_or_insert(init)
+    }
+
+    /// The extension of type `T`, if the run has one.
+    pub(crate) fn find_extension<T: super::extension::Extension>(&self) -> Option<std::rc::Rc<T>> {
+        self.extensions.get()
+    }
+
+    /// Declares host `host` (tasks spawned from now on are placed on hosts).
+    pub(crate) fn declare_host(&mut self, host: HostIndex) {
+        self.hosts.get_or_insert_with(Box::default).declare(host);
+    }
+
+    /// The host of the task being polled (0 outside a task or without hosts).
+    pub(crate) fn current_host(&self) -> HostIndex {
+        match (&self.hosts, self.current) {
+            (Some(h), Some(t)) => h.of(t),
+            _ => 0,
+        }
+    }
+
+    /// Pauses `host`: its tasks stay out of the ready set until it resumes.
+    pub(crate) fn pause_host(&mut self, host: HostIndex) {
+        let hosts = self.hosts.get_or_insert_with(Box::default);
+        hosts.pause(host);
+        for id in hosts.tasks_of(host, self.tasks.ids()) {
+            if self.decider.remove_ready(id) {
+                hosts.set_aside_if_paused(id);
+            }
+        }
+    }
+
+    /// Resumes `host`: its tasks that became runnable meanwhile are ready again.
+    pub(crate) fn resume_host(&mut self, host: HostIndex) {
+        let Some(hosts) = &mut self.hosts else { return };
+        for id in hosts.resume(host) {
+            self.make_ready(id);
+        }
+    }
+
+    /// Whether `host` is paused.
+    pub(crate) fn is_host_paused(&self, host: HostIndex) -> bool {
+        self.hosts.as_ref().is_some_and(|h| h.is_paused(host))
+    }
+
+    /// Cancels every live task of `host` at once (a crash): each is marked cancelled
+    /// and leaves the ready set; returns their futures and joiners to drop and wake
+    /// outside the borrow. The task being polled, if it is one of them, is cancelled at
+    /// its next turn instead (its future is in use).
+    pub(crate) fn cancel_host_tasks(&mut self, host: HostIndex) -> Vec<(TaskId, Leftovers)> {
+        let Some(hosts) = &mut self.hosts else {
+            return Vec::new();
+        };
+        let ids = hosts.tasks_of(host, self.tasks.ids());
+        let mut out = Vec::new();
+        for id in ids {
+            if !self.tasks.is_live(id) {
+                continue;
+            }
+            if self.current == Some(id) || id == TaskId::MAIN {
+                self.abort(id);
+                continue;
+            }
+            self.decider.remove_ready(id);
+            if let Some(h) = &mut self.hosts {
+                h.forget(id);
+            }
+            let cell = self.tasks.take_cell(id);
+            out.push((id, self.finish(id, Outcome::Cancelled, cell)));
+        }
+        out
+    }
+
+    /// Arms a timer for `deadline` that wakes `waker`, owned (for the deadlock
+    /// detector) by the task of `waker` when it is a task of this run, else by the
+    /// current task. Records nothing: its user records what it is for.
+    pub(crate) fn add_timer_for(&mut self, deadline: Duration, waker: Waker) -> TimerKey {
+        let owner = waker::own_task(&waker, self.sync.run_id).or(self.current);
+        self.timers.register(deadline, waker, owner)
+    }
+
+    /// Records `op` on `resource` for the current task, without the race detector's
+    /// edge (events of the network's hosts and links).
+    pub(crate) fn note_event(&mut self, resource: ResourceId, op: ResourceOp, value: u64) {
+        self.record(
+            self.current,
+            EventKind::Resource {
+                resource,
+                op,
+                value,
+            },
+        );
+    }
+
+    /// Gives resource `id` a name (sockets are named by their addresses once known).
+    pub(crate) fn name_resource(&mut self, id: ResourceId, name: Arc<str>) {
+        if let Some(info) = self.resources.get_mut(id.as_u32() as usize) {
+            info.name = Some(name);
+        }
     }
 
     // --- the end of a run ------------------------------------------------------------
@@ -703,7 +866,16 @@ impl Core {
             resources: self.resources,
             schedule: self.decider.into_schedule(),
             drop_panics: self.drop_panics,
-            replay_input: self.bytes.map(|b| b.borrow().replay_input()),
+            replay_input: self.bytes.map(|b| crate::rng::source(&b).replay_input()),
         }
+    }
+}
+
+/// A generator on `stream`: from `seed`, or from the run's input bytes when it has
+/// them (every draw of a `Strategy::Bytes` run comes from its input).
+fn rng_of(bytes: Option<&SharedBytes>, seed: u64, stream: Stream) -> DetRng {
+    match bytes {
+        Some(bytes) => DetRng::from_bytes(bytes.clone(), stream),
+        None => DetRng::new(seed, stream),
     }
 }

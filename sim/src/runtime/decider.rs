@@ -76,6 +76,19 @@ impl Decider {
         added
     }
 
+    /// Takes `id` out of the ready set (its host paused or crashed); whether it was
+    /// there. A switch decided to it is forgotten: the next step decides afresh.
+    pub(super) fn remove_ready(&mut self, id: TaskId) -> bool {
+        if self.switch_to == Some(id) {
+            self.switch_to = None;
+        }
+        let was = self.ready.contains(id);
+        if was {
+            self.ready.remove(id);
+        }
+        was
+    }
+
     #[inline]
     pub(super) fn is_ready(&self, id: TaskId) -> bool {
         self.ready.contains(id)

@@ -86,8 +86,9 @@ fn poll_task(shared: &Shared, turn: Turn) -> Result<(), Stop> {
                 .map_err(|payload| panic::stop(id, payload))?;
         }
         Err(payload) => {
-            let policy = core.config.unhandled_panic;
-            if policy == UnhandledPanic::ShutdownRuntime {
+            // A use of another run's primitive fails the run under any policy.
+            let shared_across = payload.is::<panic::SharedAcrossRuns>();
+            if core.config.unhandled_panic == UnhandledPanic::ShutdownRuntime || shared_across {
                 core.end_poll(id, None);
                 drop(core);
                 let stop = panic::stop(id, payload);

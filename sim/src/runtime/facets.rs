@@ -5,7 +5,7 @@
 //! at a time.
 
 use std::panic::Location;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::task::Waker;
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ use super::core::Core;
 pub(crate) use super::core::JoinPoll;
 use super::raw::BoxTask;
 use super::timers::TimerKey;
+use super::wakeup::RunSync;
 use crate::ids::{ResourceId, TaskId};
 use crate::trace::ResourceOp;
 
@@ -30,6 +31,12 @@ impl Resources<'_> {
     /// The task being polled, if any.
     pub(crate) fn current(&self) -> Option<TaskId> {
         self.0.current
+    }
+
+    // Added by the `state` branch (sync's per-run claims), additive only.
+    /// A handle telling, from any thread, whether this run is still in progress.
+    pub(crate) fn run_ref(&self) -> RunRef {
+        RunRef(Arc::downgrade(&self.0.sync))
     }
 
     /// Registers a resource of `kind` for traces and reports; `owned` resources (locks,
@@ -91,6 +98,20 @@ impl Resources<'_> {
         location: &'static Location<'static>,
     ) {
         self.0.race_access(cell, write, location);
+    }
+}
+
+// Added by the `state` branch (sync's per-run claims), additive only.
+/// A weak handle to a run: whether it is still in progress, from any thread. The run's
+/// `RunSync` lives exactly as long as its core (from the start of `block_on` to its
+/// return) and the live-run registry's entry, so the handle is live for that long.
+#[derive(Clone, Debug)]
+pub(crate) struct RunRef(Weak<RunSync>);
+
+impl RunRef {
+    /// Whether the run is still in progress.
+    pub(crate) fn is_live(&self) -> bool {
+        self.0.strong_count() > 0
     }
 }
 
@@ -192,5 +213,130 @@ impl Tasks<'_> {
     pub(crate) fn yield_now(&mut self, waker: &Waker) -> bool {
         self.0.yield_current();
         self.0.wake_own(std::iter::once(waker))
+    }
+}
+
+/// What the simulated network (`sim::net`) and BUGGIFY sites may do in a run: keep
+/// their per-run state ([`extension`](Network::extension)), place tasks on hosts,
+/// pause, resume and crash hosts, arm delivery timers, and record and name their
+/// events. Never the ready set and never a decision: a crash cancels tasks the way an
+/// abort does, and a paused host's tasks are only kept out of the ready set.
+pub(crate) struct Network<'a>(pub(super) &'a mut Core);
+
+impl Network<'_> {
+    /// The run's id.
+    pub(crate) fn run_id(&self) -> u64 {
+        self.0.run_id()
+    }
+
+    /// A generator on `stream` of the run: from the run's seed, or, in a run driven
+    /// by input bytes (`Strategy::Bytes`), from those bytes (so a fuzzer steers the
+    /// network's and BUGGIFY's draws too).
+    pub(crate) fn rng(&self, stream: crate::rng::Stream) -> crate::rng::DetRng {
+        self.0.rng(stream)
+    }
+
+    /// The virtual time since the start of the run.
+    pub(crate) fn now(&self) -> Duration {
+        self.0.now()
+    }
+
+    /// The network faults the run was configured with (`Builder::net_faults`).
+    pub(crate) fn faults(&self) -> Option<&crate::net::Faults> {
+        self.0.config.net_faults.as_ref()
+    }
+
+    /// BUGGIFY's configuration for the run.
+    pub(crate) fn buggify(&self) -> &crate::buggify::BuggifyConfig {
+        &self.0.config.buggify
+    }
+
+    /// The extension of type `T`, created by `init` at its first use in the run.
+    pub(crate) fn extension<T: super::extension::Extension>(
+        &mut self,
+        init: impl FnOnce() -> T,
+    ) -> std::rc::Rc<T> {
+        self.0.extension(init)
+    }
+
+    /// The extension of type `T`, if the run has one.
+    pub(crate) fn find_extension<T: super::extension::Extension>(&self) -> Option<std::rc::Rc<T>> {
+        self.0.find_extension()
+    }
+
+    /// Declares host `host`.
+    pub(crate) fn declare_host(&mut self, host: super::hosts::HostIndex) {
+        self.0.declare_host(host);
+    }
+
+    /// The host of the task being polled (0: the main future's).
+    pub(crate) fn current_host(&self) -> super::hosts::HostIndex {
+        self.0.current_host()
+    }
+
+    /// Spawns a task on `host` (runnable at once unless the host is paused).
+    pub(crate) fn spawn_on(
+        &mut self,
+        host: super::hosts::HostIndex,
+        future: BoxTask,
+        name: Option<Arc<str>>,
+        location: &'static Location<'static>,
+    ) -> TaskId {
+        self.0.spawn_on(Some(future), name, location, Some(host))
+    }
+
+    /// Pauses `host`.
+    pub(crate) fn pause_host(&mut self, host: super::hosts::HostIndex) {
+        self.0.pause_host(host);
+    }
+
+    /// Resumes `host`.
+    pub(crate) fn resume_host(&mut self, host: super::hosts::HostIndex) {
+        self.0.resume_host(host);
+    }
+
+    /// Whether `host` is paused.
+    pub(crate) fn is_host_paused(&self, host: super::hosts::HostIndex) -> bool {
+        self.0.is_host_paused(host)
+    }
+
+    /// Cancels every task of `host` at once; the futures and joiners come back to be
+    /// dropped and woken after the borrow.
+    pub(crate) fn cancel_host_tasks(
+        &mut self,
+        host: super::hosts::HostIndex,
+    ) -> Vec<(TaskId, super::task_table::Leftovers)> {
+        self.0.cancel_host_tasks(host)
+    }
+
+    /// A destructor panicked while a crashed host's task was dropped.
+    pub(crate) fn drop_panicked(&mut self, task: TaskId, payload: &(dyn std::any::Any + Send)) {
+        self.0.drop_panicked(task, payload);
+    }
+
+    /// Arms a timer for `deadline` waking `waker`, owned by `waker`'s task.
+    pub(crate) fn add_timer_for(&mut self, deadline: Duration, waker: Waker) -> TimerKey {
+        self.0.add_timer_for(deadline, waker)
+    }
+
+    /// Registers a named resource (a host, a link, a BUGGIFY site).
+    pub(crate) fn register(
+        &mut self,
+        kind: &'static str,
+        name: Arc<str>,
+        created_at: &'static Location<'static>,
+    ) -> ResourceId {
+        self.0
+            .register_resource(kind, Some(name), created_at, false)
+    }
+
+    /// Names resource `id` (a socket, once its addresses are known).
+    pub(crate) fn name_resource(&mut self, id: ResourceId, name: Arc<str>) {
+        self.0.name_resource(id, name);
+    }
+
+    /// Records `op` of the current task on `resource`.
+    pub(crate) fn event(&mut self, resource: ResourceId, op: ResourceOp, value: u64) {
+        self.0.note_event(resource, op, value);
     }
 }

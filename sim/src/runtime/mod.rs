@@ -10,8 +10,10 @@ pub(crate) mod context;
 pub(crate) mod core;
 mod decider;
 mod executor;
+pub(crate) mod extension;
 pub(crate) mod facets;
 mod handle;
+pub(crate) mod hosts;
 mod panic;
 pub(crate) mod raw;
 mod stop;
@@ -31,6 +33,7 @@ use std::time::Duration;
 use self::context::Shared;
 use self::core::Core;
 pub use self::handle::{Handle, TryCurrentError};
+pub(crate) use self::panic::SharedAcrossRuns;
 pub(crate) use self::stop::Stop;
 use self::wakeup::RunSync;
 use crate::config::{ConfigError, Settings, parse::valid};
@@ -69,6 +72,11 @@ pub(crate) struct Config {
     pub(crate) fail_on_leak: bool,
     /// A sweep's decision source instead of the strategy (shrinking, exploring).
     pub(crate) driver: Option<crate::sched::Driver>,
+    /// Network faults fixed for the run (`Builder::net_faults`), instead of drawn from
+    /// the seed by `sim::net::swarm`.
+    pub(crate) net_faults: Option<crate::net::Faults>,
+    /// BUGGIFY for the run.
+    pub(crate) buggify: crate::buggify::BuggifyConfig,
 }
 
 impl Config {
@@ -121,6 +129,8 @@ impl Builder {
                 check_determinism: false,
                 detect_partial_deadlocks: true,
                 fail_on_leak: false,
+                net_faults: None,
+                buggify: crate::buggify::BuggifyConfig::default(),
             },
         }
     }
@@ -270,6 +280,37 @@ impl Builder {
     /// [`Runtime::leaked`]).
     pub fn fail_on_leak(mut self, on: bool) -> Self {
         self.config.fail_on_leak = on;
+        self
+    }
+
+    /// Fixes the network faults of the run's simulated network (every link between two
+    /// hosts gets them from the start, and [`sim::net::swarm`](crate::net::swarm) uses
+    /// them instead of drawing its own from the seed). A failure's report prints the
+    /// faults a swarm run drew, in the form [`Faults`](crate::net::Faults) parses, so
+    /// this restores them.
+    ///
+    /// ```
+    /// let faults: sim::net::Faults = "latency=1ms..5ms,loss=0.1,dup=0,reorder=0.2".parse().unwrap();
+    /// let rt = sim::Builder::new().net_faults(faults).build();
+    /// # drop(rt);
+    /// ```
+    pub fn net_faults(mut self, faults: crate::net::Faults) -> Self {
+        self.config.net_faults = Some(faults);
+        self
+    }
+
+    /// Whether [`buggify!`](crate::buggify!) sites may fire in the run's code (default:
+    /// on). Off, every site is `false` and draws nothing.
+    pub fn buggify(mut self, on: bool) -> Self {
+        self.config.buggify.enabled = on;
+        self
+    }
+
+    /// Keeps the BUGGIFY site at `site` (`file:line:column`, as reports print it) from
+    /// firing in the run: to check whether a failure needs it (the way a shrinker drops
+    /// a context switch).
+    pub fn buggify_off(mut self, site: &str) -> Self {
+        self.config.buggify.off.push(site.to_string());
         self
     }
 
@@ -463,16 +504,17 @@ impl Runtime {
                 }
                 result
             };
-        let (step, time, leaked) = {
+        let (step, time, leaked, leak_notes) = {
             let core = shared.core.borrow();
             let leaked = if result.is_ok() {
                 core.blocked_waits()
             } else {
                 Vec::new()
             };
+            let leak_notes = core.wait_notes(&leaked);
             self.events_at_stop = core.events();
             self.foreign_wake = core.sync.was_woken_from_elsewhere();
-            (core.step, core.now(), leaked)
+            (core.step, core.now(), leaked, leak_notes)
         };
         teardown(&shared);
         drop(guard);
@@ -488,7 +530,7 @@ impl Runtime {
         let drop_panics = finished.drop_panics;
         self.leaked = leaked
             .into_iter()
-            .map(|(t, waits)| self.blocked_task(t, waits))
+            .map(|(t, waits)| self.blocked_task(t, waits, &leak_notes))
             .collect();
         let drop_panics: Vec<DropPanic> = drop_panics
             .into_iter()
@@ -529,16 +571,29 @@ impl Runtime {
         &self.leaked
     }
 
-    fn blocked_task(&self, t: TaskId, waits: Vec<(Target, Vec<TaskId>)>) -> BlockedTask {
+    /// A blocked task as reports show it; `notes` add to the label of a resource what
+    /// the run's extensions know about it (a socket's peer and link).
+    fn blocked_task(
+        &self,
+        t: TaskId,
+        waits: Vec<(Target, Vec<TaskId>)>,
+        notes: &[(crate::ids::ResourceId, String)],
+    ) -> BlockedTask {
         let task = |id: TaskId| TaskRef::from_info(&self.trace.tasks()[id.index()]);
         let awaits = waits
             .into_iter()
             .map(|(target, holders)| {
                 let (what, created_at) = match target {
-                    Target::Resource(r) => match self.trace.resources().get(r.as_u32() as usize) {
-                        Some(info) => (info.label(), Some(info.created_at.to_string())),
-                        None => (format!("resource {r}"), None),
-                    },
+                    Target::Resource(r) => {
+                        let (mut what, at) = match self.trace.resources().get(r.as_u32() as usize) {
+                            Some(info) => (info.label(), Some(info.created_at.to_string())),
+                            None => (format!("resource {r}"), None),
+                        };
+                        if let Some((_, note)) = notes.iter().find(|(id, _)| *id == r) {
+                            what = format!("{what}: {note}");
+                        }
+                        (what, at)
+                    }
                     Target::Task(x) => {
                         (format!("the end of {}", task(x)), Some(task(x).spawned_at))
                     }
@@ -597,10 +652,11 @@ impl Runtime {
                 blocked,
                 cycles,
                 partial,
+                notes,
             } => Failure::Deadlock(Box::new(DeadlockFailure {
                 blocked: blocked
                     .into_iter()
-                    .map(|(t, w)| self.blocked_task(t, w))
+                    .map(|(t, w)| self.blocked_task(t, w, &notes))
                     .collect(),
                 cycles,
                 partial,
@@ -651,6 +707,13 @@ impl Runtime {
             Stop::RerunDiffers { reason } => {
                 Failure::NonDeterminism(Box::new(NonDeterminismFailure {
                     cause: NonDeterminismCause::RerunDiffers,
+                    reason,
+                    run,
+                }))
+            }
+            Stop::SharedAcrossRuns { reason } => {
+                Failure::NonDeterminism(Box::new(NonDeterminismFailure {
+                    cause: NonDeterminismCause::SharedAcrossRuns,
                     reason,
                     run,
                 }))

@@ -46,6 +46,8 @@ pub(crate) fn take_report(payload: &(dyn std::any::Any + Send)) -> (String, Opti
         (*s).to_string()
     } else if let Some(s) = payload.downcast_ref::<String>() {
         s.clone()
+    } else if let Some(SharedAcrossRuns(s)) = payload.downcast_ref::<SharedAcrossRuns>() {
+        s.clone()
     } else {
         "<non-string panic payload>".to_string()
     };
@@ -53,7 +55,18 @@ pub(crate) fn take_report(payload: &(dyn std::any::Any + Send)) -> (String, Opti
     (message, location)
 }
 
+/// The panic payload of a use of a primitive another live run owns
+/// ([`Stop::SharedAcrossRuns`]): the run fails as non-deterministic, not as a panic of
+/// the task.
+pub(crate) struct SharedAcrossRuns(pub(crate) String);
+
 pub(crate) fn stop(task: TaskId, payload: Box<dyn std::any::Any + Send>) -> Stop {
+    if let Some(SharedAcrossRuns(reason)) = payload.downcast_ref::<SharedAcrossRuns>() {
+        let _ = LOCATION.try_with(|c| c.borrow_mut().take());
+        return Stop::SharedAcrossRuns {
+            reason: reason.clone(),
+        };
+    }
     let (message, location) = take_report(&*payload);
     Stop::Panic {
         task,

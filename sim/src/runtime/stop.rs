@@ -21,6 +21,9 @@ pub(crate) enum Stop {
         blocked: BlockedWaits,
         cycles: Vec<Vec<TaskId>>,
         partial: bool,
+        /// What the run's extensions say about the resources waited on (a socket's
+        /// peer and link state), by resource.
+        notes: Vec<(ResourceId, String)>,
     },
     /// Main returned with tasks still alive and `fail_on_leak` is on.
     Leak,
@@ -41,6 +44,11 @@ pub(crate) enum Stop {
     },
     /// The determinism check: the same seed's two traces differ.
     RerunDiffers {
+        reason: String,
+    },
+    /// A primitive another live run owns was used (a `static` shared by tests run in
+    /// parallel).
+    SharedAcrossRuns {
         reason: String,
     },
 }

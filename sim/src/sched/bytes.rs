@@ -68,12 +68,11 @@ impl BytesScheduler {
     fn tail(&mut self, ready: &ReadySet) -> &mut Box<dyn Scheduler> {
         let (bytes, pct_steps, spawned) = (&self.bytes, self.pct_steps, self.spawned);
         self.tail.get_or_insert_with(|| {
-            let seed = bytes
-                .borrow()
+            let seed = crate::rng::source(bytes)
                 .tail_seed()
                 .expect("a spent source has a tail seed");
-            let mut s = super::build(&tail_strategy(seed, pct_steps), seed, pct_steps, None)
-                .scheduler;
+            let mut s =
+                super::build(&tail_strategy(seed, pct_steps), seed, pct_steps, None).scheduler;
             for i in 0..spawned {
                 s.spawned(TaskId(i));
             }
@@ -111,7 +110,7 @@ impl Scheduler for BytesScheduler {
             return Ok(at.candidate(ready, 0));
         }
         let width = byte_width(n as u64);
-        let taken = self.bytes.borrow_mut().take(width);
+        let taken = crate::rng::source(&self.bytes).take(width);
         if let Some(value) = taken {
             return Ok(at.candidate(ready, (value % n as u64) as usize));
         }
@@ -119,11 +118,15 @@ impl Scheduler for BytesScheduler {
         let i = match ready.position(t) {
             Some(i) => i,
             None => {
-                assert_eq!(at.running, Some(t), "the tail chose a task that is no candidate");
+                assert_eq!(
+                    at.running,
+                    Some(t),
+                    "the tail chose a task that is no candidate"
+                );
                 n - 1
             }
         };
-        self.bytes.borrow_mut().write(i as u64, width);
+        crate::rng::source(&self.bytes).write(i as u64, width);
         Ok(t)
     }
 }

@@ -60,9 +60,31 @@
 //! - Every waiting future is cancellation safe: dropping it removes its waiter, and
 //!   if it had already been handed a permit, a message slot or a notification, that is
 //!   passed on to the next waiter.
-//! - Using a primitive outside a run panics with a message naming the operation.
-//!   Primitives may be created outside a run (`Mutex::new` and friends are `const`, so
-//!   statics work) and used by several runs in turn: each run registers them afresh.
+//!
+//! # Outside a run
+//!
+//! Every operation of every primitive (and of the [`queue`](crate::queue)s) also works
+//! outside a run, with tokio's semantics and no bookkeeping: no scheduling point, no
+//! event, nothing for the detectors, and real wakers, so a primitive works under
+//! `futures::executor::block_on`, on plain threads or in a tokio runtime too. Build and
+//! pre-fill channels in setup code or in statics (`Mutex::new` and friends are
+//! `const`), then use them in a run: a primitive joins a run's bookkeeping at its first
+//! operation there (a channel filled before `block_on` is drained inside it; its trace
+//! starts at that first operation).
+//!
+//! A primitive serves one run at a time, on any thread: at its first operation in a run
+//! the run registers it and owns it until the run ends, and the next run to use it
+//! registers it afresh (waiters and holders never pass from one run to another, since
+//! a run drops every waiting future and guard before it ends). A use from another run
+//! while its owner is still running (a `static` primitive used by two tests that
+//! `cargo test` runs on parallel threads) cannot be deterministic, so it fails that
+//! run, before it touches the primitive, as
+//! [`NonDeterminism`](crate::Failure::NonDeterminism) with cause
+//! [`SharedAcrossRuns`](crate::NonDeterminismCause::SharedAcrossRuns), saying so and
+//! how to fix it: give each run its own primitive (create it inside the test body), or
+//! run such tests one at a time (`--test-threads=1`). A use from outside any run while
+//! a run on another thread owns the primitive panics with that message. Drops never
+//! panic.
 //!
 //! # Differences from tokio
 //!
@@ -99,7 +121,6 @@ pub use event::{Event, EventWait};
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use notify::{Notified, Notify};
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
-pub(crate) use semaphore::Hold;
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };

@@ -1,8 +1,9 @@
 //! [`Mutex`]: an async mutual-exclusion lock, as `tokio::sync::Mutex`.
 //!
 //! Owns the lock protocol (a one-permit fair semaphore) and its guards; the value lives
-//! in a cell of `crate::unsafe_parts::cells`, the only place with `unsafe`. It must not wake or
-//! drop user values while its state is locked. `lock` is an acquisition of the
+//! in a cell of `crate::unsafe_parts::cells`, the only place with `unsafe`, which a guard
+//! reaches with the exclusive access its permit carries (checked there). It must not
+//! wake or drop user values while its state is locked. `lock` is an acquisition of the
 //! semaphore, with its scheduling point; `try_lock` and unlocking are synchronous.
 
 use std::fmt;
@@ -56,7 +57,7 @@ impl<T> Mutex<T> {
     #[track_caller]
     pub const fn new(value: T) -> Self {
         Mutex {
-            sem: Sem::new("mutex", 1),
+            sem: Sem::guarding("mutex", 1),
             cell: ExclusiveCell::new(value),
         }
     }
@@ -147,7 +148,7 @@ impl<T> Mutex<T> {
 
     /// The task holding the lock, if a task does (for reports).
     pub(crate) fn holder(&self) -> Option<crate::task::TaskId> {
-        self.sem.holders().first().copied().flatten()
+        self.sem.exclusive_holder()
     }
 
     fn unlock(&self, hold: Hold) {
@@ -204,7 +205,7 @@ impl<'a, T> MutexGuard<'a, T> {
 impl<T> Deref for MutexGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
-        self.lock.cell.get(self.hold())
+        self.lock.cell.read(self.hold().access())
     }
 }
 
@@ -214,7 +215,7 @@ impl<T> DerefMut for MutexGuard<'_, T> {
             .hold
             .as_mut()
             .expect("sim internal error: guard without permit");
-        self.lock.cell.get_mut_held(hold)
+        self.lock.cell.write(hold.access_mut())
     }
 }
 
@@ -252,11 +253,11 @@ impl<T> OwnedMutexGuard<T> {
 impl<T> Deref for OwnedMutexGuard<T> {
     type Target = T;
     fn deref(&self) -> &T {
-        self.lock.cell.get(
-            self.hold
-                .as_ref()
-                .expect("sim internal error: guard without permit"),
-        )
+        let hold = self
+            .hold
+            .as_ref()
+            .expect("sim internal error: guard without permit");
+        self.lock.cell.read(hold.access())
     }
 }
 
@@ -266,7 +267,7 @@ impl<T> DerefMut for OwnedMutexGuard<T> {
             .hold
             .as_mut()
             .expect("sim internal error: guard without permit");
-        self.lock.cell.get_mut_held(hold)
+        self.lock.cell.write(hold.access_mut())
     }
 }
 

@@ -3,8 +3,10 @@
 //! Owns the lock protocol: a fair semaphore of `MAX_READS` permits, one per reader, all
 //! of them for a writer. Because waiters are served FIFO, the lock is writer-preferring
 //! like tokio's: once a writer waits, later readers queue behind it. The value lives in
-//! a cell of `crate::unsafe_parts::cells`, the only place with `unsafe`. `read` and
-//! `write` are acquisitions of the semaphore, with their scheduling points.
+//! a cell of `crate::unsafe_parts::cells`, the only place with `unsafe`; a read guard
+//! reaches it with the shared access its permit carries, a write guard with the
+//! exclusive access its permits carry (checked there). `read` and `write` are
+//! acquisitions of the semaphore, with their scheduling points.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -61,7 +63,7 @@ impl<T> RwLock<T> {
     #[track_caller]
     pub const fn new(value: T) -> Self {
         RwLock {
-            sem: Sem::new("rwlock", MAX_READS),
+            sem: Sem::guarding("rwlock", MAX_READS),
             cell: SharedCell::new(value),
         }
     }
@@ -158,11 +160,11 @@ pub struct RwLockReadGuard<'a, T> {
 impl<T> Deref for RwLockReadGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
-        self.lock.cell.get(
-            self.hold
-                .as_ref()
-                .expect("sim internal error: guard without permit"),
-        )
+        let hold = self
+            .hold
+            .as_ref()
+            .expect("sim internal error: guard without permit");
+        self.lock.cell.read(hold.access())
     }
 }
 
@@ -192,11 +194,11 @@ pub struct RwLockWriteGuard<'a, T> {
 impl<T> Deref for RwLockWriteGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
-        self.lock.cell.get(
-            self.hold
-                .as_ref()
-                .expect("sim internal error: guard without permit"),
-        )
+        let hold = self
+            .hold
+            .as_ref()
+            .expect("sim internal error: guard without permit");
+        self.lock.cell.read(hold.access())
     }
 }
 
@@ -206,7 +208,7 @@ impl<T> DerefMut for RwLockWriteGuard<'_, T> {
             .hold
             .as_mut()
             .expect("sim internal error: guard without permit");
-        self.lock.cell.get_mut_held(hold)
+        self.lock.cell.write(hold.access_mut())
     }
 }
 

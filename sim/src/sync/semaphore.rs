@@ -3,7 +3,7 @@
 //! [`RwLock`](super::RwLock) are built on; a bounded [`mpsc`](super::mpsc) channel keeps
 //! its free slots in a `Permits` of its own state.
 //!
-//! Owns permit accounting, the FIFO waiter list and the list of holders. Permits are
+//! Owns permit accounting, the FIFO waiter list and the exclusive holder. Permits are
 //! handed to the waiter at the front directly (never to a later arrival), so waiters
 //! are served strictly in order, as in tokio. Each operation locks the state once,
 //! inside one core access that also records its events; it never calls a waker while
@@ -23,21 +23,40 @@ use std::task::{Context, Poll};
 use super::wait::{Ctx, Op, Removed, Res, WaitQueue, Waiter, Wakers, lock};
 use crate::ids::TaskId;
 use crate::trace::ResourceOp;
+use crate::unsafe_parts::cells::{Key, Ledger};
 
-/// Permits held by a guard or permit; proof of ownership for the lock cells. Not
-/// `Clone`: exactly one owner releases it.
+/// Permits held by a guard or permit, and the access to the lock's value lent with
+/// them. Not `Clone`: exactly one owner releases it.
 #[derive(Debug)]
 pub(crate) struct Hold {
-    key: u64,
     n: usize,
     /// The task that acquired it (reports name the holder).
     task: Option<TaskId>,
+    /// Access to the value of the lock built on the semaphore (`None` for a plain
+    /// `Semaphore`, which guards no value).
+    access: Option<Key>,
 }
 
 impl Hold {
     /// How many permits it holds.
     pub(crate) fn permits(&self) -> usize {
         self.n
+    }
+
+    /// The access lent with the permits (for a lock's guard).
+    #[inline]
+    pub(crate) fn access(&self) -> &Key {
+        self.access
+            .as_ref()
+            .expect("sim internal error: a lock's permits without access")
+    }
+
+    /// The access lent with the permits, to write (for a lock's guard).
+    #[inline]
+    pub(crate) fn access_mut(&mut self) -> &mut Key {
+        self.access
+            .as_mut()
+            .expect("sim internal error: a lock's permits without access")
     }
 }
 
@@ -87,11 +106,13 @@ impl Permits {
     }
 
     /// Whether `n` permits can be taken at once (no one waits and enough are free).
+    #[inline]
     fn can_take(&self, n: usize) -> bool {
         self.waiters.is_empty() && self.free >= n
     }
 
     /// Takes `n` permits at once if no one waits and enough are free.
+    #[inline]
     pub(crate) fn try_take(&mut self, n: usize) -> bool {
         let ok = self.can_take(n);
         if ok {
@@ -102,11 +123,13 @@ impl Permits {
 
     /// Whether an acquisition of `n` permits not yet parked would complete at once
     /// (taking them, or failing on a close): then it has a scheduling point first.
+    #[inline]
     pub(crate) fn completes_at_once(&self, n: usize) -> bool {
         self.closed || self.can_take(n)
     }
 
     /// Adds `n` permits, serving the front waiters (their wakers go to `wakers`).
+    #[inline]
     pub(crate) fn give(&mut self, n: usize, wakers: &mut Wakers) {
         self.free = self
             .free
@@ -116,6 +139,7 @@ impl Permits {
     }
 
     /// Hands free permits to the front waiters, in order, while there are enough.
+    #[inline]
     fn grant(&mut self, wakers: &mut Wakers) {
         while let Some(w) = self.waiters.front_mut() {
             if w.n > self.free {
@@ -148,6 +172,7 @@ impl Permits {
 
     /// Completes an acquisition of `n` permits at once (after
     /// [`completes_at_once`](Self::completes_at_once)): takes them, or fails if closed.
+    #[inline]
     pub(crate) fn take_at_once(&mut self, n: usize) -> Result<(), Closed> {
         if self.closed {
             return Err(Closed);
@@ -159,6 +184,7 @@ impl Permits {
 
     /// A parked acquisition is dropped: permits it was already handed go to the next
     /// waiters (and its leaving may let the new front through).
+    #[inline]
     pub(crate) fn cancelled(&mut self, removed: Removed<SemWait>, wakers: &mut Wakers) {
         if let Removed::Released(SemWait { n, granted: true }) = removed {
             self.free += n;
@@ -180,28 +206,43 @@ pub(crate) enum Report {
 /// A [`Sem`]'s state: its permits and who holds them.
 struct SemState {
     permits: Permits,
-    /// Who holds permits, for reports: (hold key, task that acquired, permits).
-    holders: Vec<(u64, Option<TaskId>, usize)>,
-    next_key: u64,
+    /// The task holding every permit of a lock (a mutex's holder, a writer), for
+    /// reports.
+    holder: Option<TaskId>,
+    /// For a lock's semaphore, how many permits make exclusive access to its value (all
+    /// of them); `None` for a plain semaphore.
+    exclusive: Option<usize>,
+    /// Lends access to the lock's value with the permits (see `unsafe_parts::cells`).
+    ledger: Ledger,
 }
 
 impl SemState {
     /// `n` permits, just taken, now belong to the current task: records the holder
     /// and `report`.
+    #[inline]
     fn hold(&mut self, n: usize, report: Report, cx: &mut Ctx<'_>) -> Hold {
-        let key = self.next_key;
-        self.next_key += 1;
         let task = cx.task();
-        self.holders.push((key, task, n));
         cx.hold(task);
         cx.event(report.op(), report.value(self.permits.free));
-        Hold { key, n, task }
+        let access = self.exclusive.map(|all| {
+            if n == all {
+                self.holder = task;
+                self.ledger.lend_exclusive()
+            } else {
+                self.ledger.lend_shared()
+            }
+        });
+        Hold { n, task, access }
     }
 
-    /// The hold `key` is gone (released or forgotten).
-    fn unhold(&mut self, key: u64) {
-        if let Some(i) = self.holders.iter().position(|h| h.0 == key) {
-            self.holders.swap_remove(i);
+    /// `hold` is gone (released or forgotten); the access lent with it comes back.
+    #[inline]
+    fn unhold(&mut self, hold: Hold) {
+        if let Some(access) = hold.access {
+            if self.exclusive == Some(hold.n) {
+                self.holder = None;
+            }
+            self.ledger.take_back(access);
         }
     }
 }
@@ -234,12 +275,25 @@ impl Sem {
     /// `permits` permits of a resource of kind `kind` created by the caller's caller.
     #[track_caller]
     pub(crate) const fn new(kind: &'static str, permits: usize) -> Self {
+        Self::with(kind, permits, None)
+    }
+
+    /// The `permits` permits of a lock whose value they guard: holding all of them is
+    /// exclusive access, fewer shared access (each hold carries its access).
+    #[track_caller]
+    pub(crate) const fn guarding(kind: &'static str, permits: usize) -> Self {
+        Self::with(kind, permits, Some(permits))
+    }
+
+    #[track_caller]
+    const fn with(kind: &'static str, permits: usize, exclusive: Option<usize>) -> Self {
         Sem {
             res: Res::owned(kind),
             state: StateLock::new(SemState {
                 permits: Permits::new(permits),
-                holders: Vec::new(),
-                next_key: 0,
+                holder: None,
+                exclusive,
+                ledger: Ledger::new(),
             }),
         }
     }
@@ -254,13 +308,13 @@ impl Sem {
         lock(&self.state).permits.is_closed()
     }
 
-    /// Tasks holding permits (for reports).
-    pub(crate) fn holders(&self) -> Vec<Option<TaskId>> {
-        lock(&self.state).holders.iter().map(|h| h.1).collect()
+    /// The task holding every permit of a lock, if a task does (for reports).
+    pub(crate) fn exclusive_holder(&self) -> Option<TaskId> {
+        lock(&self.state).holder
     }
 
     /// Waits for `n` permits; records `report` once they are taken. `what` names the
-    /// operation for the panic outside a run.
+    /// operation for the panic when another live run owns the semaphore.
     pub(crate) fn acquire(&self, what: &'static str, n: usize, report: Report) -> Acquire<'_> {
         Acquire {
             sem: self,
@@ -274,7 +328,7 @@ impl Sem {
     /// `report` if it does.
     ///
     /// # Panics
-    /// Outside a run (the message names `what`).
+    /// If another live run owns the semaphore (the message names `what`).
     pub(crate) fn try_acquire(
         &self,
         what: &str,
@@ -295,10 +349,11 @@ impl Sem {
     /// Gives `hold`'s permits back (to the front waiters first); records `report`.
     pub(crate) fn release(&self, hold: Hold, report: Report) {
         self.res.update_lenient(&self.state, |st, cx, wakers| {
-            let value = report.value(st.permits.free + hold.n);
-            st.unhold(hold.key);
-            cx.release(hold.task);
-            st.permits.give(hold.n, wakers);
+            let (n, task) = (hold.n, hold.task);
+            let value = report.value(st.permits.free + n);
+            st.unhold(hold);
+            cx.release(task);
+            st.permits.give(n, wakers);
             cx.event(report.op(), value);
         });
     }
@@ -306,7 +361,7 @@ impl Sem {
     /// Adds `n` permits that no hold owns; records `release`.
     ///
     /// # Panics
-    /// Outside a run (the message names `what`).
+    /// If another live run owns the semaphore (the message names `what`).
     pub(crate) fn add(&self, what: &str, n: usize) {
         self.res.update(what, &self.state, |st, cx, wakers| {
             st.permits.give(n, wakers);
@@ -318,7 +373,7 @@ impl Sem {
     pub(crate) fn forget(&self, hold: Hold) {
         self.res.enter_lenient(|cx| {
             cx.release(hold.task);
-            lock(&self.state).unhold(hold.key);
+            lock(&self.state).unhold(hold);
         });
     }
 
@@ -432,9 +487,8 @@ impl Drop for Acquire<'_> {
 /// waits for permits, dropping the returned permit gives them back.
 ///
 /// Waiters are served in FIFO order: a request for many permits at the front makes
-/// later small requests wait too. Outside a run every operation panics except
-/// [`available_permits`](Self::available_permits), [`is_closed`](Self::is_closed) and
-/// [`close`](Self::close).
+/// later small requests wait too. Every operation also works outside a run (see
+/// [the module docs](crate::sync#outside-a-run)).
 ///
 /// ```
 /// use std::sync::Arc;

@@ -1,5 +1,6 @@
 //! Crate-private plumbing shared by every primitive: [`Res`], a primitive's identity in
-//! the trace of the current run, [`Ctx`], what one operation records through it, the
+//! the trace of the run that owns it (or none: outside a run an operation is detached),
+//! [`Ctx`], what one operation records through it, the
 //! operation protocol ([`Op`], [`Waiter`], [`Place`]), the places a waiting operation
 //! parks in ([`WaitQueue`], a FIFO list, and [`WakerSlot`], one waiter), and
 //! [`Wakers`], the wakers an operation collects.
@@ -25,9 +26,11 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
 
+use std::thread::Thread;
+
 use crate::ids::TaskId;
 use crate::runtime::context;
-use crate::runtime::facets::Resources;
+use crate::runtime::facets::{Resources, RunRef};
 use crate::trace::{ResourceId, ResourceOp};
 
 /// Locks a primitive's state (no poisoning: state is kept consistent before any panic
@@ -37,17 +40,42 @@ pub(crate) fn lock<T>(m: &StateLock<T>) -> StateGuard<'_, T> {
     m.lock()
 }
 
-/// A primitive's identity in traces: registered with the run at first use, again in
-/// each later run that uses it.
+/// A primitive's identity in traces, and its claim on the run using it.
+///
+/// Outside a run an operation is *detached*: it changes the state and records nothing
+/// (tokio's semantics: no scheduling point, real wakers). In a run, the first operation
+/// registers the primitive there and *claims* it for that run: the run then owns it
+/// until it ends (its `block_on` returns), and a use from another run meanwhile (a
+/// primitive shared by tests on parallel threads) panics with a message saying so,
+/// before touching the state, instead of mixing the two runs' waiters, holders and
+/// trace ids. A detached operation while a run on another thread owns the primitive
+/// panics the same way. Drop paths (`*_lenient`) never panic: they record in the owning
+/// run if it is the current one, and are detached otherwise.
 pub(crate) struct Res {
     kind: &'static str,
     created_at: &'static Location<'static>,
     /// Whether tasks hold it (a lock, a semaphore): the deadlock detector then knows
     /// who can end a wait on it.
     owned: bool,
-    // Invariant: 0, or `pack(run, id)`: the id is valid in that run only. One atomic
-    // word, so the pair is read and written together without a lock.
+    // Invariant: 0, or `pack(run, id)` of the run in `claim`: the id is valid in that
+    // run only. One atomic word, so the fast path reads the pair without a lock;
+    // written only under `claim`'s lock, and never while the run it names is live.
     reg: AtomicU64,
+    /// The run that registered the primitive last (its owner while it is live).
+    claim: StateLock<Option<Claim>>,
+}
+
+/// The run that registered a primitive, and its thread (for the report of a use from
+/// another run).
+struct Claim {
+    run: RunRef,
+    thread: Thread,
+}
+
+/// A use of a primitive that another live run owns.
+struct Conflict {
+    /// The owner's thread.
+    thread: Thread,
 }
 
 /// Bits of the packed registration that hold the resource id (+1, so 0 means none).
@@ -76,102 +104,211 @@ impl Res {
     /// A resource without owners (a channel, a `Notify`): anyone may end a wait on it.
     #[track_caller]
     pub(crate) const fn new(kind: &'static str) -> Self {
-        Res {
-            kind,
-            created_at: Location::caller(),
-            owned: false,
-            reg: AtomicU64::new(0),
-        }
+        Self::with_owned(kind, false)
     }
 
     /// A resource that tasks hold (a lock, a semaphore).
     #[track_caller]
     pub(crate) const fn owned(kind: &'static str) -> Self {
+        Self::with_owned(kind, true)
+    }
+
+    #[track_caller]
+    const fn with_owned(kind: &'static str, owned: bool) -> Self {
         Res {
             kind,
             created_at: Location::caller(),
-            owned: true,
+            owned,
             reg: AtomicU64::new(0),
+            claim: StateLock::new(None),
         }
     }
 
-    /// This resource's id in the current run, registering it there at first use.
-    #[inline]
-    fn id(&self, res: &mut Resources<'_>) -> ResourceId {
-        let run = res.run_id();
-        match unpack(self.reg.load(Ordering::Relaxed)) {
-            Some((r, id)) if r == run => id,
-            _ => self.register(res, run),
+    /// Runs `f` with a context attached to the current run if this resource is
+    /// registered there (the fast path of every operation); gives `f` back otherwise.
+    #[inline(always)]
+    fn attached<R, F: FnOnce(&mut Ctx<'_>) -> R>(&self, f: F) -> Result<R, F> {
+        let Some((run, id)) = unpack(self.reg.load(Ordering::Relaxed)) else {
+            return Err(f);
+        };
+        let owned = self.owned;
+        let mut f = Some(f);
+        let done = context::resources_of_run(run, |res| {
+            // Handles compare the low 32 bits of run ids; the registration has more.
+            if res.run_id() != run {
+                return None;
+            }
+            let f = f.take()?;
+            Some(f(&mut Ctx {
+                at: Some((res, id)),
+                owned,
+            }))
+        });
+        match (done, f) {
+            (Some(Some(r)), _) => Ok(r),
+            (_, Some(f)) => Err(f),
+            (_, None) => unreachable!("sim internal error: an operation ran without a result"),
         }
     }
 
-    /// Registers this resource in run `run` (first use in that run).
+    /// Registers this resource in the current run and claims it for the run, unless
+    /// another live run owns it.
     #[cold]
-    fn register(&self, res: &mut Resources<'_>, run: u64) -> ResourceId {
+    fn claim(&self, res: &mut Resources<'_>) -> Result<ResourceId, Conflict> {
+        let run = res.run_id();
+        let mut claim = self.claim.lock();
+        if let Some(c) = claim.as_ref().filter(|c| c.run.is_live()) {
+            return Err(Conflict {
+                thread: c.thread.clone(),
+            });
+        }
         let id = res.register(self.kind, None, self.created_at, self.owned);
+        *claim = Some(Claim {
+            run: res.run_ref(),
+            thread: std::thread::current(),
+        });
         self.reg.store(pack(run, id), Ordering::Relaxed);
-        id
+        Ok(id)
     }
 
-    /// Runs `f` with the current run's resources and this resource's id.
+    /// Before a detached operation: whether a live run on another thread owns this
+    /// resource (a claim of a run that is over is dropped).
+    fn owned_elsewhere(&self) -> Option<Conflict> {
+        if self.reg.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        let mut claim = self.claim.lock();
+        match claim.as_ref() {
+            Some(c) if c.run.is_live() => {
+                // A run ending on this thread (its core being dropped) is not another's.
+                (c.thread.id() != std::thread::current().id()).then(|| Conflict {
+                    thread: c.thread.clone(),
+                })
+            }
+            _ => {
+                *claim = None;
+                self.reg.store(0, Ordering::Relaxed);
+                None
+            }
+        }
+    }
+
+    /// Panics for `conflict`: the use `what` of this resource while another live run
+    /// owns it (from a run if `in_run`, else from outside any run).
+    #[cold]
+    #[inline(never)]
+    fn shared_across_runs(&self, what: &str, conflict: &Conflict, in_run: bool) -> ! {
+        let name = |t: &Thread| match t.name() {
+            Some(name) => format!("`{name}`"),
+            None => format!("{:?}", t.id()),
+        };
+        let here = std::thread::current();
+        let who = if in_run {
+            "two simulated runs at once"
+        } else {
+            "a simulated run and code outside any run at once"
+        };
+        let message = format!(
+            "sim: the {kind} created at {at} is used by {who} (on threads {owner} and \
+             {here}, by `{what}` on the latter): a primitive serves one run at a time, so \
+             each run needs its own (create it inside the test body rather than in a \
+             static), or run these tests one at a time (`cargo test -- --test-threads=1`). \
+             This depends on which tests run at the same time: a reproduce command may \
+             pass alone.",
+            kind = self.kind,
+            at = self.created_at,
+            owner = name(&conflict.thread),
+            here = name(&here),
+        );
+        if in_run {
+            // The run fails as non-deterministic (its environment, not its schedule).
+            std::panic::panic_any(crate::runtime::SharedAcrossRuns(message))
+        }
+        panic!("{message}")
+    }
+
+    /// Runs `f` with the current run's [`Resources`] and this resource's id there
+    /// (claiming it for the run at its first use): for resources that exist only
+    /// inside a run (the network's sockets).
     ///
     /// # Panics
-    /// Outside a run (the message names `what`).
+    /// Outside a run (the message names `what`), or if another live run owns it.
     pub(crate) fn with<R>(
         &self,
         what: &str,
         f: impl FnOnce(&mut Resources<'_>, ResourceId) -> R,
     ) -> R {
-        context::resources(what, |mut res| {
-            let id = self.id(&mut res);
-            f(&mut res, id)
+        if context::try_current_task().is_none() {
+            // The run's own check, with its message naming `what`.
+            return context::resources(what, |_| unreachable!("outside a run"));
+        }
+        self.enter(what, |cx| match cx.at.as_mut() {
+            Some((res, id)) => f(res, *id),
+            None => unreachable!("sim internal error: an attached context without a run"),
         })
     }
 
-    /// Runs `f` with a context attached to the current run (registering this resource
-    /// in it if needed).
+    /// Runs `f` with a context for one operation: attached to the current run
+    /// (registering and claiming this resource there at its first use), or detached
+    /// outside any run.
     ///
     /// # Panics
-    /// Outside a run (the message names `what`), before `f` runs.
+    /// Before `f` runs, if another live run owns the resource (the message names
+    /// `what`).
     #[inline]
     pub(crate) fn enter<R>(&self, what: &str, f: impl FnOnce(&mut Ctx<'_>) -> R) -> R {
-        context::resources(what, |mut res| {
-            let id = self.id(&mut res);
-            f(&mut Ctx {
-                at: Some((res, id)),
-                owned: self.owned,
-            })
-        })
+        match self.attached(f) {
+            Ok(r) => r,
+            Err(f) => self.enter_cold(what, f),
+        }
     }
 
-    /// Runs `f` with a context attached to the run that last used this resource if it
-    /// is still current, or else with a detached one that records nothing: the state
+    /// [`enter`](Self::enter) when the resource is not registered in the current run.
+    #[cold]
+    #[inline(never)]
+    fn enter_cold<R>(&self, what: &str, f: impl FnOnce(&mut Ctx<'_>) -> R) -> R {
+        let owned = self.owned;
+        if context::try_current_task().is_some() {
+            let claimed = context::resources(what, |mut res| match self.claim(&mut res) {
+                Ok(id) => Ok(f(&mut Ctx {
+                    at: Some((res, id)),
+                    owned,
+                })),
+                // `f` may own a user value (a message): dropped outside the core.
+                Err(conflict) => Err((conflict, f)),
+            });
+            return match claimed {
+                Ok(r) => r,
+                Err((conflict, f)) => {
+                    drop(f);
+                    self.shared_across_runs(what, &conflict, true)
+                }
+            };
+        }
+        if let Some(c) = self.owned_elsewhere() {
+            self.shared_across_runs(what, &c, false);
+        }
+        f(&mut Ctx { at: None, owned })
+    }
+
+    /// Runs `f` with a context attached to the current run if this resource is
+    /// registered there, or else with a detached one that records nothing: the state
     /// change happens either way (for drop paths, which must not panic).
     #[inline]
     pub(crate) fn enter_lenient<R>(&self, f: impl FnOnce(&mut Ctx<'_>) -> R) -> R {
         let owned = self.owned;
-        let mut f = Some(f);
-        if let Some((run, id)) = unpack(self.reg.load(Ordering::Relaxed)) {
-            let attached = context::resources_of_run(run, |res| {
-                let f = f.take().expect("sim internal error: operation ran twice");
-                f(&mut Ctx {
-                    at: Some((res, id)),
-                    owned,
-                })
-            });
-            if let Some(r) = attached {
-                return r;
-            }
+        match self.attached(f) {
+            Ok(r) => r,
+            Err(f) => f(&mut Ctx { at: None, owned }),
         }
-        let f = f.take().expect("sim internal error: operation ran twice");
-        f(&mut Ctx { at: None, owned })
     }
 
     /// One whole operation: runs `f` on `state` (locked) inside [`enter`](Self::enter),
     /// then wakes the wakers `f` collected, once the lock and the core are released.
     ///
     /// # Panics
-    /// Outside a run (the message names `what`), before any state change.
+    /// If another live run owns the resource (see [`enter`](Self::enter)), before any
+    /// state change.
     #[inline]
     pub(crate) fn update<S, R>(
         &self,
@@ -203,7 +340,8 @@ impl Res {
     /// in one core access ([`update`](Self::update)), waking what it served afterwards.
     ///
     /// # Panics
-    /// Outside a run (the message names `what`), before any state change.
+    /// If another live run owns the resource (see [`enter`](Self::enter)), before any
+    /// state change.
     #[inline]
     pub(crate) fn poll_op<S, O: Op<S>>(
         &self,
@@ -213,9 +351,21 @@ impl Res {
         op: &mut O,
         waker: &Waker,
     ) -> Poll<O::Output> {
-        self.update(what, state, |st, cx, wakers| {
-            waiter.poll(op, st, cx, waker, wakers)
-        })
+        let mut wakers = Wakers::default();
+        // Two closures with the same body, so the fast path's has one call site and is
+        // inlined there (a closure called from the cold paths too would not be).
+        let polled =
+            match self.attached(|cx| waiter.poll(op, &mut lock(state), cx, waker, &mut wakers)) {
+                Ok(polled) => polled,
+                Err(_fast) => {
+                    // `_fast` holds only borrows: they end here.
+                    self.enter_cold(what, |cx| {
+                        waiter.poll(op, &mut lock(state), cx, waker, &mut wakers)
+                    })
+                }
+            };
+        wakers.wake();
+        polled
     }
 
     /// The future of `op` is dropped: [`Waiter::cancel`] in one lenient core access
@@ -236,10 +386,11 @@ impl Res {
     /// The scheduling point of an operation that completes at once on a condition the
     /// caller checked outside the core (user code: a predicate on a guarded value). The
     /// future resolves to whether the task yielded first: then check again, the others
-    /// ran meanwhile. Once `point` is passed it resolves to `false` at once.
+    /// ran meanwhile. Once `point` is passed it resolves to `false` at once (and
+    /// always outside a run).
     ///
     /// # Panics
-    /// Outside a run (the message names `what`).
+    /// If another live run owns the resource (see [`enter`](Self::enter)).
     pub(crate) fn point<'a>(&'a self, what: &'static str, point: &'a mut Point) -> AtPoint<'a> {
         AtPoint {
             res: self,
@@ -324,6 +475,7 @@ pub(crate) struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// The task being polled, if any (holders are recorded for reports).
+    #[inline]
     pub(crate) fn task(&self) -> Option<TaskId> {
         match &self.at {
             Some((res, _)) => res.current(),
@@ -337,7 +489,7 @@ impl Ctx<'_> {
     /// then already woken (its waker in `wakers` unless queued directly): return
     /// `Pending` without touching the state; the operation happens at a later poll.
     /// Detached, or once passed: `false`.
-    #[inline]
+    #[inline(always)] // Its fast path is a few compares; a call would double it.
     fn point(&mut self, point: &mut Point, waker: &Waker, wakers: &mut Wakers) -> bool {
         if std::mem::replace(&mut point.passed, true) {
             return false;
@@ -361,6 +513,7 @@ impl Ctx<'_> {
 
     /// The current task starts waiting on the resource: records `wait` and feeds the
     /// deadlock detector's wait-for graph. Every wait of every primitive comes here.
+    #[inline]
     fn begin_wait(&mut self) {
         if let Some((res, id)) = &mut self.at {
             res.begin_wait(*id);
@@ -369,6 +522,7 @@ impl Ctx<'_> {
 
     /// The current task stopped waiting: it got the resource (`cancelled == false`) or
     /// gave up (its waiting future was dropped: records `wait-cancelled`).
+    #[inline]
     fn end_wait(&mut self, cancelled: bool) {
         if let Some((res, id)) = &mut self.at {
             res.end_wait(*id, cancelled);
@@ -376,6 +530,7 @@ impl Ctx<'_> {
     }
 
     /// `task` now holds the resource (once more), if it is an owned one.
+    #[inline]
     pub(crate) fn hold(&mut self, task: Option<TaskId>) {
         if let (true, Some((res, id)), Some(task)) = (self.owned, &mut self.at, task) {
             res.hold(*id, task);
@@ -383,6 +538,7 @@ impl Ctx<'_> {
     }
 
     /// `task` released one hold of the resource, if it is an owned one.
+    #[inline]
     pub(crate) fn release(&mut self, task: Option<TaskId>) {
         if let (true, Some((res, id)), Some(task)) = (self.owned, &mut self.at, task) {
             res.release(*id, task);
@@ -506,7 +662,8 @@ impl Waiter {
     }
 
     /// One poll of `op` (inside one core access, under the lock of `st`); see [`Op`].
-    #[inline]
+    /// Always inlined: [`Res::poll_op`] calls it from its fast path and its cold one.
+    #[inline(always)]
     pub(crate) fn poll<S, O: Op<S>>(
         &mut self,
         op: &mut O,
@@ -706,6 +863,7 @@ impl<D> WaitQueue<D> {
     }
 
     /// Releases the front waiter; returns its waker.
+    #[inline]
     pub(crate) fn release_front(&mut self) -> Option<Waker> {
         let (id, waker, data) = self.waiting.pop_front()?;
         self.released.push((id, data));
@@ -720,6 +878,7 @@ impl<D> WaitQueue<D> {
     }
 
     /// Takes a released waiter's entry, if it was released.
+    #[inline]
     fn take_released(&mut self, id: u64) -> Option<D> {
         let i = self.released.iter().position(|r| r.0 == id)?;
         Some(self.released.swap_remove(i).1)
@@ -737,6 +896,7 @@ impl<D> Place for WaitQueue<D> {
         id
     }
 
+    #[inline(always)] // Called from both copies of `Waiter::poll` (see `Res::poll_op`).
     fn released(&mut self, id: u64, waker: &Waker, wakers: &mut Wakers) -> Option<D> {
         if let Some(d) = self.take_released(id) {
             return Some(d);

@@ -170,7 +170,6 @@ impl<T> Sender<T> {
         let shared = &*self.shared;
         if lock(&shared.state).receivers == 0 {
             // Checked before taking the value's lock, as tokio does (a borrow may be held).
-            shared.res.with(what, |_, _| ()); // Outside a run: panic.
             return Err(SendError(value));
         }
         let mut v = write(shared);

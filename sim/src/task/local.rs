@@ -192,11 +192,8 @@ impl<F: Future> Future for LocalTask<F> {
 /// }).unwrap();
 /// ```
 ///
-/// Differences from tokio: the set's tasks are tasks of the run, so the scheduler
-/// interleaves them with every other task at their scheduling points (tokio runs them
-/// inside the polls of the future driving the set); `spawn_local` outside a set spawns
-/// a plain task (tokio panics); spawning needs a run, so a set cannot be filled before
-/// [`LocalSet::block_on`] starts one.
+/// Its tasks interleave with the run's other tasks at scheduling points; see the
+/// crate's [differences from tokio](crate#differences-from-tokio).
 pub struct LocalSet {
     state: Rc<State>,
     // `!Send`, like tokio's.

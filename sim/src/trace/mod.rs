@@ -182,6 +182,54 @@ resource_ops! {
     /// A waiting task was served (notified, the event it waited on was set): it now
     /// knows what the notifier did before.
     Served = 18, "served", "";
+    /// A socket was bound; `value` is its port.
+    Bind = 19, "bind", "port";
+    /// A connection was asked for; `value` is the port connected to.
+    Connect = 20, "connect", "port";
+    /// A connection was accepted; `value` is the peer's port.
+    Accept = 21, "accept", "port";
+    /// A connection was refused (no listener); `value` is the port.
+    Refused = 22, "refused", "port";
+    /// A connect gave up (its peer never answered: a partition, a crashed host).
+    TimedOut = 23, "timed-out", "";
+    /// Bytes (a TCP segment, a datagram) left a socket; `value` is how many.
+    Transmit = 24, "transmit", "bytes";
+    /// Bytes (a TCP segment, a datagram) reached a socket; `value` is how many.
+    Deliver = 25, "deliver", "bytes";
+    /// A datagram was lost (loss, a partition, a crashed host, no socket); `value` is
+    /// its size.
+    Lost = 26, "lost", "bytes";
+    /// A datagram was duplicated on its link; `value` is its size.
+    Duplicated = 27, "duplicate", "bytes";
+    /// The end of a stream (a FIN) reached a socket.
+    Eof = 28, "eof", "";
+    /// A socket shut its writing side down (sent a FIN).
+    Shutdown = 29, "shutdown", "";
+    /// A connection was reset (its peer's host crashed).
+    Reset = 30, "reset", "";
+    /// A link was cut (a partition).
+    Partition = 31, "partition", "";
+    /// A cut link was repaired.
+    Repair = 32, "repair", "";
+    /// A link started holding its messages.
+    Hold = 33, "hold", "";
+    /// A held link let its messages go; `value` is how many.
+    Unhold = 34, "unhold", "messages";
+    /// A host crashed; `value` is how many of its tasks were dropped.
+    Crash = 35, "crash", "tasks";
+    /// A host was restarted (its start-up closure runs again).
+    Restart = 36, "restart", "";
+    /// A host was paused.
+    Pause = 37, "pause", "";
+    /// A host was resumed.
+    Resume = 38, "resume", "";
+    /// A BUGGIFY site was reached for the first time in the run; `value` is 1 if it is
+    /// enabled for the run, 0 if not.
+    BuggifySite = 39, "buggify-site", "enabled";
+    /// An enabled BUGGIFY site fired.
+    Buggify = 40, "buggify", "";
+    /// A link's configuration changed (latency, loss, duplication, reordering).
+    Configure = 41, "configure", "";
 }
 
 /// A task as the trace and reports name it.
