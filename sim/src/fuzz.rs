@@ -157,10 +157,10 @@ const ARMS: usize = Strategy::PORTFOLIO.len();
 
 /// The tail shape of the warm-up's fresh inputs: `Strategy::PORTFOLIO[0]`, random.
 /// Measured over the buggy scenario variants (`benches/fuzz.rs`), random schedules
-/// find the shallow bugs fastest or within noise of the fastest on every variant,
-/// while PCT's are up to a hundred times slower on some (and a portfolio's mix is
-/// slower in proportion); the other shapes are kept for the fresh inputs mixed into
-/// the mutations, where variety matters more.
+/// find the shallow bugs fastest, or within 8 % of the fastest (the portfolio's), on
+/// every variant, while PCT's are up to a hundred times slower on some (and a
+/// portfolio's mix is slower in proportion); the other shapes are kept for the fresh
+/// inputs mixed into the mutations, where variety matters more.
 const WARM_UP_ARM: usize = 0;
 
 impl Fuzzer {
