@@ -31,6 +31,7 @@ mod sweep;
 
 use std::fmt::Write as _;
 use std::io::Write as _;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -93,6 +94,41 @@ fn main() -> ExitCode {
 fn emit(text: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// An output file given by a flag, created before the run (a path that cannot be
+/// written is bad input) and written after it.
+pub(crate) struct OutFile {
+    file: std::fs::File,
+    path: PathBuf,
+    what: &'static str,
+}
+
+impl OutFile {
+    /// Creates `path` (or nothing without one); the error names `what` and the path.
+    pub(crate) fn create(
+        path: Option<&PathBuf>,
+        what: &'static str,
+    ) -> Result<Option<Self>, String> {
+        path.map(|path| {
+            std::fs::File::create(path)
+                .map(|file| OutFile {
+                    file,
+                    path: path.clone(),
+                    what,
+                })
+                .map_err(|e| format!("cannot write {what} to {}: {e}", path.display()))
+        })
+        .transpose()
+    }
+
+    /// Writes `text` to the file.
+    pub(crate) fn write(mut self, text: &str) -> Result<(), String> {
+        self.file
+            .write_all(text.as_bytes())
+            .and_then(|()| self.file.flush())
+            .map_err(|e| format!("cannot write {} to {}: {e}", self.what, self.path.display()))
+    }
 }
 
 /// A `sim::config` parser as a `clap` value parser: the flag's value, read as the

@@ -3,20 +3,22 @@
 //!
 //! `--seed N [--strategy S]`, `--schedule STR|@file` or `--bytes FILE` (a fuzz input,
 //! as `corosim fuzz` writes it) choose the run. Exit code 1 when the run fails, 0 when
-//! it passes. `--trace-out FILE` is opened before the run, so a path that cannot be
-//! written exits with code 2 at once.
+//! it passes. `--trace-out FILE` (the trace text), `--perfetto FILE` (the run as Chrome
+//! trace-event JSON, for ui.perfetto.dev) and `--html FILE` (the self-contained report
+//! page, [`sim::report::HtmlReport`]) are opened before the run, so a path that cannot
+//! be written exits with code 2 at once; they are written for a passing run too.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use scenarios::Entry;
 use sim::config::parse;
+use sim::report::HtmlReport;
 use sim::reproduce::Selection;
 use sim::{Schedule, Strategy};
 
-use crate::{emit, flag, point_at_corosim};
+use crate::{OutFile, emit, flag, point_at_corosim};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct ReplayArgs {
@@ -48,6 +50,14 @@ pub(crate) struct ReplayArgs {
     /// Write the trace to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
     trace_out: Option<PathBuf>,
+    /// Also write the run as Chrome trace-event JSON to this file (open it at
+    /// ui.perfetto.dev or chrome://tracing).
+    #[arg(long, value_name = "FILE")]
+    perfetto: Option<PathBuf>,
+    /// Also write a self-contained HTML report (timeline, wait-for graph, report) to
+    /// this file.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
 }
 
 /// The one variant `spec` names.
@@ -67,6 +77,19 @@ pub(crate) fn one_entry(spec: &str, command: &str) -> Result<&'static Entry, Str
     }
 }
 
+/// The run settings a reproduce command puts before `corosim replay` (fixed network
+/// faults, BUGGIFY off, sites kept off), read from their `SIM_` variables; the other
+/// variables are the flags' business and are ignored here.
+fn network_settings() -> Result<sim::config::Settings, String> {
+    let env = sim::env::settings().map_err(|e| e.to_string())?;
+    Ok(sim::config::Settings {
+        net_faults: env.net_faults,
+        buggify: env.buggify,
+        buggify_off: env.buggify_off,
+        ..Default::default()
+    })
+}
+
 pub(crate) fn replay(args: &ReplayArgs) -> Result<ExitCode, String> {
     let entry = one_entry(&args.spec, "replay")?;
     // Read before the run: an input that cannot be read is bad input (exit 2).
@@ -76,13 +99,9 @@ pub(crate) fn replay(args: &ReplayArgs) -> Result<ExitCode, String> {
     };
     // Opened before the run: a path that cannot be written is bad input (exit 2), not
     // something found after the run that would hide its result.
-    let mut trace_out = match &args.trace_out {
-        Some(path) => Some(
-            std::fs::File::create(path)
-                .map_err(|e| format!("cannot write the trace to {}: {e}", path.display()))?,
-        ),
-        None => None,
-    };
+    let trace_out = OutFile::create(args.trace_out.as_ref(), "the trace")?;
+    let perfetto = OutFile::create(args.perfetto.as_ref(), "the Perfetto trace")?;
+    let html = OutFile::create(args.html.as_ref(), "the HTML report")?;
     let (mut result, trace, what) = match (&input, &args.bytes) {
         (Some(input), Some(path)) => {
             let (mut result, _, rt) = entry.run_input_on(input, args.max_time);
@@ -90,7 +109,7 @@ pub(crate) fn replay(args: &ReplayArgs) -> Result<ExitCode, String> {
                 failure.run_mut().reproduce.selection = Selection::InputFile(path.clone());
             }
             let what = format!("input {} ({} bytes)", path.display(), input.len());
-            (result, rt.trace().to_string(), what)
+            (result, rt.trace().clone(), what)
         }
         _ => {
             let (seed, strategy) = match &args.schedule {
@@ -101,26 +120,41 @@ pub(crate) fn replay(args: &ReplayArgs) -> Result<ExitCode, String> {
                     args.strategy.clone(),
                 ),
             };
-            let mut rt = scenarios::builder(seed, &strategy, args.max_time).build();
+            let mut rt = scenarios::builder(seed, &strategy, args.max_time)
+                .settings(&network_settings()?)
+                .build();
             let result = entry.run_on(&mut rt);
             let what = format!("seed {seed}, strategy {}", rt.strategy().env_value());
-            (result, rt.trace().to_string(), what)
+            (result, rt.trace().clone(), what)
         }
     };
     if let Err(failure) = &mut result {
         point_at_corosim(failure, entry);
     }
-    match &result {
-        Ok(()) => emit(&format!("{}: passed ({what})\n", entry.id())),
-        Err(failure) => emit(&format!("{failure}\n")),
+    let report = match &result {
+        Ok(()) => format!("{}: passed ({what})\n", entry.id()),
+        Err(failure) => format!("{failure}\n"),
+    };
+    emit(&report);
+    if let Some(file) = perfetto {
+        file.write(&match &result {
+            Ok(()) => trace.to_chrome_trace(),
+            Err(failure) => failure.to_chrome_trace(),
+        })?;
     }
-    match (&mut trace_out, &args.trace_out) {
-        (Some(file), Some(path)) => file
-            .write_all(trace.as_bytes())
-            .map_err(|e| format!("cannot write the trace to {}: {e}", path.display()))?,
-        _ => {
+    if let Some(file) = html {
+        let title = format!("corosim replay {}: {what}", entry.id());
+        let page = match &result {
+            Ok(()) => HtmlReport::run(&trace),
+            Err(failure) => HtmlReport::failure(failure),
+        };
+        file.write(&page.title(title).text(report.trim_end()).render())?;
+    }
+    match trace_out {
+        Some(file) => file.write(&trace.to_string())?,
+        None => {
             emit("--- trace ---\n");
-            emit(&trace);
+            emit(&trace.to_string());
         }
     }
     Ok(if result.is_ok() {

@@ -1,5 +1,6 @@
 //! `corosim run`: sweeps seeds over scenario variants in parallel and prints a table
-//! (or `--format json`).
+//! (or `--format json`); `--html FILE` also writes the table as a page, with each
+//! failing variant's HTML report beside it ([`write_html`]).
 //!
 //! # Determinism
 //!
@@ -17,6 +18,7 @@
 
 use std::fmt::Write as _;
 use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,11 +28,12 @@ use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
 use scenarios::{Entry, Expect};
 use serde::Serialize;
-use sim::Strategy;
 use sim::config::{StartSeed, parse};
+use sim::report::{HtmlReport, escape, page};
 use sim::reproduce::Reproduce;
+use sim::{Schedule, Strategy};
 
-use crate::{emit, flag, point_at_corosim, select, variant_width};
+use crate::{OutFile, emit, flag, point_at_corosim, select, variant_width};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct RunArgs {
@@ -58,6 +61,11 @@ pub(crate) struct RunArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+    /// Also write the sweep's table as an HTML page to this file, with each failing
+    /// variant's report (timeline, wait-for graph) in the directory named after the
+    /// file's stem beside it (`sweep.html` → `sweep/SCENARIO.VARIANT.html`), linked.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -130,6 +138,8 @@ struct FirstFailure {
     kind: sim::FailureKind,
     report: String,
     schedule: String,
+    /// The failing run's schedule, to run it again for its HTML report.
+    replay: Schedule,
     /// `corosim replay` of this seed, under the strategy it ran (a portfolio's pick,
     /// PCT's run length).
     command: Reproduce,
@@ -142,6 +152,7 @@ impl FirstFailure {
             kind: failure.kind(),
             report: failure.to_string(),
             schedule: failure.schedule().to_string(),
+            replay: failure.schedule().clone(),
             command: failure.run().reproduce.clone(),
         }
     }
@@ -197,6 +208,8 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode, String> {
         )
     })?;
     let seeds = SeedSet::new(start_seed, end, args.shard);
+    // Opened before the sweep: a path that cannot be written is bad input (exit 2).
+    let html = OutFile::create(args.html.as_ref(), "the HTML summary")?;
     let jobs = args.jobs.map_or_else(
         || std::thread::available_parallelism().map_or(1, |n| n.get()),
         |j| usize::try_from(j).unwrap_or(usize::MAX),
@@ -245,6 +258,9 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode, String> {
             "{}\n",
             json(args, start_seed, &seeds, &outcomes, &problems)
         )),
+    }
+    if let (Some(file), Some(path)) = (html, &args.html) {
+        write_html(file, path, args, &outcomes)?;
     }
     for p in &problems {
         eprintln!("corosim: {p}");
@@ -457,4 +473,120 @@ fn json(
         results,
     };
     serde_json::to_string(&run).expect("plain data serializes")
+}
+
+/// `corosim run --html FILE`: the table as a page (`file`, at `path`), and the HTML
+/// report of each failing variant's first failing seed, run again from its schedule,
+/// in the directory `path`'s stem names beside it, linked relatively. Nothing in it
+/// comes from the wall clock (no seeds per second): the same sweep gives the same
+/// bytes.
+fn write_html(
+    file: OutFile,
+    path: &Path,
+    args: &RunArgs,
+    outcomes: &[Outcome],
+) -> Result<(), String> {
+    let stem = path.file_stem().map_or_else(
+        || "corosim-run".into(),
+        |s| s.to_string_lossy().into_owned(),
+    );
+    let dir = path.parent().unwrap_or(Path::new("")).join(&stem);
+    let mut rows = String::new();
+    for o in outcomes {
+        let (first, kind) = match &o.first {
+            Some(f) => (f.seed.to_string(), f.kind.as_str()),
+            None => ("-".to_string(), "-"),
+        };
+        let report = match &o.first {
+            Some(f) => {
+                let name = format!("{}.{}.html", o.entry.scenario, o.entry.variant);
+                let target = dir.join(&name);
+                std::fs::create_dir_all(&dir).map_err(|e| {
+                    format!("cannot write the HTML reports to {}: {e}", dir.display())
+                })?;
+                std::fs::write(&target, variant_report(o.entry, f, args.max_time)).map_err(
+                    |e| format!("cannot write the HTML report to {}: {e}", target.display()),
+                )?;
+                format!(
+                    "<a href=\"{}/{}\">report</a>",
+                    escape(&url_segment(&stem)),
+                    escape(&url_segment(&name))
+                )
+            }
+            None => String::new(),
+        };
+        let ok = o.problem().is_none();
+        let _ = writeln!(
+            rows,
+            "<tr data-variant=\"{}\" class=\"{}\"><td>{}</td><td>{}</td><td>{}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+             <td>{}</td><td>{}</td><td>{report}</td></tr>",
+            escape(&o.entry.id()),
+            if ok { "ok" } else { "problem" },
+            escape(o.entry.scenario),
+            escape(o.entry.variant),
+            escape(&o.entry.expect.label()),
+            o.seeds_run,
+            o.failures,
+            first,
+            kind,
+            if ok { "ok" } else { "FAIL" },
+        );
+    }
+    let title = format!("corosim run: strategy {}", args.strategy.env_value());
+    let body = format!(
+        "<header>\n<h1>{}</h1>\n<p class=\"facts\">{} variants · {} seeds each · max time \
+         {:?}</p>\n</header>\n<section id=\"sweep\">\n<table class=\"sweep\">\n<thead><tr>\
+         <th>scenario</th><th>variant</th><th>expected</th><th>seeds</th><th>failures</th>\
+         <th>first fail</th><th>kind</th><th>result</th><th>report</th></tr></thead>\n<tbody>\n\
+         {rows}</tbody>\n</table>\n</section>\n",
+        escape(&title),
+        outcomes.len(),
+        args.seeds,
+        args.max_time,
+    );
+    file.write(&page(&title, &body))
+}
+
+/// The HTML report of a variant's first failing seed: the run again, from its schedule.
+fn variant_report(entry: &Entry, first: &FirstFailure, max_time: Duration) -> String {
+    let strategy = Strategy::Replay(first.replay.clone());
+    let mut rt = scenarios::builder(first.replay.seed(), &strategy, max_time).build();
+    let title = format!(
+        "corosim: {} (seed {}, {})",
+        entry.id(),
+        first.seed,
+        first.kind
+    );
+    match entry.run_on(&mut rt) {
+        Err(mut failure) => {
+            point_at_corosim(&mut failure, entry);
+            HtmlReport::failure(&failure)
+                .title(title)
+                .text(first.report.clone())
+                .render()
+        }
+        // A replay always fails the same way; should it not, the page says so.
+        Ok(()) => HtmlReport::run(rt.trace())
+            .title(title)
+            .text(format!(
+                "{}\n\n(replaying its schedule passed: the run is not reproducible)",
+                first.report
+            ))
+            .render(),
+    }
+}
+
+/// `s` as one segment of a relative URL: bytes other than letters, digits, `.`, `-`
+/// and `_` percent-encoded.
+fn url_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
 }

@@ -529,3 +529,34 @@ fn a_random_start_seed_is_drawn_and_printed() {
         stderr(&out)
     );
 }
+
+#[test]
+fn replay_reads_the_network_variables_a_reproduce_command_sets() {
+    let trace = std::env::temp_dir().join(format!("corosim-net-vars-{}.txt", std::process::id()));
+    let run = |vars: &[(&str, &str)]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_corosim"))
+            .args([
+                "replay",
+                "broker/at-least-once",
+                "--seed",
+                "3",
+                "--trace-out",
+            ])
+            .arg(&trace)
+            .envs(vars.iter().copied())
+            .output()
+            .expect("run corosim");
+        (out, std::fs::read_to_string(&trace).unwrap_or_default())
+    };
+    let (plain, plain_trace) = run(&[]);
+    assert_eq!(plain.status.code(), Some(0), "{plain:?}");
+    let (faulty, faulty_trace) = run(&[("SIM_NET_FAULTS", "latency=40ms,loss=0.5")]);
+    assert_eq!(faulty.status.code(), Some(0), "{faulty:?}");
+    assert_ne!(plain_trace, faulty_trace, "the faults changed the run");
+    for (var, bad) in [("SIM_NET_FAULTS", "loss=7"), ("SIM_BUGGIFY_OFF", "nowhere")] {
+        let (out, _) = run(&[(var, bad)]);
+        assert_eq!(out.status.code(), Some(2), "{var}={bad}: {out:?}");
+        let err = stderr(&out);
+        assert!(err.contains(var) && err.contains(bad), "{err}");
+    }
+}

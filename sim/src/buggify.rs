@@ -50,7 +50,7 @@ use crate::ids::ResourceId;
 use crate::rng::{DetRng, Stream};
 use crate::runtime::context;
 use crate::runtime::extension::Extension;
-use crate::trace::{EventKind, ResourceOp, Trace};
+use crate::trace::{ResourceOp, Trace};
 
 /// The chance that a site is enabled for a run (FoundationDB's 25%).
 pub const ENABLE_CHANCE: f64 = 0.25;
@@ -60,23 +60,6 @@ pub const FIRE_CHANCE: f64 = 0.25;
 
 /// The resource kind of a site in traces.
 const KIND: &str = "buggify";
-
-/// BUGGIFY's configuration for a run (see [`Builder::buggify`](crate::Builder::buggify)).
-#[derive(Clone, Debug)]
-pub(crate) struct BuggifyConfig {
-    pub(crate) enabled: bool,
-    /// Sites (`file:line:column`) kept off.
-    pub(crate) off: Vec<String>,
-}
-
-impl Default for BuggifyConfig {
-    fn default() -> Self {
-        BuggifyConfig {
-            enabled: true,
-            off: Vec::new(),
-        }
-    }
-}
 
 /// One site's state in a run.
 struct Site {
@@ -157,25 +140,7 @@ pub fn __evaluate(site: &'static Location<'static>, chance: f64) -> bool {
 /// times), in the order they first fired. For reports, and for a shrinker that tries
 /// the failing run with each of them off ([`Builder::buggify_off`](crate::Builder::buggify_off)).
 pub fn fired(trace: &Trace) -> Vec<(String, u64)> {
-    let mut out: Vec<(String, u64)> = Vec::new();
-    for e in trace.events() {
-        if let EventKind::Resource {
-            resource,
-            op: ResourceOp::Buggify,
-            ..
-        } = e.kind
-        {
-            let Some(info) = trace.resources().get(resource.as_u32() as usize) else {
-                continue;
-            };
-            let name = info.name.as_deref().unwrap_or("?").to_string();
-            match out.iter_mut().find(|(n, _)| *n == name) {
-                Some((_, count)) => *count += 1,
-                None => out.push((name, 1)),
-            }
-        }
-    }
-    out
+    crate::net::faults::buggify_fired(trace)
 }
 
 /// `true` on a rare path the simulator should try: see the [module docs](mod@crate::buggify).

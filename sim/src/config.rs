@@ -29,6 +29,9 @@
 //! | `explore` | `SIM_EXPLORE` | `explore = true`, or bare `explore` | `1/true/yes/on`, `0/false/no/off` |
 //! | `preemption_bound` | `SIM_PREEMPTION_BOUND` | `preemption_bound = 2` | a whole number up to 4294967295 |
 //! | `max_schedules` | `SIM_MAX_SCHEDULES` | `max_schedules = 20000` | a whole number `>= 1` |
+//! | `net_faults` | `SIM_NET_FAULTS` | `net_faults = "loss=0.1"` | what [`Faults`](crate::net::Faults) parses: `latency=1ms..5ms,loss=0.1,dup=0,reorder=0.2,clock=10ms,drift=50` |
+//! | `buggify` | `SIM_BUGGIFY` | `buggify = false` | `1/true/yes/on`, `0/false/no/off` |
+//! | `buggify_off` | `SIM_BUGGIFY_OFF` | `buggify_off = "src/net.rs:40:12"` | comma-separated `buggify!` sites, `file:line:column` |
 //!
 //! **Durations** have one grammar everywhere: a decimal number (`10`, `1.5`, `.25`)
 //! followed by a unit, `ns`, `us` (or `µs`), `ms`, `s`, `m` (or `min`) or `h`, with
@@ -169,7 +172,7 @@ pub enum Regressions {
 /// assert_eq!(s.max_time, Some(std::time::Duration::from_millis(1500)));
 /// assert!(s.set(Key::Seeds, Source::Attr, "0").is_err());
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Settings {
     /// [`Key::Seed`].
     pub seed: Option<u64>,
@@ -205,6 +208,12 @@ pub struct Settings {
     pub preemption_bound: Option<u32>,
     /// [`Key::MaxSchedules`].
     pub max_schedules: Option<u64>,
+    /// [`Key::NetFaults`].
+    pub net_faults: Option<crate::net::faults::Faults>,
+    /// [`Key::Buggify`].
+    pub buggify: Option<bool>,
+    /// [`Key::BuggifyOff`].
+    pub buggify_off: Option<Vec<String>>,
 }
 
 impl Settings {
@@ -235,6 +244,9 @@ impl Settings {
                 self.preemption_bound = Some(parse::preemption_bound(source, value)?)
             }
             Key::MaxSchedules => self.max_schedules = Some(parse::max_schedules(source, value)?),
+            Key::NetFaults => self.net_faults = Some(parse::net_faults(source, value)?),
+            Key::Buggify => self.buggify = Some(parse::switch(key, source, value)?),
+            Key::BuggifyOff => self.buggify_off = Some(parse::buggify_off(source, value)?),
         }
         Ok(())
     }
@@ -292,6 +304,9 @@ impl Settings {
             explore: pick(&self.explore, &below.explore),
             preemption_bound: pick(&self.preemption_bound, &below.preemption_bound),
             max_schedules: pick(&self.max_schedules, &below.max_schedules),
+            net_faults: pick(&self.net_faults, &below.net_faults),
+            buggify: pick(&self.buggify, &below.buggify),
+            buggify_off: pick(&self.buggify_off, &below.buggify_off),
         }
     }
 
@@ -552,7 +567,38 @@ pub mod parse {
             .ok_or_else(|| ConfigError::new(Key::MaxSchedules, source, v, WHOLE))
     }
 
-    /// An on/off setting ([`Key::CheckDeterminism`], [`Key::Log`], [`Key::Explore`]).
+    /// [`Key::NetFaults`]: what [`Faults`](crate::net::Faults) parses, e.g.
+    /// `latency=1ms..5ms,loss=0.1`.
+    pub fn net_faults(source: Source, v: &str) -> Result<crate::net::faults::Faults, ConfigError> {
+        v.trim()
+            .parse()
+            .map_err(|e: String| ConfigError::new(Key::NetFaults, source, v, e))
+    }
+
+    /// [`Key::BuggifyOff`]: `buggify!` sites as reports print them (`file:line:column`),
+    /// comma-separated.
+    pub fn buggify_off(source: Source, v: &str) -> Result<Vec<String>, ConfigError> {
+        const FORM: &str = "comma-separated buggify! sites, each `file:line:column` as a report prints it (e.g. src/net.rs:40:12)";
+        let site_ok = |site: &str| {
+            let mut parts = site.rsplitn(3, ':');
+            let (col, line, file) = (parts.next(), parts.next(), parts.next());
+            let number = |p: Option<&str>| p.is_some_and(|p| p.parse::<u32>().is_ok_and(|n| n > 0));
+            number(col) && number(line) && file.is_some_and(|f| !f.is_empty())
+        };
+        let sites: Vec<String> = v
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        if sites.is_empty() || !sites.iter().all(|s| site_ok(s)) {
+            return Err(ConfigError::new(Key::BuggifyOff, source, v, FORM));
+        }
+        Ok(sites)
+    }
+
+    /// An on/off setting ([`Key::CheckDeterminism`], [`Key::Log`], [`Key::Explore`],
+    /// [`Key::Buggify`]).
     pub fn switch(key: Key, source: Source, v: &str) -> Result<bool, ConfigError> {
         match v.trim().to_ascii_lowercase().as_str() {
             "1" | "true" | "yes" | "on" => Ok(true),
@@ -767,6 +813,9 @@ mod tests {
             ("SIM_EXPLORE", "yes"),
             ("SIM_PREEMPTION_BOUND", "0"),
             ("SIM_MAX_SCHEDULES", "300"),
+            ("SIM_NET_FAULTS", "loss=0.5"),
+            ("SIM_BUGGIFY", "off"),
+            ("SIM_BUGGIFY_OFF", "src/a.rs:1:2"),
         ])
         .unwrap();
         assert_eq!(
@@ -789,6 +838,9 @@ mod tests {
                 explore: Some(true),
                 preemption_bound: Some(0),
                 max_schedules: Some(300),
+                net_faults: Some("loss=0.5".parse().unwrap()),
+                buggify: Some(false),
+                buggify_off: Some(vec!["src/a.rs:1:2".into()]),
             }
         );
         assert_eq!(vars(&[("SIM_SEED", "  ")]).unwrap(), Settings::default());

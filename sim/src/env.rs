@@ -18,6 +18,9 @@
 //! | `SIM_EXPLORE` | `1`/`true`, `0`/`false` | [`Check`](crate::Check) explores schedules systematically instead of sweeping seeds ([`Check::explore`](crate::Check::explore)) |
 //! | `SIM_PREEMPTION_BOUND` | a whole number | the preemption bound of an exploration |
 //! | `SIM_MAX_SCHEDULES` | a whole number `>= 1` | the most schedules an exploration runs |
+//! | `SIM_NET_FAULTS` | what [`Faults`](crate::net::Faults) parses (`latency=1ms..5ms,loss=0.1`) | [`Builder::net_faults`](crate::Builder::net_faults): the network's faults, fixed instead of drawn from the seed |
+//! | `SIM_BUGGIFY` | `1`/`true`, `0`/`false` | [`Builder::buggify`](crate::Builder::buggify): whether `buggify!` sites may fire |
+//! | `SIM_BUGGIFY_OFF` | comma-separated `buggify!` sites, `file:line:column` | [`Builder::buggify_off`](crate::Builder::buggify_off): sites kept off (a shrunk report's command sets it) |
 //!
 //! With `SIM_SEED` or `SIM_SCHEDULE` set (or `SIM_STRATEGY=bytes:<hex>`, a fuzz input),
 //! a [`Check`](crate::Check) runs only that one seed, schedule or input instead of

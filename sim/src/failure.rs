@@ -75,7 +75,8 @@ use std::time::Duration;
 use crate::ids::TaskId;
 use crate::reproduce::Reproduce;
 use crate::sched::{Schedule, Strategy};
-use crate::trace::{TaskInfo, Trace, fmt_time};
+use crate::trace::timeline::{Ending, Timeline};
+use crate::trace::{Marker, TaskInfo, Trace, fmt_time, write_chrome};
 
 /// A task as a report names it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -124,8 +125,12 @@ pub struct RunInfo {
     pub schedule: Schedule,
     /// The command that reproduces the run (`Display` renders it).
     pub reproduce: Reproduce,
-    /// The run's trace up to the failure.
+    /// The run's trace: the events up to the failure, then those of the run's teardown
+    /// (tasks dropped, waits cancelled, locks released).
     pub trace: Trace,
+    /// How many of `trace`'s events came before the failure (the rest are the
+    /// teardown's).
+    pub events_at_stop: usize,
     /// Panics raised while the run's tasks (or the main future) were dropped after
     /// the failure or at the end of the run, in order. The failure above came first;
     /// these are reported after it, never instead of it.
@@ -365,6 +370,29 @@ impl DeadlockFailure {
         }
         out.push_str("}\n");
         out
+    }
+    /// The wait-for graph as a standalone SVG, laid out without Graphviz: tasks as
+    /// boxes, what they wait on as ellipses, a solid arrow from a task to what it waits
+    /// on, a dashed one from a resource to the task holding it, the cycles in red,
+    /// each cycle drawn as a ring. The HTML report ([`crate::report::HtmlReport`])
+    /// shows it; every arrow carries `data-edge` (`waits` or `held-by`), `data-cycle="1"`
+    /// when on a cycle, and `data-from`/`data-to` with the nodes' labels (`name#id` for
+    /// a task).
+    ///
+    /// ```
+    /// let failure = sim::Builder::new().seed(2).build().block_on(async {
+    ///     let lock = std::rc::Rc::new(sim::sync::Mutex::new(()));
+    ///     let _held = lock.lock().await;
+    ///     let again = lock.clone();
+    ///     sim::spawn(async move { drop(again.lock().await) }).await.unwrap();
+    /// }).unwrap_err();
+    /// let sim::Failure::Deadlock(d) = failure else { panic!("a deadlock") };
+    /// let svg = d.to_svg();
+    /// assert!(svg.starts_with("<svg"));
+    /// assert!(svg.contains("data-to=\"mutex#r0\""));
+    /// ```
+    pub fn to_svg(&self) -> String {
+        crate::report::graph::svg(self)
     }
 }
 
@@ -673,6 +701,9 @@ impl fmt::Display for Failure {
             run.schedule.len(),
             run.schedule.context_switches()
         )?;
+        for line in crate::net::faults::report_lines(&run.trace) {
+            writeln!(f, "  {line}")?;
+        }
         if !run.recent_events.is_empty() {
             writeln!(f, "\n  last events:")?;
             for line in &run.recent_events {
@@ -690,3 +721,70 @@ impl fmt::Display for Failure {
 }
 
 impl std::error::Error for Failure {}
+
+impl Failure {
+    /// Where the run stopped and what the tasks left blocked wait on, for pictures.
+    pub(crate) fn ending(&self) -> Ending {
+        let run = self.run();
+        let blocked = match self {
+            Failure::Deadlock(d) => d.blocked.as_slice(),
+            Failure::Leak(l) => l.leaked.as_slice(),
+            _ => &[],
+        };
+        Ending {
+            events: run.events_at_stop,
+            waits: blocked
+                .iter()
+                .map(|b| {
+                    let what: Vec<&str> = b.awaits.iter().map(|a| a.what.as_str()).collect();
+                    let what = if what.is_empty() {
+                        "something outside the simulator's view".to_string()
+                    } else {
+                        what.join(" | ")
+                    };
+                    (b.task.id, what)
+                })
+                .collect(),
+        }
+    }
+
+    /// The first line of the report, without the `corosim: ` prefix.
+    pub(crate) fn headline_line(&self) -> String {
+        let text = self.to_string();
+        let line = text.lines().next().unwrap_or_default();
+        line.strip_prefix("corosim: ").unwrap_or(line).to_string()
+    }
+
+    /// The failing run as Chrome trace-event JSON
+    /// ([`Trace::to_chrome_trace`](crate::Trace::to_chrome_trace)), with the failure as
+    /// a global instant where the run stopped, the waits of the tasks it left blocked
+    /// named as the report names them and running on to the end, and the run's seed,
+    /// strategy and failure kind in `otherData`.
+    ///
+    /// ```
+    /// let failure = sim::Builder::new().seed(4).build().block_on(async {
+    ///     sim::spawn(async { panic!("boom") }).await.unwrap();
+    /// }).unwrap_err();
+    /// let json = failure.to_chrome_trace();
+    /// assert!(json.contains("\"cat\":\"failure\""));
+    /// ```
+    pub fn to_chrome_trace(&self) -> String {
+        let run = self.run();
+        let ending = self.ending();
+        let timeline = Timeline::new(&run.trace, Some(&ending));
+        let marker = Marker {
+            kind: self.kind().as_str().to_string(),
+            headline: self.headline_line(),
+        };
+        write_chrome(
+            &run.trace,
+            &timeline,
+            Some(&marker),
+            &[
+                ("seed", run.seed.to_string()),
+                ("strategy", run.strategy.env_value()),
+                ("failure", self.kind().as_str().to_string()),
+            ],
+        )
+    }
+}

@@ -12,6 +12,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::config::Key;
 use crate::sched::{Schedule, Strategy};
 
 /// How a run is selected.
@@ -86,6 +87,7 @@ pub enum Place {
 /// let r = Reproduce {
 ///     selection: Selection::of(7, &sim::Strategy::Random),
 ///     check_determinism: false,
+///     settings: Vec::new(),
 ///     place: Place::CargoTest {
 ///         package: Some("bank".into()),
 ///         target: Some(TestTarget::Test("transfers".into())),
@@ -106,12 +108,33 @@ pub struct Reproduce {
     /// Whether the failure needs the run twice (a determinism check): then the
     /// command sets `SIM_CHECK_DETERMINISM=1`.
     pub check_determinism: bool,
+    /// The run's settings beyond its selection that it needs again (fixed network
+    /// faults, BUGGIFY off, BUGGIFY sites kept off), each rendered as its `SIM_`
+    /// variable before the command, in this order.
+    pub settings: Vec<(Key, String)>,
     /// Where it runs again.
     pub place: Place,
 }
 
+/// `value` as one shell word: as is when it holds only characters the shell leaves
+/// alone, else in single quotes.
+fn shell_word(value: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_.,:=/@+%".contains(c);
+    if !value.is_empty() && value.chars().all(plain) {
+        value.to_string()
+    } else {
+        format!("'{}'", value.replace('\'', r"'\''"))
+    }
+}
+
 impl fmt::Display for Reproduce {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (key, value) in &self.settings {
+            // Every key a run records has a variable; `corosim replay` reads them too.
+            if let Some(var) = key.env() {
+                write!(f, "{var}={} ", shell_word(value))?;
+            }
+        }
         if let Place::Corosim { scenario } = &self.place {
             // `corosim replay` runs each seed once: the determinism check has no flag.
             write!(f, "corosim replay {scenario} ")?;
@@ -168,6 +191,7 @@ mod tests {
         let mut r = Reproduce {
             selection: Selection::of(7, &Strategy::Replay(schedule.clone())),
             check_determinism: true,
+            settings: Vec::new(),
             place: Place::Program(vec!["target/debug/app".into(), "--fast".into()]),
         };
         assert_eq!(
@@ -208,5 +232,15 @@ mod tests {
             r.to_string(),
             "corosim replay bank/unlocked --seed 3 --strategy pct:3:57"
         );
+        r.settings = vec![
+            (Key::NetFaults, "latency=1ms..5ms,loss=0.1".into()),
+            (Key::BuggifyOff, "src/my file.rs:4:9".into()),
+        ];
+        assert_eq!(
+            r.to_string(),
+            "SIM_NET_FAULTS=latency=1ms..5ms,loss=0.1 SIM_BUGGIFY_OFF='src/my file.rs:4:9' \
+             corosim replay bank/unlocked --seed 3 --strategy pct:3:57"
+        );
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
     }
 }

@@ -235,3 +235,154 @@ fn bad_attribute_values_are_clear_errors() {
 async fn attribute_literals_of_every_kind() {
     sim::time::sleep(std::time::Duration::from_secs(1)).await;
 }
+
+/// Two BUGGIFY sites: `noise` delays a task (the failure does not need it), `culprit`
+/// skips an increment (the failure needs it).
+async fn needs_one_fault() {
+    let c = Rc::new(Cell::new(0));
+    let h = {
+        let c = c.clone();
+        sim::spawn(async move {
+            if sim::buggify!(1.0) {
+                sim::time::sleep(Duration::from_millis(5)).await; // noise
+            }
+            if !sim::buggify!(1.0) {
+                c.set(c.get() + 1); // culprit: skipped when it fires
+            }
+        })
+    };
+    h.await.unwrap();
+    assert_eq!(c.get(), 1, "the increment was skipped");
+}
+
+#[test]
+fn shrinking_keeps_off_the_buggify_sites_a_failure_does_not_need() {
+    // A seed on which both sites fire.
+    let seed = (0..500)
+        .find(|&seed| {
+            let mut rt = sim::Builder::new().seed(seed).build();
+            rt.block_on(needs_one_fault()).is_err() && sim::buggify::fired(rt.trace()).len() == 2
+        })
+        .expect("both sites fire on some seed");
+    let f = Check::new()
+        .seeds(1)
+        .start_seed(seed)
+        .no_regressions()
+        .try_run(needs_one_fault)
+        .unwrap_err();
+    let fired = sim::buggify::fired(&f.failure.run().trace);
+    assert_eq!(fired.len(), 2, "{fired:?}");
+    let (noise, culprit) = (&fired[0].0, &fired[1].0);
+    let text = f.failure.to_string();
+    assert!(
+        text.contains(&format!("buggify fired at {noise}")),
+        "{text}"
+    );
+
+    let shrunk = f.shrunk.as_ref().expect("the noise site is dropped");
+    let still: Vec<String> = sim::buggify::fired(&shrunk.failure.run().trace)
+        .into_iter()
+        .map(|(site, _)| site)
+        .collect();
+    assert_eq!(still, vec![culprit.clone()], "only the culprit still fires");
+    let command = shrunk.failure.run().reproduce.to_string();
+    assert!(
+        command.starts_with(&format!("SIM_BUGGIFY_OFF={noise} SIM_SCHEDULE=@")),
+        "{command}"
+    );
+    // The settings the command gives reproduce the shrunk failure.
+    let mut settings = sim::config::Settings::default();
+    settings
+        .set(
+            sim::config::Key::BuggifyOff,
+            sim::config::Source::Env,
+            noise,
+        )
+        .unwrap();
+    settings.schedule = Some(shrunk.failure.schedule().clone());
+    let again = sim::Builder::new()
+        .settings(&settings)
+        .build()
+        .block_on(needs_one_fault())
+        .unwrap_err();
+    assert_eq!(again.signature(), shrunk.failure.signature());
+    assert!(
+        sim::buggify::fired(&again.run().trace)
+            .iter()
+            .all(|(s, _)| s != noise)
+    );
+}
+
+#[test]
+fn network_and_buggify_settings_parse_and_reject_nonsense() {
+    use sim::config::{Key, Settings, Source};
+    let mut s = Settings::default();
+    s.set(Key::NetFaults, Source::Env, "latency=1ms..2ms,loss=0.5")
+        .unwrap();
+    assert_eq!(s.net_faults.unwrap().loss, 0.5);
+    s.set(Key::Buggify, Source::Env, "off").unwrap();
+    assert_eq!(s.buggify, Some(false));
+    s.set(Key::BuggifyOff, Source::Env, "src/a.rs:1:2, src/b.rs:3:4")
+        .unwrap();
+    assert_eq!(
+        s.buggify_off.as_deref(),
+        Some(&["src/a.rs:1:2".to_string(), "src/b.rs:3:4".to_string()][..])
+    );
+    for (key, bad) in [
+        (Key::NetFaults, "loss=2"),
+        (Key::NetFaults, "speed=9"),
+        (Key::BuggifyOff, "src/a.rs"),
+        (Key::BuggifyOff, "src/a.rs:x:2"),
+        (Key::BuggifyOff, ","),
+        (Key::Buggify, "maybe"),
+    ] {
+        let e = s.set(key, Source::Env, bad).unwrap_err();
+        assert!(
+            e.to_string().contains(key.env().unwrap()) && e.to_string().contains(bad),
+            "{e}"
+        );
+    }
+    // A run with fixed faults and BUGGIFY off says so in its reproduce command.
+    let f = sim::Builder::new()
+        .net_faults("loss=0.25".parse().unwrap())
+        .buggify(false)
+        .build()
+        .block_on(async { panic!("boom") })
+        .unwrap_err();
+    let command = f.run().reproduce.to_string();
+    assert!(
+        command.starts_with("SIM_NET_FAULTS=latency=") && command.contains(",loss=0.25,"),
+        "{command}"
+    );
+    assert!(command.contains(" SIM_BUGGIFY=0 SIM_SEED="), "{command}");
+}
+
+/// The network keys reach the runs of a `#[sim::test]`.
+#[sim::test(seeds = 20, buggify = false, net_faults = "latency=3ms")]
+async fn network_attributes_configure_every_run() {
+    assert!(!sim::buggify!(1.0), "BUGGIFY is off");
+    let start = sim::time::Instant::now();
+    let a = sim::net::Host::builder("a").build();
+    sim::net::Host::builder("b")
+        .on_start(|| async {
+            let s = sim::net::UdpSocket::bind("0.0.0.0:9").await.unwrap();
+            let mut buf = [0; 4];
+            let (n, from) = s.recv_from(&mut buf).await.unwrap();
+            s.send_to(&buf[..n], from).await.unwrap();
+        })
+        .build();
+    a.spawn(async move {
+        sim::time::sleep(Duration::from_millis(1)).await; // `b` binds first
+        let s = sim::net::UdpSocket::bind("0.0.0.0:0").await.unwrap();
+        s.send_to(b"ping", "b:9").await.unwrap();
+        let mut buf = [0; 4];
+        s.recv_from(&mut buf).await.unwrap();
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_millis(7),
+        "1ms, then two fixed 3ms hops"
+    );
+}

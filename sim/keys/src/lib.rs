@@ -55,6 +55,12 @@ pub enum Key {
     PreemptionBound,
     /// Exploration: the most schedules it runs.
     MaxSchedules,
+    /// The simulated network's faults, fixed instead of drawn from the seed.
+    NetFaults,
+    /// Whether `buggify!` sites may fire.
+    Buggify,
+    /// `buggify!` sites kept off (`file:line:column`, comma-separated).
+    BuggifyOff,
 }
 
 /// The literal a `#[sim::test(..)]` argument takes.
@@ -71,7 +77,7 @@ pub enum Literal {
 
 impl Key {
     /// Every setting, in the order the documentation lists them.
-    pub const ALL: [Key; 17] = [
+    pub const ALL: [Key; 20] = [
         Key::Seed,
         Key::Seeds,
         Key::StartSeed,
@@ -89,6 +95,9 @@ impl Key {
         Key::Explore,
         Key::PreemptionBound,
         Key::MaxSchedules,
+        Key::NetFaults,
+        Key::Buggify,
+        Key::BuggifyOff,
     ];
 
     /// The setting's name (`max_time`): the `#[sim::test]` argument, and, with `-` for
@@ -112,6 +121,9 @@ impl Key {
             Key::Explore => "explore",
             Key::PreemptionBound => "preemption_bound",
             Key::MaxSchedules => "max_schedules",
+            Key::NetFaults => "net_faults",
+            Key::Buggify => "buggify",
+            Key::BuggifyOff => "buggify_off",
         }
     }
 
@@ -133,6 +145,9 @@ impl Key {
             Key::Explore => "SIM_EXPLORE",
             Key::PreemptionBound => "SIM_PREEMPTION_BOUND",
             Key::MaxSchedules => "SIM_MAX_SCHEDULES",
+            Key::NetFaults => "SIM_NET_FAULTS",
+            Key::Buggify => "SIM_BUGGIFY",
+            Key::BuggifyOff => "SIM_BUGGIFY_OFF",
             Key::UnhandledPanic | Key::Regressions => return None,
         })
     }
@@ -149,8 +164,13 @@ impl Key {
             | Key::Fuzz
             | Key::PreemptionBound
             | Key::MaxSchedules => Literal::Int,
-            Key::Strategy | Key::MaxTime | Key::UnhandledPanic | Key::Regressions => Literal::Str,
-            Key::CheckDeterminism | Key::Explore => Literal::Bool,
+            Key::Strategy
+            | Key::MaxTime
+            | Key::UnhandledPanic
+            | Key::Regressions
+            | Key::NetFaults
+            | Key::BuggifyOff => Literal::Str,
+            Key::CheckDeterminism | Key::Explore | Key::Buggify => Literal::Bool,
             Key::Seed | Key::Schedule | Key::Log => return None,
         })
     }

@@ -3,8 +3,10 @@
 //!
 //! A sweep runs the test body on a fresh runtime per seed (no state crosses seeds),
 //! replaying the regression file's seeds first. On the first failure it shrinks the
-//! failing schedule, writes the schedule and trace under `target/corosim/`, appends the
-//! seed to the regression file, and panics with a report that ends with the command
+//! failing schedule, writes the schedule and trace under `target/corosim/` with two
+//! pictures of the shown run (its Chrome trace-event export for ui.perfetto.dev and a
+//! self-contained HTML report, [`CheckFailure::to_html`]; built only then, never for a
+//! passing sweep), appends the seed to the regression file, and panics with a report that ends with the command
 //! reproducing the run. The environment can narrow a sweep to one seed (`SIM_SEED`) or
 //! one schedule (`SIM_SCHEDULE`); see [`crate::env`]. A sweep's settings are one
 //! [`Settings`] value: the test's own (its attribute and builder calls), under the
@@ -399,19 +401,20 @@ impl Check {
         self.run_with_env(&env, &body)
     }
 
-    /// The runtime settings of every run of the sweep (`s`: the merged settings).
+    /// The runtime settings of every run of the sweep (`s`: the merged settings): all
+    /// but the selection (seed, strategy, schedule), which each run sets itself.
     fn builder(s: &Settings) -> Builder {
-        let mut b = Builder::new().unhandled_panic(s.unhandled_panic.unwrap_or_default());
-        if let Some(n) = s.max_steps {
-            b = b.max_steps(n);
-        }
-        if let Some(d) = s.max_time {
-            b = b.max_time(d);
-        }
-        if let Some(k) = s.pct_steps {
-            b = b.pct_steps(k);
-        }
-        b.check_determinism(s.check_determinism.unwrap_or(false))
+        Builder::new().settings(&Settings {
+            max_steps: s.max_steps,
+            max_time: s.max_time,
+            pct_steps: s.pct_steps,
+            check_determinism: Some(s.check_determinism.unwrap_or(false)),
+            unhandled_panic: Some(s.unhandled_panic.unwrap_or_default()),
+            net_faults: s.net_faults,
+            buggify: s.buggify,
+            buggify_off: s.buggify_off.clone(),
+            ..Settings::default()
+        })
     }
 
     fn run_with_env<F, Fut>(
@@ -457,7 +460,7 @@ impl Check {
                     runs: 1,
                     start_seed: 0,
                 }),
-                Err(f) => Err(failing.fail(f, false, None)),
+                Err(f) => Err(failing.fail(f, false, None, None)),
             };
         }
         if let Some(seed) = single_seed {
@@ -467,7 +470,7 @@ impl Check {
                     runs: 1,
                     start_seed: seed,
                 }),
-                Err(f) => Err(failing.fail(f, true, None)),
+                Err(f) => Err(failing.fail(f, true, None, None)),
             };
         }
 
@@ -509,7 +512,7 @@ impl Check {
                 runner.run_measured(base.clone().seed(seed).strategy(strategy));
             learned.observe(decisions);
             if let Err(f) = result {
-                return Err(failing.fail(f, true, drawn));
+                return Err(failing.fail(f, true, drawn, None));
             }
         }
         Ok(CheckReport {
@@ -615,36 +618,41 @@ where
     Fut::Output: TestResult,
 {
     /// Shrinks `failure`, writes its files, records its seed (when `record`), and
-    /// points every reproduce command at the test.
+    /// points every reproduce command at the test; `search` says how a fuzz campaign
+    /// or an exploration found it.
     fn fail(
         &self,
         mut failure: Failure,
         record: bool,
         drawn_start_seed: Option<DrawnStartSeed>,
+        search: Option<String>,
     ) -> Box<CheckFailure> {
         let (target, runner) = (self.target, self.runner);
         let place = target.place();
         let command = Reproduce {
             selection: Selection::of(failure.run().seed, &failure.run().strategy),
             check_determinism: needs_rerun(&failure),
+            settings: failure.run().reproduce.settings.clone(),
             place: place.clone(),
         };
         failure.run_mut().reproduce = command.clone();
         let shrunk = if self.shrink_budget > 0 {
             shrink::shrink(&failure, self.shrink_budget, |candidate| {
-                runner.run(match candidate {
-                    shrink::Candidate::Switches(seed, points) => {
-                        runner.base.clone().switch_replay(seed, points)
+                let base = candidate
+                    .buggify_off
+                    .iter()
+                    .fold(runner.base.clone(), |b, site| b.buggify_off(site));
+                runner.run(match candidate.run {
+                    shrink::CandidateRun::Switches(seed, points) => {
+                        base.switch_replay(seed, points)
                     }
-                    shrink::Candidate::Lenient(schedule) => {
-                        runner.base.clone().lenient_replay(schedule)
-                    }
+                    shrink::CandidateRun::Lenient(schedule) => base.lenient_replay(schedule),
                 })
             })
         } else {
             None
         };
-        let artifacts = Artifacts::write(target, &failure, shrunk.as_ref());
+        let mut artifacts = Artifacts::write(target, &failure, shrunk.as_ref());
         let mut shrunk = shrunk;
         if let Some(s) = &mut shrunk {
             let check_determinism = needs_rerun(&s.failure);
@@ -659,15 +667,25 @@ where
             (true, Some(path)) => Some(regression::append(path, &target.name, &failure)),
             _ => None,
         };
-        Box::new(CheckFailure {
+        // The page shows the whole report, whose files lines name the page itself.
+        let html = artifacts.html.take();
+        let mut report = Box::new(CheckFailure {
             failure,
             shrunk,
             artifacts,
             regression,
             drawn_start_seed,
             command,
-            search: None,
-        })
+            search,
+        });
+        if let Some(path) = html {
+            report.artifacts.html = Some(path.clone());
+            if let Err(e) = std::fs::write(&path, report.to_html()) {
+                report.artifacts.html = None;
+                report.artifacts.error = Some(format!("cannot write {}: {e}", path.display()));
+            }
+        }
+        report
     }
 }
 
@@ -779,11 +797,19 @@ pub struct Artifacts {
     pub shrunk_schedule: Option<PathBuf>,
     /// The trace of the shrunk run (or of the failing run, without shrinking).
     pub trace: Option<PathBuf>,
+    /// The same run as Chrome trace-event JSON, for ui.perfetto.dev
+    /// ([`Failure::to_chrome_trace`]).
+    pub perfetto: Option<PathBuf>,
+    /// The self-contained HTML report of the failure ([`CheckFailure::to_html`]).
+    pub html: Option<PathBuf>,
     /// Why writing failed, if it did.
     pub error: Option<String>,
 }
 
 impl Artifacts {
+    /// Writes the schedules, the trace and the Perfetto export, and says where the
+    /// HTML report goes (written last, since it shows the report that names every
+    /// file). Only a failing sweep comes here: a passing one computes none of it.
     fn write(target: &Target, failure: &Failure, shrunk: Option<&shrink::Shrunk>) -> Self {
         let dir = env::target_dir().join("corosim");
         let stem = format!("{}.seed-{}", target.file_stem(), failure.run().seed);
@@ -804,18 +830,24 @@ impl Artifacts {
             format!("{stem}.schedule"),
             format!("{}\n", failure.schedule()),
         );
-        let trace = shrunk.map_or(&failure.run().trace, |s| &s.failure.run().trace);
-        let trace = write(format!("{stem}.trace"), trace.to_string());
+        let shown = shrunk.map_or(failure, |s| &s.failure);
+        let trace = write(format!("{stem}.trace"), shown.run().trace.to_string());
         let shrunk_schedule = shrunk.and_then(|s| {
             write(
                 format!("{stem}.shrunk.schedule"),
                 format!("{}\n", s.failure.schedule()),
             )
         });
+        let perfetto = write(format!("{stem}.perfetto.json"), shown.to_chrome_trace());
+        // The directory exists if anything above was written.
+        let html =
+            (schedule.is_some() || trace.is_some()).then(|| dir.join(format!("{stem}.html")));
         Artifacts {
             schedule,
             shrunk_schedule,
             trace,
+            perfetto,
+            html,
             ..a
         }
     }
@@ -869,6 +901,11 @@ impl fmt::Display for CheckFailure {
             ("schedule", &self.artifacts.schedule),
             ("shrunk schedule", &self.artifacts.shrunk_schedule),
             ("trace", &self.artifacts.trace),
+            (
+                "perfetto (open at ui.perfetto.dev)",
+                &self.artifacts.perfetto,
+            ),
+            ("html report", &self.artifacts.html),
         ] {
             if let Some(p) = path {
                 writeln!(f, "{label}: {}", p.display())?;
@@ -897,6 +934,33 @@ impl fmt::Display for CheckFailure {
             writeln!(f, "schedule string: {text}")?;
         }
         write!(f, "reproduce: {}", self.command)
+    }
+}
+
+impl CheckFailure {
+    /// The failure shown: the shrunk one if shrinking found one, else as found.
+    pub fn shown(&self) -> &Failure {
+        self.shrunk.as_ref().map_or(&self.failure, |s| &s.failure)
+    }
+
+    /// The self-contained HTML report of the failure
+    /// ([`HtmlReport`](crate::report::HtmlReport)): this report's text, and the
+    /// timeline, context switches and wait-for graph of the [`shown`](Self::shown) run.
+    /// A failing sweep writes it to `target/corosim/<test>.seed-N.html`.
+    pub fn to_html(&self) -> String {
+        let test = match &self.command.place {
+            crate::reproduce::Place::CargoTest { test, .. } => test.as_str(),
+            crate::reproduce::Place::Corosim { scenario } => scenario.as_str(),
+            crate::reproduce::Place::Program(_) => "a program",
+        };
+        crate::report::HtmlReport::failure(self.shown())
+            .title(format!(
+                "corosim: {test} ({}, seed {})",
+                self.failure.kind(),
+                self.failure.run().seed
+            ))
+            .text(self.to_string())
+            .render()
     }
 }
 

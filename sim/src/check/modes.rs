@@ -52,8 +52,7 @@ where
         // The minimized input fails the same way (`minimize` keeps only such inputs);
         // run it once more for its report.
         let failure = self.run_bytes(&small).0.err().unwrap_or(failure);
-        let mut report = self.fail(failure, true, None);
-        report.search = Some(format!(
+        let search = format!(
             "fuzz: execution {} of at most {execs} (fuzzer seed {seed}, {} features, corpus \
              of {}) failed; its input of {} bytes minimized to {} bytes",
             fuzzer.execs(),
@@ -61,8 +60,8 @@ where
             fuzzer.corpus().len(),
             input.len(),
             small.len()
-        ));
-        Err(report)
+        );
+        Err(self.fail(failure, true, None, Some(search)))
     }
 
     /// A systematic exploration ([`Explore`]) configured by `explore`; the first
@@ -80,9 +79,7 @@ where
             Some(failure) => {
                 // A schedule, not a seed: the exploration finds it again, so it is
                 // not appended to the regression file.
-                let mut report = self.fail(failure, false, None);
-                report.search = Some(format!("explore: {summary}"));
-                Err(report)
+                Err(self.fail(failure, false, None, Some(format!("explore: {summary}"))))
             }
         }
     }

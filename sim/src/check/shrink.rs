@@ -16,6 +16,12 @@
 //! by (context switches, steps); the executed schedule, not the candidate, becomes the
 //! new best, so the result always replays strictly with `Strategy::Replay`. The effort is
 //! bounded by a number of replays; the result is deterministic.
+//!
+//! Before both passes, each [`buggify!`](crate::buggify!) site that fired in the failing
+//! run is tried kept off ([`Builder::buggify_off`](crate::Builder::buggify_off)), one at a
+//! time: a site the failure does not need is dropped from it (whatever the size of the
+//! schedule it then takes), and stays off in every later candidate, so the report names
+//! only the faults the failure needs and its reproduce command keeps the others off.
 
 use crate::sched::{SwitchPoint, switch_points};
 use crate::{Failure, Schedule};
@@ -34,7 +40,15 @@ fn size(s: &Schedule) -> (usize, usize) {
 }
 
 /// A candidate run for the shrinker.
-pub(crate) enum Candidate {
+pub(crate) struct Candidate {
+    /// Which decisions it takes.
+    pub(crate) run: CandidateRun,
+    /// `buggify!` sites (`file:line:column`) kept off in it, beyond the run's own.
+    pub(crate) buggify_off: Vec<String>,
+}
+
+/// The decisions of a [`Candidate`].
+pub(crate) enum CandidateRun {
     /// Only these context switches of seed `.0`.
     Switches(u64, Vec<SwitchPoint>),
     /// This schedule, replayed leniently.
@@ -44,6 +58,10 @@ pub(crate) enum Candidate {
 struct Search<'a, R> {
     wanted: String,
     best: Failure,
+    /// The sites kept off in `best`'s run.
+    off: Vec<String>,
+    /// Whether a site was dropped (the result differs even at the same size).
+    dropped_fault: bool,
     replays: u32,
     budget: u32,
     replay: &'a R,
@@ -52,8 +70,12 @@ struct Search<'a, R> {
 impl<R: Fn(Candidate) -> Result<(), Failure>> Search<'_, R> {
     /// Runs `candidate`; keeps it as the new best if it fails the same way and its
     /// executed schedule is smaller.
-    fn try_candidate(&mut self, candidate: Candidate) -> bool {
+    fn try_candidate(&mut self, run: CandidateRun) -> bool {
         self.replays += 1;
+        let candidate = Candidate {
+            run,
+            buggify_off: self.off.clone(),
+        };
         match (self.replay)(candidate) {
             Err(f)
                 if f.signature().as_ref() == Some(&self.wanted)
@@ -66,13 +88,38 @@ impl<R: Fn(Candidate) -> Result<(), Failure>> Search<'_, R> {
         }
     }
 
+    /// Tries each `buggify!` site that fired in `best`'s run kept off, in the order
+    /// they first fired; keeps off each one the failure does not need.
+    fn drop_faults(&mut self) {
+        let fired = crate::buggify::fired(&self.best.run().trace);
+        for (site, _) in fired {
+            if self.replays >= self.budget {
+                return;
+            }
+            self.replays += 1;
+            let mut off = self.off.clone();
+            off.push(site);
+            let candidate = Candidate {
+                run: CandidateRun::Lenient(self.best.schedule().clone()),
+                buggify_off: off.clone(),
+            };
+            if let Err(f) = (self.replay)(candidate)
+                && f.signature().as_ref() == Some(&self.wanted)
+            {
+                self.best = f;
+                self.off = off;
+                self.dropped_fault = true;
+            }
+        }
+    }
+
     /// One delta-debugging pass (Zeller's ddmin) over the list `items(best)`, trying
     /// `make(best, kept)`: at each granularity, each chunk alone (when there are more
     /// than two), then the list without each chunk.
     fn pass<T: Clone>(
         &mut self,
         items: impl Fn(&Failure) -> Vec<T>,
-        make: impl Fn(&Failure, Vec<T>) -> Candidate,
+        make: impl Fn(&Failure, Vec<T>) -> CandidateRun,
     ) {
         let mut chunk = (items(&self.best).len() / 2).max(1);
         loop {
@@ -118,20 +165,28 @@ pub(crate) fn shrink(
     let mut search = Search {
         wanted,
         best: original.clone(),
+        off: Vec::new(),
+        dropped_fault: false,
         replays: 0,
         budget,
         replay: &replay,
     };
+    search.drop_faults();
     search.pass(
         |f| switch_points(f.schedule().steps()),
-        |_, kept| Candidate::Switches(seed, kept),
+        |_, kept| CandidateRun::Switches(seed, kept),
     );
     search.pass(
         |f| f.schedule().steps().to_vec(),
-        |_, kept| Candidate::Lenient(Schedule::new(seed, kept)),
+        |_, kept| CandidateRun::Lenient(Schedule::new(seed, kept)),
     );
-    let Search { best, replays, .. } = search;
-    (size(best.schedule()) < size(original.schedule())).then_some(Shrunk {
+    let Search {
+        best,
+        replays,
+        dropped_fault,
+        ..
+    } = search;
+    (dropped_fault || size(best.schedule()) < size(original.schedule())).then_some(Shrunk {
         failure: best,
         replays,
     })
@@ -181,9 +236,10 @@ mod tests {
             })
             .expect("some seed loses the update");
         let replay = |c: Candidate| {
-            let b = match c {
-                Candidate::Switches(seed, points) => Builder::new().switch_replay(seed, points),
-                Candidate::Lenient(s) => Builder::new().lenient_replay(s),
+            assert!(c.buggify_off.is_empty(), "no site fired");
+            let b = match c.run {
+                CandidateRun::Switches(seed, points) => Builder::new().switch_replay(seed, points),
+                CandidateRun::Lenient(s) => Builder::new().lenient_replay(s),
             };
             b.build().block_on(lost_update())
         };

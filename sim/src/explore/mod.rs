@@ -3,7 +3,7 @@
 //!
 //! [`Explore`] runs the body again and again; each run replays a prefix of choices
 //! from the search tree, takes a new branch, and goes on without preemption. After each
-//! run, dynamic partial-order reduction ([`dpor`]) finds the races among its
+//! run, dynamic partial-order reduction (`dpor`) finds the races among its
 //! transitions and adds the branches that reorder them; branches that only reorder
 //! independent transitions are never run, and tasks in a branch's *sleep set* (already
 //! explored from an earlier sibling and independent of what ran since) are not branched
@@ -37,7 +37,7 @@
 //! deadlines are not branch points (time is deterministic).
 //!
 //! **What the reduction sees.** Dependence comes from the operations the trace records
-//! (see [`dpor`]): state shared through `sim`'s primitives is reduced precisely; a
+//! (see `dpor`): state shared through `sim`'s primitives is reduced precisely; a
 //! transition that starts or ends at a `scheduling_point` or contains a `yield_now` is
 //! treated as dependent with every other, so state shared through plain `Cell`s is
 //! explored wherever the user marked it with one. State shared with no mark at all is

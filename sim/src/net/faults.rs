@@ -3,6 +3,11 @@
 //! [`Faults`], the parameters a swarm run draws from its seed (and that a report
 //! prints so `Builder::net_faults` restores them).
 //!
+//! Also the run's BUGGIFY configuration ([`BuggifyConfig`]), and what a trace says about
+//! both ([`faults_of`], [`buggify_fired`], [`report_lines`]): the data the runtime's
+//! configuration and a failure report need, kept here so that neither depends on the
+//! network's sockets.
+//!
 //! Owns the parsing, printing and sampling of these values; it draws only from the
 //! generator it is handed (the network's stream) and knows nothing of sockets.
 
@@ -11,6 +16,83 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use crate::rng::DetRng;
+use crate::trace::{EventKind, ResourceOp, Trace};
+
+/// BUGGIFY's configuration for a run (see [`Builder::buggify`](crate::Builder::buggify)).
+#[derive(Clone, Debug)]
+pub(crate) struct BuggifyConfig {
+    pub(crate) enabled: bool,
+    /// Sites (`file:line:column`) kept off.
+    pub(crate) off: Vec<String>,
+}
+
+impl Default for BuggifyConfig {
+    fn default() -> Self {
+        BuggifyConfig {
+            enabled: true,
+            off: Vec::new(),
+        }
+    }
+}
+
+/// The network faults a run of `trace` applied with [`swarm`](crate::net::swarm), if any.
+pub fn faults_of(trace: &Trace) -> Option<Faults> {
+    trace
+        .resources()
+        .iter()
+        .find(|r| r.kind == "net-faults")
+        .and_then(|r| r.name.as_deref()?.parse().ok())
+}
+
+/// The BUGGIFY sites that fired in the run of `trace`: (`file:line:column`, how many
+/// times), in the order they first fired ([`crate::buggify::fired`]).
+pub(crate) fn buggify_fired(trace: &Trace) -> Vec<(String, u64)> {
+    let mut out: Vec<(String, u64)> = Vec::new();
+    for e in trace.events() {
+        if let EventKind::Resource {
+            resource,
+            op: ResourceOp::Buggify,
+            ..
+        } = e.kind
+        {
+            let Some(info) = trace.resources().get(resource.as_u32() as usize) else {
+                continue;
+            };
+            let name = info.name.as_deref().unwrap_or("?").to_string();
+            match out.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, count)) => *count += 1,
+                None => out.push((name, 1)),
+            }
+        }
+    }
+    out
+}
+
+/// The lines a failure report adds for the network and BUGGIFY of the run of `trace`:
+/// the swarm faults it applied (in the form `SIM_NET_FAULTS`, `Builder::net_faults` and
+/// `Faults::from_str` take back) and the BUGGIFY sites that fired. Empty for a run
+/// without either.
+///
+/// ```
+/// let mut rt = sim::Builder::new().seed(4).build();
+/// rt.block_on(async { sim::net::swarm(); }).unwrap();
+/// let lines = sim::net::report_lines(rt.trace());
+/// assert!(lines[0].starts_with("network faults (swarm): latency="));
+/// ```
+pub fn report_lines(trace: &Trace) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(f) = faults_of(trace) {
+        out.push(format!(
+            "network faults (swarm): {f} (fix them with SIM_NET_FAULTS={f} or Builder::net_faults(\"{f}\".parse()?))"
+        ));
+    }
+    for (site, n) in buggify_fired(trace) {
+        out.push(format!(
+            "buggify fired at {site} ({n} time(s); keep it off with SIM_BUGGIFY_OFF={site})"
+        ));
+    }
+    out
+}
 
 /// How long a message takes on a link, drawn per message from the network's stream.
 ///

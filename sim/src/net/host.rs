@@ -691,7 +691,7 @@ pub fn set_connect_timeout(timeout: Option<Duration>) {
 /// Swarm mode: gives the whole network faults drawn from the seed (latency, loss,
 /// duplication, reordering, and each host's clock offset and drift), or those fixed by
 /// [`Builder::net_faults`](crate::Builder::net_faults), and returns them. The trace
-/// records them (`configure net-faults <faults>`) and [`faults_of`] reads them back,
+/// records them (`configure net-faults <faults>`) and `faults_of` reads them back,
 /// so a report can print them and `Builder::net_faults` restore them. Calling it
 /// again returns the same faults.
 ///
@@ -725,15 +725,6 @@ pub fn swarm() -> Faults {
         n.event(r, ResourceOp::Configure, 0);
     });
     faults
-}
-
-/// The network faults a run of `trace` applied with [`swarm`], if any.
-pub fn faults_of(trace: &crate::Trace) -> Option<Faults> {
-    trace
-        .resources()
-        .iter()
-        .find(|r| r.kind == "net-faults")
-        .and_then(|r| r.name.as_deref()?.parse().ok())
 }
 
 /// The wall clock of the current task's host: a fixed epoch plus the virtual time,

@@ -76,7 +76,7 @@
 //! cancellation safe. It must not decide who runs, nor read the wall clock.
 
 mod addr;
-mod faults;
+pub(crate) mod faults;
 mod host;
 mod tcp;
 mod udp;
@@ -91,9 +91,12 @@ use std::sync::Arc;
 use std::task::{Poll, Waker};
 
 pub use addr::{ToSocketAddrs, lookup_host};
-pub use faults::{DEFAULT_LATENCY, DEFAULT_SPLIT, Faults, LOOPBACK_LATENCY, Latency, LinkConfig};
+pub use faults::{
+    DEFAULT_LATENCY, DEFAULT_SPLIT, Faults, LOOPBACK_LATENCY, Latency, LinkConfig, faults_of,
+    report_lines,
+};
 pub use host::{
-    AsHost, Host, HostBuilder, faults_of, hold, hold_oneway, partition, partition_oneway, release,
+    AsHost, Host, HostBuilder, hold, hold_oneway, partition, partition_oneway, release,
     release_oneway, repair, repair_oneway, set_connect_timeout, set_link, set_link_oneway,
     set_links, swarm, system_time,
 };
@@ -298,30 +301,6 @@ pub(crate) fn arm(world: &World, timers: Timers) {
             n.add_timer_for(deadline, waker);
         }
     });
-}
-
-/// The lines a failure report adds for the network and BUGGIFY of the run of `trace`:
-/// the swarm faults it applied (in the form `Builder::net_faults` and
-/// `Faults::from_str` take back) and the BUGGIFY sites that fired. Empty for a run
-/// without either.
-///
-/// ```
-/// let mut rt = sim::Builder::new().seed(4).build();
-/// rt.block_on(async { sim::net::swarm(); }).unwrap();
-/// let lines = sim::net::report_lines(rt.trace());
-/// assert!(lines[0].starts_with("network faults (swarm): latency="));
-/// ```
-pub fn report_lines(trace: &crate::Trace) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Some(f) = faults_of(trace) {
-        out.push(format!(
-            "network faults (swarm): {f} (restore with Builder::net_faults(\"{f}\".parse()?))"
-        ));
-    }
-    for (site, n) in crate::buggify::fired(trace) {
-        out.push(format!("buggify fired at {site} ({n} time(s))"));
-    }
-    out
 }
 
 /// A `NotFound`-style error naming what was not found.

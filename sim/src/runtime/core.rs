@@ -77,6 +77,8 @@ pub(super) struct Finished {
     pub(super) drop_panics: Vec<(TaskId, String, Option<String>)>,
     /// Under `Strategy::Bytes`, the input that replays the run decision for decision.
     pub(super) replay_input: Option<Vec<u8>>,
+    /// The host of each task, by task index; empty for a run without hosts.
+    pub(super) task_hosts: Vec<HostIndex>,
 }
 
 pub(crate) struct Core {
@@ -439,7 +441,7 @@ impl Core {
 
     // --- scheduling ------------------------------------------------------------------
 
-    #[inline]
+    #[inline(always)]
     fn make_ready(&mut self, id: TaskId) -> bool {
         self.tasks.is_live(id)
             && self.current != Some(id)
@@ -860,7 +862,12 @@ impl Core {
 
     /// What the finished run leaves for its report.
     pub(super) fn into_finished(self) -> Finished {
+        let task_hosts = match &self.hosts {
+            Some(hosts) => self.tasks.ids().map(|id| hosts.of(id)).collect(),
+            None => Vec::new(),
+        };
         Finished {
+            task_hosts,
             tasks: self.tasks.infos(),
             trace: self.trace.finish(),
             resources: self.resources,

@@ -242,12 +242,12 @@ impl Network<'_> {
     }
 
     /// The network faults the run was configured with (`Builder::net_faults`).
-    pub(crate) fn faults(&self) -> Option<&crate::net::Faults> {
+    pub(crate) fn faults(&self) -> Option<&crate::net::faults::Faults> {
         self.0.config.net_faults.as_ref()
     }
 
     /// BUGGIFY's configuration for the run.
-    pub(crate) fn buggify(&self) -> &crate::buggify::BuggifyConfig {
+    pub(crate) fn buggify(&self) -> &crate::net::faults::BuggifyConfig {
         &self.0.config.buggify
     }
 

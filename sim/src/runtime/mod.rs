@@ -74,9 +74,9 @@ pub(crate) struct Config {
     pub(crate) driver: Option<crate::sched::Driver>,
     /// Network faults fixed for the run (`Builder::net_faults`), instead of drawn from
     /// the seed by `sim::net::swarm`.
-    pub(crate) net_faults: Option<crate::net::Faults>,
+    pub(crate) net_faults: Option<crate::net::faults::Faults>,
     /// BUGGIFY for the run.
-    pub(crate) buggify: crate::buggify::BuggifyConfig,
+    pub(crate) buggify: crate::net::faults::BuggifyConfig,
 }
 
 impl Config {
@@ -87,6 +87,23 @@ impl Config {
             (None, Strategy::Replay(s)) => s.seed(),
             (None, _) => self.seed,
         }
+    }
+
+    /// The settings beyond seed and strategy that a reproduce command must give again:
+    /// fixed network faults, BUGGIFY off, BUGGIFY sites kept off.
+    pub(crate) fn reproduce_settings(&self) -> Vec<(crate::config::Key, String)> {
+        use crate::config::Key;
+        let mut out = Vec::new();
+        if let Some(faults) = &self.net_faults {
+            out.push((Key::NetFaults, faults.to_string()));
+        }
+        if !self.buggify.enabled {
+            out.push((Key::Buggify, "0".to_string()));
+        }
+        if !self.buggify.off.is_empty() {
+            out.push((Key::BuggifyOff, self.buggify.off.join(",")));
+        }
+        out
     }
 }
 
@@ -130,7 +147,7 @@ impl Builder {
                 detect_partial_deadlocks: true,
                 fail_on_leak: false,
                 net_faults: None,
-                buggify: crate::buggify::BuggifyConfig::default(),
+                buggify: crate::net::faults::BuggifyConfig::default(),
             },
         }
     }
@@ -141,7 +158,8 @@ impl Builder {
     }
 
     /// Applies the run settings that are given (seed, strategy, schedule, bounds,
-    /// PCT's run length, the determinism check, the panic policy); the sweep's own
+    /// PCT's run length, the determinism check, the panic policy, the network's faults,
+    /// BUGGIFY on or off and the sites kept off); the sweep's own
     /// (`seeds`, `start_seed`, ...) are [`Check`](crate::Check)'s. A schedule wins over
     /// a strategy.
     ///
@@ -175,6 +193,15 @@ impl Builder {
         }
         if let Some(policy) = s.unhandled_panic {
             self = self.unhandled_panic(policy);
+        }
+        if let Some(faults) = s.net_faults {
+            self = self.net_faults(faults);
+        }
+        if let Some(on) = s.buggify {
+            self = self.buggify(on);
+        }
+        for site in s.buggify_off.iter().flatten() {
+            self = self.buggify_off(site);
         }
         self
     }
@@ -294,7 +321,7 @@ impl Builder {
     /// let rt = sim::Builder::new().net_faults(faults).build();
     /// # drop(rt);
     /// ```
-    pub fn net_faults(mut self, faults: crate::net::Faults) -> Self {
+    pub fn net_faults(mut self, faults: crate::net::faults::Faults) -> Self {
         self.config.net_faults = Some(faults);
         self
     }
@@ -524,7 +551,8 @@ impl Runtime {
             .into_inner()
             .into_finished();
         let (bytes, len) = finished.trace;
-        self.trace = Trace::new(bytes, len, finished.tasks, finished.resources);
+        self.trace = Trace::new(bytes, len, finished.tasks, finished.resources)
+            .with_task_hosts(finished.task_hosts);
         self.schedule = finished.schedule;
         self.replay_input = finished.replay_input;
         let drop_panics = finished.drop_panics;
@@ -632,9 +660,11 @@ impl Runtime {
             reproduce: Reproduce {
                 selection: Selection::of(self.seed(), &self.reported_strategy()),
                 check_determinism: matches!(stop, Stop::RerunDiffers { .. }),
+                settings: self.config.reproduce_settings(),
                 place: env::place(),
             },
             trace: self.trace.clone(),
+            events_at_stop: self.events_at_stop,
             drop_panics: Vec::new(),
         };
         match stop {

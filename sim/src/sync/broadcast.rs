@@ -10,7 +10,7 @@
 //! scheduling point when it completes at once (a message, a lag, a closed channel).
 //! `send` is synchronous: no point.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -100,12 +100,50 @@ struct State<T> {
     cap: usize,
     senders: usize,
     receivers: usize,
+    // Invariant: how many receivers will receive message number `k` next, for each
+    // `k` (counts sum to `receivers`); the smallest key is the oldest message some
+    // receiver has not seen.
+    positions: BTreeMap<u64, usize>,
     waiters: WaitQueue<()>,
+    /// Senders waiting in `closed` for the last receiver to go.
+    closers: WaitQueue<()>,
 }
 
 impl<T> State<T> {
     fn end(&self) -> u64 {
         self.base + self.buf.len() as u64
+    }
+
+    /// A receiver will receive message `at` next.
+    fn enter(&mut self, at: u64) {
+        *self.positions.entry(at).or_default() += 1;
+    }
+
+    /// A receiver no longer receives message `at` next.
+    fn leave(&mut self, at: u64) {
+        if let Some(n) = self.positions.get_mut(&at) {
+            *n -= 1;
+            if *n == 0 {
+                self.positions.remove(&at);
+            }
+        }
+    }
+
+    /// A new receiver at the tail.
+    fn subscribe(&mut self) -> u64 {
+        self.receivers += 1;
+        let at = self.end();
+        self.enter(at);
+        at
+    }
+
+    /// Messages some receiver alive when they were sent has not seen yet (as tokio's
+    /// `len`): from the oldest one a receiver will receive next to the newest.
+    fn queued(&self) -> usize {
+        match self.positions.keys().next() {
+            Some(&oldest) => (self.end() - oldest.max(self.base)) as usize,
+            None => 0,
+        }
     }
 }
 
@@ -132,31 +170,12 @@ struct Shared<T> {
 /// ```
 ///
 /// # Panics
-/// If `capacity` is zero.
+/// If `capacity` is zero or more than `usize::MAX >> 1` (as tokio).
 #[track_caller]
 pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
-    assert!(capacity > 0, "sim: broadcast channel requires capacity > 0");
-    let shared = Arc::new(Shared {
-        res: Res::new("broadcast"),
-        state: StateLock::new(State {
-            buf: VecDeque::new(),
-            base: 0,
-            cap: capacity,
-            senders: 1,
-            receivers: 1,
-            waiters: WaitQueue::new(),
-        }),
-    });
-    (
-        Sender {
-            shared: shared.clone(),
-        },
-        Receiver {
-            shared,
-            next: 0,
-            recv: Waiter::new(),
-        },
-    )
+    let tx = Sender::new(capacity);
+    let rx = tx.subscribe();
+    (tx, rx)
 }
 
 /// Sends to every receiver; clone it for more producers.
@@ -165,6 +184,45 @@ pub struct Sender<T> {
 }
 
 impl<T> Sender<T> {
+    /// A sender of a new channel keeping the last `capacity` messages, with no
+    /// receiver yet ([`subscribe`](Self::subscribe) makes them), as
+    /// `tokio::sync::broadcast::Sender::new`.
+    ///
+    /// ```
+    /// use sim::sync::broadcast;
+    /// let tx = broadcast::Sender::new(4);
+    /// assert!(tx.send(1).is_err()); // nobody subscribed
+    /// let mut rx = tx.subscribe();
+    /// tx.send(2).unwrap();
+    /// assert_eq!(rx.try_recv(), Ok(2));
+    /// ```
+    ///
+    /// # Panics
+    /// If `capacity` is zero or more than `usize::MAX >> 1` (as tokio).
+    #[track_caller]
+    pub fn new(capacity: usize) -> Self {
+        assert!(capacity > 0, "sim: broadcast channel requires capacity > 0");
+        assert!(
+            capacity <= usize::MAX >> 1,
+            "broadcast channel capacity exceeded `usize::MAX / 2`"
+        );
+        Sender {
+            shared: Arc::new(Shared {
+                res: Res::new("broadcast"),
+                state: StateLock::new(State {
+                    buf: VecDeque::new(),
+                    base: 0,
+                    cap: capacity,
+                    senders: 1,
+                    receivers: 0,
+                    positions: BTreeMap::new(),
+                    waiters: WaitQueue::new(),
+                    closers: WaitQueue::new(),
+                }),
+            }),
+        }
+    }
+
     /// Sends `value` to every subscribed receiver; returns how many there are. Fails
     /// (returning the value) if there is none.
     pub fn send(&self, value: T) -> Result<usize, SendError<T>> {
@@ -191,11 +249,10 @@ impl<T> Sender<T> {
 
     /// A new receiver that sees messages sent from now on.
     pub fn subscribe(&self) -> Receiver<T> {
-        let mut st = lock(&self.shared.state);
-        st.receivers += 1;
+        let next = lock(&self.shared.state).subscribe();
         Receiver {
             shared: self.shared.clone(),
-            next: st.end(),
+            next,
             recv: Waiter::new(),
         }
     }
@@ -203,6 +260,107 @@ impl<T> Sender<T> {
     /// Subscribed receivers.
     pub fn receiver_count(&self) -> usize {
         lock(&self.shared.state).receivers
+    }
+
+    /// Messages queued: sent, not overwritten, and not yet received by every receiver
+    /// that was subscribed when they were sent (as tokio's).
+    ///
+    /// ```
+    /// use sim::sync::broadcast;
+    /// let (tx, mut rx1) = broadcast::channel(8);
+    /// let mut rx2 = tx.subscribe();
+    /// tx.send(1).unwrap();
+    /// tx.send(2).unwrap();
+    /// assert_eq!(tx.len(), 2);
+    /// rx1.try_recv().unwrap();
+    /// assert_eq!(tx.len(), 2); // rx2 has not seen the first yet
+    /// rx2.try_recv().unwrap();
+    /// assert_eq!(tx.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        lock(&self.shared.state).queued()
+    }
+
+    /// Whether [`len`](Self::len) is zero.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Waits until no receiver is subscribed (at once if none is), as
+    /// `tokio::sync::broadcast::Sender::closed`. Cancellation safe. Another task may
+    /// run first when none is left already (its [scheduling
+    /// point](crate::sync#scheduling-rules)).
+    ///
+    /// ```
+    /// use sim::sync::broadcast;
+    /// sim::Builder::new().seed(1).build().block_on(async {
+    ///     let (tx, rx) = broadcast::channel::<u8>(1);
+    ///     sim::spawn(async move { drop(rx) });
+    ///     tx.closed().await;
+    ///     assert_eq!(tx.receiver_count(), 0);
+    /// }).unwrap();
+    /// ```
+    pub async fn closed(&self) {
+        ClosedFut {
+            shared: &self.shared,
+            waiter: Waiter::new(),
+        }
+        .await
+    }
+}
+
+/// Waiting for the last receiver to go, as an operation of the protocol (released,
+/// it looks again).
+struct Closed;
+
+impl<T> Op<State<T>> for Closed {
+    type Place = WaitQueue<()>;
+    type Output = ();
+
+    fn place(st: &mut State<T>) -> &mut WaitQueue<()> {
+        &mut st.closers
+    }
+
+    fn now(&self, st: &State<T>) -> bool {
+        st.receivers == 0
+    }
+
+    fn complete(&mut self, _: &mut State<T>, cx: &mut Ctx<'_>, _: &mut Wakers) {
+        // Ordered after the receivers' drops.
+        cx.event(ResourceOp::Served, 0);
+    }
+
+    fn park(&mut self, _: &mut State<T>, _: &mut Ctx<'_>) {}
+}
+
+/// The future of [`Sender::closed`].
+struct ClosedFut<'a, T> {
+    shared: &'a Shared<T>,
+    waiter: Waiter,
+}
+
+impl<T> Future for ClosedFut<'_, T> {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let what = "sim::sync::broadcast::Sender::closed";
+        let shared = this.shared;
+        shared.res.poll_op(
+            what,
+            &shared.state,
+            &mut this.waiter,
+            &mut Closed,
+            cx.waker(),
+        )
+    }
+}
+
+impl<T> Drop for ClosedFut<'_, T> {
+    fn drop(&mut self) {
+        let shared = self.shared;
+        shared
+            .res
+            .cancel_op(&shared.state, &mut self.waiter, &mut Closed);
     }
 }
 
@@ -281,13 +439,17 @@ impl<T> Op<State<T>> for Recv<'_> {
         let next = &mut *self.next;
         if *next < st.base {
             let missed = st.base - *next;
+            st.leave(*next);
             *next = st.base;
+            st.enter(*next);
             cx.event(ResourceOp::Lagged, missed as usize);
             return Step::Lagged(missed);
         }
         if *next < st.end() {
             let msg = st.buf[(*next - st.base) as usize].clone();
+            st.leave(*next);
             *next += 1;
+            st.enter(*next);
             cx.event(ResourceOp::Recv, (st.end() - *next) as usize);
             return Step::Msg(msg);
         }
@@ -346,11 +508,10 @@ impl<T: Clone> Receiver<T> {
 
     /// A new receiver at the tail: it sees messages sent from now on.
     pub fn resubscribe(&self) -> Self {
-        let mut st = lock(&self.shared.state);
-        st.receivers += 1;
+        let next = lock(&self.shared.state).subscribe();
         Receiver {
             shared: self.shared.clone(),
-            next: st.end(),
+            next,
             recv: Waiter::new(),
         }
     }
@@ -393,10 +554,20 @@ impl<T> Drop for Receiver<T> {
             next: &mut self.next,
         };
         let recv = &mut self.recv;
-        shared.res.update_lenient(&shared.state, |st, cx, wakers| {
+        let buffered = shared.res.update_lenient(&shared.state, |st, cx, wakers| {
             recv.cancel(&mut op, st, cx, wakers);
             st.receivers -= 1;
+            st.leave(*op.next);
+            if st.receivers > 0 {
+                return VecDeque::new();
+            }
+            // The last receiver: no one will receive the messages held (as tokio, they
+            // are dropped now), and senders waiting in `closed` pass.
+            st.closers.release_all(wakers);
+            st.base = st.end();
+            std::mem::take(&mut st.buf)
         });
+        drop(buffered); // Outside the lock and the core.
     }
 }
 
@@ -418,3 +589,10 @@ impl<T> fmt::Debug for Receiver<T> {
             .finish_non_exhaustive()
     }
 }
+
+// As tokio's: a panic while using a channel half leaves the channel consistent (no
+// user code runs under its lock), so the halves may cross `catch_unwind`.
+impl<T> std::panic::UnwindSafe for Sender<T> {}
+impl<T> std::panic::RefUnwindSafe for Sender<T> {}
+impl<T> std::panic::UnwindSafe for Receiver<T> {}
+impl<T> std::panic::RefUnwindSafe for Receiver<T> {}

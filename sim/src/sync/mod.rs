@@ -86,6 +86,18 @@
 //! a run on another thread owns the primitive panics with that message. Drops never
 //! panic.
 //!
+//! # Blocking operations
+//!
+//! The `blocking_*` methods ([`Mutex::blocking_lock`], [`RwLock::blocking_read`],
+//! [`RwLock::blocking_write`], [`mpsc::Sender::blocking_send`],
+//! [`mpsc::Receiver::blocking_recv`], [`oneshot::Receiver::blocking_recv`], ...) are for
+//! synchronous code outside a run, as tokio's are for code outside a runtime: they drive
+//! the operation with a small local executor (`futures::executor::block_on`), parking the
+//! calling OS thread until the primitive wakes it. Inside a simulated run they never block
+//! the simulator's thread: they panic at once with tokio's message ("Cannot block the
+//! current thread from within a runtime..."), naming the method; await the async form
+//! there.
+//!
 //! # Differences from tokio
 //!
 //! - A semaphore never assigns part of a request: while a large request waits at the
@@ -100,6 +112,23 @@
 //!   scheduling point); tokio's yield only when the task's cooperative budget is spent.
 //! - [`Condvar`] and [`Event`] come from asyncio (`Condition`, `Event`); tokio has no
 //!   equivalent.
+//! - No mapped guards: `MutexGuard::map`, `RwLockReadGuard::map`,
+//!   `RwLockWriteGuard::{map, downgrade_map, try_downgrade_map, into_mapped}` and
+//!   `RwLockMappedWriteGuard` are missing (as are `RwLock`'s owned guards). A guard
+//!   reaches the value only through the access its permits carry (the cells of
+//!   `unsafe_parts`, the one place with `unsafe`), so it cannot keep a projected
+//!   reference; project inside the guard's scope instead.
+//!   [`RwLockWriteGuard::downgrade`] is there.
+//! - [`mpsc::Sender::send_timeout`] measures virtual time: outside a run it works while
+//!   a slot is free, and panics if it would have to wait (there is no clock to time
+//!   it out).
+//! - A [`Notified`] given a place with [`Notified::enable`] in a run counts as a wait
+//!   of its task for the deadlock detector until it completes or is dropped.
+//! - A [`broadcast`] channel keeps messages every receiver has seen until they are
+//!   overwritten or the last receiver is dropped (tokio drops each one once every
+//!   receiver has seen it); [`broadcast::Sender::len`] counts as tokio's does.
+//! - `Debug` of a [`Mutex`] shows the value or `<locked>`, like tokio's; the holder
+//!   shows in deadlock reports, not there.
 
 mod barrier;
 mod condvar;
@@ -114,6 +143,21 @@ pub mod broadcast;
 pub mod mpsc;
 pub mod oneshot;
 pub mod watch;
+
+/// Runs `fut` to completion on the calling thread for a `blocking_*` method: outside
+/// a run only (with `futures`' local executor, parking the thread until a real waker
+/// wakes it); inside a run it panics, as tokio's do inside a runtime.
+#[track_caller]
+pub(crate) fn block_on_outside_run<F: std::future::Future>(what: &str, fut: F) -> F::Output {
+    assert!(
+        crate::runtime::context::current_run_id().is_none(),
+        "Cannot block the current thread from within a runtime. This happens because a \
+         function attempted to block the current thread while the thread is being used to \
+         drive asynchronous tasks: {what} was called inside a simulated run (await the \
+         async form instead)"
+    );
+    futures::executor::block_on(fut)
+}
 
 pub use barrier::{Barrier, BarrierWait, BarrierWaitResult};
 pub use condvar::Condvar;

@@ -90,6 +90,45 @@ pub mod error {
 
     impl<T> std::error::Error for TrySendError<T> {}
 
+    /// [`Sender::send_timeout`](super::Sender::send_timeout) failed; the value comes
+    /// back.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    pub enum SendTimeoutError<T> {
+        /// No slot was free before the timeout.
+        Timeout(T),
+        /// The receiver is gone (or closed).
+        Closed(T),
+    }
+
+    impl<T> SendTimeoutError<T> {
+        /// The value that was not sent.
+        pub fn into_inner(self) -> T {
+            match self {
+                SendTimeoutError::Timeout(v) | SendTimeoutError::Closed(v) => v,
+            }
+        }
+    }
+
+    impl<T> fmt::Debug for SendTimeoutError<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(match self {
+                SendTimeoutError::Timeout(_) => "Timeout(..)",
+                SendTimeoutError::Closed(_) => "Closed(..)",
+            })
+        }
+    }
+
+    impl<T> fmt::Display for SendTimeoutError<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(match self {
+                SendTimeoutError::Timeout(_) => "timed out waiting on send operation",
+                SendTimeoutError::Closed(_) => "channel closed",
+            })
+        }
+    }
+
+    impl<T> std::error::Error for SendTimeoutError<T> {}
+
     /// [`Receiver::try_recv`](super::Receiver::try_recv) found nothing.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum TryRecvError {
@@ -111,7 +150,7 @@ pub mod error {
     impl std::error::Error for TryRecvError {}
 }
 
-use error::{SendError, TryRecvError, TrySendError};
+use error::{SendError, SendTimeoutError, TryRecvError, TrySendError};
 
 /// A channel's state, under one lock.
 struct State<T> {
@@ -119,7 +158,11 @@ struct State<T> {
     /// Free slots and blocked senders of a bounded channel; `None` when unbounded. A
     /// slot taken by a sent message comes back when the message is received.
     slots: Option<Permits>,
+    /// The capacity of a bounded channel (0 when unbounded).
+    max: usize,
     senders: usize,
+    /// Live weak senders (they do not keep the channel open).
+    weak: usize,
     /// Slots reserved by live `Permit`s (they may still send after `close`).
     reserved: usize,
     rx_closed: bool,
@@ -154,6 +197,24 @@ impl<T> State<T> {
     /// Whether no message can come any more.
     fn ended(&self) -> bool {
         self.senders == 0 || (self.rx_closed && self.reserved == 0)
+    }
+
+    /// Reserves `n` free slots at once if the channel is open and they are free.
+    fn try_reserve(&mut self, n: usize) -> Result<(), TrySendError<()>> {
+        if self.rx_dropped || self.slots().is_closed() {
+            return Err(TrySendError::Closed(()));
+        }
+        if n > self.max || !self.slots().try_take(n) {
+            return Err(TrySendError::Full(()));
+        }
+        self.reserved += n;
+        Ok(())
+    }
+
+    /// Whether the receiving side sees the channel closed (tokio's `is_closed` of a
+    /// receiver): closed, or every sender gone.
+    fn rx_sees_closed(&self) -> bool {
+        self.rx_closed || self.senders == 0
     }
 
     /// A reserved slot is used (`sent`: it now holds a message) or given back.
@@ -194,7 +255,9 @@ impl<T> Chan<T> {
             state: StateLock::new(State {
                 buf: VecDeque::new(),
                 slots: cap.map(Permits::new),
+                max: cap.unwrap_or(0),
                 senders: 1,
+                weak: 0,
                 reserved: 0,
                 rx_closed: false,
                 rx_dropped: false,
@@ -238,9 +301,36 @@ impl<T> Chan<T> {
 
     /// Gives back a slot reserved by a permit, unused.
     fn release_reserved(&self) {
+        self.release_reserved_n(1);
+    }
+
+    /// Gives back `n` slots reserved by permits, unused.
+    fn release_reserved_n(&self, n: usize) {
         let mut wakers = Wakers::default();
-        lock(&self.state).unreserve(false, &mut wakers);
+        {
+            let mut st = lock(&self.state);
+            for _ in 0..n {
+                st.unreserve(false, &mut wakers);
+            }
+        }
         wakers.wake();
+    }
+
+    /// Polls for up to `limit` messages into `buf`; their count (0 once no message can
+    /// come, or for a `limit` of 0).
+    fn poll_recv_many(
+        &self,
+        rx: &mut Waiter,
+        cx: &mut Context<'_>,
+        buf: &mut Vec<T>,
+        limit: usize,
+    ) -> Poll<usize> {
+        if limit == 0 {
+            return Poll::Ready(0);
+        }
+        let what = "sim::sync::mpsc::Receiver::recv_many";
+        let mut op = RecvMany { buf, limit };
+        self.res.poll_op(what, &self.state, rx, &mut op, cx.waker())
     }
 
     /// Takes the next message, giving its slot back; records `recv`.
@@ -314,9 +404,52 @@ impl<T> Op<State<T>> for Recv {
     fn park(&mut self, _: &mut State<T>, _: &mut Ctx<'_>) {}
 }
 
+/// A receive of up to `limit` messages into `buf`, as an operation of the protocol;
+/// it waits (in the receiver's place, like [`Recv`]) while no message is there.
+struct RecvMany<'a, T> {
+    buf: &'a mut Vec<T>,
+    limit: usize,
+}
+
+impl<T> Op<State<T>> for RecvMany<'_, T> {
+    type Place = WakerSlot;
+    type Output = usize;
+
+    fn place(st: &mut State<T>) -> &mut WakerSlot {
+        &mut st.rx
+    }
+
+    fn now(&self, st: &State<T>) -> bool {
+        !st.buf.is_empty() || st.ended()
+    }
+
+    fn complete(&mut self, st: &mut State<T>, cx: &mut Ctx<'_>, wakers: &mut Wakers) -> usize {
+        let mut n = 0;
+        while n < self.limit {
+            match Chan::take(st, cx, wakers) {
+                Some(v) => self.buf.push(v),
+                None => break,
+            }
+            n += 1;
+        }
+        if n == 0 {
+            // Ordered after the senders' drop or the close that ended the channel.
+            cx.event(ResourceOp::Served, 0);
+        }
+        n
+    }
+
+    fn park(&mut self, _: &mut State<T>, _: &mut Ctx<'_>) {}
+}
+
 /// What a [`SlotFut`] puts into the slot it gets: a message or a reservation.
 trait Fill<T>: Sized {
-    /// Fills the slot just taken; gives `self` back if it cannot (the slot is then
+    /// How many slots it takes.
+    fn slots(&self) -> usize {
+        1
+    }
+
+    /// Fills the slots just taken; gives `self` back if it cannot (they are then
     /// passed on).
     fn fill(self, st: &mut State<T>, cx: &mut Ctx<'_>, wakers: &mut Wakers) -> Result<(), Self>;
 }
@@ -335,12 +468,16 @@ impl<T> Fill<T> for Message<T> {
     }
 }
 
-/// A reservation: the slot is kept for a [`Permit`].
-struct Reservation;
+/// A reservation of this many slots, kept for [`Permit`]s.
+struct Reservation(usize);
 
 impl<T> Fill<T> for Reservation {
+    fn slots(&self) -> usize {
+        self.0
+    }
+
     fn fill(self, st: &mut State<T>, _: &mut Ctx<'_>, _: &mut Wakers) -> Result<(), Self> {
-        st.reserved += 1;
+        st.reserved += self.0;
         Ok(())
     }
 }
@@ -362,6 +499,8 @@ struct SlotFut<'a, T, F: Fill<T>> {
 struct SlotOp<F> {
     // Invariant: `Some` until the operation completes.
     fill: Option<F>,
+    /// The slots it takes (the fill's).
+    n: usize,
 }
 
 impl<F> SlotOp<F> {
@@ -381,7 +520,7 @@ impl<T, F: Fill<T>> Op<State<T>> for SlotOp<F> {
     }
 
     fn now(&self, st: &State<T>) -> bool {
-        st.rx_dropped || st.slots_ref().completes_at_once(1)
+        st.rx_dropped || st.slots_ref().completes_at_once(self.n)
     }
 
     fn complete(
@@ -393,14 +532,14 @@ impl<T, F: Fill<T>> Op<State<T>> for SlotOp<F> {
         if st.rx_dropped {
             return Err(self.fill());
         }
-        match st.slots().take_at_once(1) {
+        match st.slots().take_at_once(self.n) {
             Ok(()) => self.fill().fill(st, cx, wakers),
             Err(Closed) => Err(self.fill()),
         }
     }
 
     fn park(&mut self, _: &mut State<T>, _: &mut Ctx<'_>) -> SemWait {
-        Permits::parked(1)
+        Permits::parked(self.n)
     }
 
     fn released(
@@ -514,19 +653,30 @@ pub struct Sender<T> {
 impl<T> Sender<T> {
     /// Waits for a slot and fills it with `fill`.
     fn slot<F: Fill<T>>(&self, what: &'static str, fill: F) -> SlotFut<'_, T, F> {
+        let n = fill.slots();
         SlotFut {
             chan: &self.chan,
             what,
             waiter: Waiter::new(),
-            op: SlotOp { fill: Some(fill) },
+            op: SlotOp {
+                fill: Some(fill),
+                n,
+            },
         }
     }
 
     /// Waits for a slot and reserves it.
     async fn reserve_slot(&self) -> Result<(), SendError<()>> {
-        self.slot("sim::sync::mpsc::Sender::reserve", Reservation)
+        self.slot("sim::sync::mpsc::Sender::reserve", Reservation(1))
             .await
-            .map_err(|Reservation| SendError(()))
+            .map_err(|Reservation(_)| SendError(()))
+    }
+
+    /// Reserves `n` free slots at once, if the channel is open and they are free.
+    fn try_reserve_slots(&self, what: &str, n: usize) -> Result<(), TrySendError<()>> {
+        self.chan
+            .res
+            .update(what, &self.chan.state, |st, _, _| st.try_reserve(n))
     }
 
     /// Sends `value`, waiting for a free slot. Fails (returning the value) once the
@@ -570,6 +720,160 @@ impl<T> Sender<T> {
         Ok(OwnedPermit { sender: Some(self) })
     }
 
+    /// Waits for `n` slots, taken together, and reserves them: the iterator yields
+    /// `n` [`Permit`]s, as `tokio::sync::mpsc::Sender::reserve_many`. Fails once the
+    /// receiver is closed or dropped, or at once if `n` is more than
+    /// [`max_capacity`](Self::max_capacity). Slots of permits not used come back when
+    /// the iterator is dropped.
+    ///
+    /// ```
+    /// use sim::sync::mpsc;
+    /// sim::Builder::new().seed(1).build().block_on(async {
+    ///     let (tx, mut rx) = mpsc::channel(3);
+    ///     for (i, permit) in tx.reserve_many(2).await.unwrap().enumerate() {
+    ///         permit.send(i);
+    ///     }
+    ///     assert_eq!(rx.recv().await, Some(0));
+    ///     assert_eq!(rx.recv().await, Some(1));
+    /// }).unwrap();
+    /// ```
+    pub async fn reserve_many(&self, n: usize) -> Result<PermitIterator<'_, T>, SendError<()>> {
+        if n > self.max_capacity() {
+            return Err(SendError(()));
+        }
+        self.slot("sim::sync::mpsc::Sender::reserve_many", Reservation(n))
+            .await
+            .map_err(|Reservation(_)| SendError(()))?;
+        Ok(PermitIterator {
+            chan: &self.chan,
+            n,
+        })
+    }
+
+    /// Reserves a slot if one is free now, as `tokio::sync::mpsc::Sender::try_reserve`.
+    ///
+    /// ```
+    /// use sim::sync::mpsc::{self, error::TrySendError};
+    /// let (tx, mut rx) = mpsc::channel(1);
+    /// let permit = tx.try_reserve().unwrap();
+    /// assert!(matches!(tx.try_reserve(), Err(TrySendError::Full(()))));
+    /// permit.send(1);
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// ```
+    pub fn try_reserve(&self) -> Result<Permit<'_, T>, TrySendError<()>> {
+        self.try_reserve_slots("sim::sync::mpsc::Sender::try_reserve", 1)?;
+        Ok(Permit {
+            chan: Some(&self.chan),
+        })
+    }
+
+    /// Reserves `n` slots if they are free now (`Full` if `n` is more than
+    /// [`max_capacity`](Self::max_capacity)), as
+    /// `tokio::sync::mpsc::Sender::try_reserve_many`.
+    ///
+    /// ```
+    /// use sim::sync::mpsc;
+    /// let (tx, mut rx) = mpsc::channel(2);
+    /// let mut permits = tx.try_reserve_many(2).unwrap();
+    /// assert!(tx.try_reserve().is_err());
+    /// permits.next().unwrap().send(1);
+    /// drop(permits); // the unused slot comes back
+    /// assert_eq!(tx.capacity(), 1);
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// ```
+    pub fn try_reserve_many(&self, n: usize) -> Result<PermitIterator<'_, T>, TrySendError<()>> {
+        self.try_reserve_slots("sim::sync::mpsc::Sender::try_reserve_many", n)?;
+        Ok(PermitIterator {
+            chan: &self.chan,
+            n,
+        })
+    }
+
+    /// Like [`try_reserve`](Self::try_reserve), consuming a sender clone (given back
+    /// in the error), as `tokio::sync::mpsc::Sender::try_reserve_owned`.
+    ///
+    /// ```
+    /// use sim::sync::mpsc;
+    /// let (tx, mut rx) = mpsc::channel(1);
+    /// let permit = tx.clone().try_reserve_owned().unwrap();
+    /// let tx2 = permit.send(4);
+    /// assert!(tx2.try_reserve_owned().is_err()); // full
+    /// assert_eq!(rx.try_recv(), Ok(4));
+    /// # drop(tx);
+    /// ```
+    pub fn try_reserve_owned(self) -> Result<OwnedPermit<T>, TrySendError<Self>> {
+        match self.try_reserve_slots("sim::sync::mpsc::Sender::try_reserve_owned", 1) {
+            Ok(()) => Ok(OwnedPermit { sender: Some(self) }),
+            Err(TrySendError::Full(())) => Err(TrySendError::Full(self)),
+            Err(TrySendError::Closed(())) => Err(TrySendError::Closed(self)),
+        }
+    }
+
+    /// Sends `value`, waiting at most `timeout` (of virtual time) for a free slot, as
+    /// `tokio::sync::mpsc::Sender::send_timeout`; the value comes back on a timeout or
+    /// once the receiver is closed or dropped. Another task may run first when a slot
+    /// is free (its [scheduling point](crate::sync#scheduling-rules)).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sim::sync::mpsc::{self, error::SendTimeoutError};
+    /// sim::Builder::new().seed(1).build().block_on(async {
+    ///     let (tx, _rx) = mpsc::channel(1);
+    ///     tx.send_timeout(1, Duration::from_millis(5)).await.unwrap();
+    ///     let full = tx.send_timeout(2, Duration::from_millis(5)).await;
+    ///     assert!(matches!(full, Err(SendTimeoutError::Timeout(2))));
+    ///     assert_eq!(sim::time::Instant::now().since_start(), Duration::from_millis(5));
+    /// }).unwrap();
+    /// ```
+    ///
+    /// # Panics
+    /// Outside a run if the send must wait (the timeout needs a run's virtual clock).
+    pub async fn send_timeout(
+        &self,
+        value: T,
+        timeout: std::time::Duration,
+    ) -> Result<(), SendTimeoutError<T>> {
+        let mut slot = self.slot("sim::sync::mpsc::Sender::send_timeout", Message(value));
+        let mut deadline: Option<Pin<Box<crate::time::Sleep>>> = None;
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(sent) = Pin::new(&mut slot).poll(cx) {
+                return Poll::Ready(sent.map_err(|Message(v)| SendTimeoutError::Closed(v)));
+            }
+            if !slot.waiter.is_parked() {
+                // It yielded at its scheduling point with a slot free: no timeout yet.
+                return Poll::Pending;
+            }
+            let sleep = deadline.get_or_insert_with(|| Box::pin(crate::time::sleep(timeout)));
+            if sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            let chan = slot.chan;
+            chan.res
+                .cancel_op(&chan.state, &mut slot.waiter, &mut slot.op);
+            let Message(v) = slot.op.fill();
+            Poll::Ready(Err(SendTimeoutError::Timeout(v)))
+        })
+        .await
+    }
+
+    /// Sends `value` from synchronous code outside a run, blocking the calling thread
+    /// while the channel is full, as `tokio::sync::mpsc::Sender::blocking_send`; see
+    /// [the module docs](crate::sync#blocking-operations).
+    ///
+    /// # Panics
+    /// Inside a simulated run (it would block the simulator's only thread).
+    ///
+    /// ```
+    /// use sim::sync::mpsc;
+    /// let (tx, mut rx) = mpsc::channel(1);
+    /// tx.blocking_send(1).unwrap();
+    /// assert_eq!(rx.blocking_recv(), Some(1));
+    /// ```
+    #[track_caller]
+    pub fn blocking_send(&self, value: T) -> Result<(), SendError<T>> {
+        super::block_on_outside_run("sim::sync::mpsc::Sender::blocking_send", self.send(value))
+    }
+
     /// Whether the receiver is closed or dropped.
     pub fn is_closed(&self) -> bool {
         self.chan.is_closed()
@@ -580,9 +884,96 @@ impl<T> Sender<T> {
         lock(&self.chan.state).slots().available()
     }
 
+    /// The channel's capacity (the bound it was created with).
+    ///
+    /// ```
+    /// use sim::sync::mpsc;
+    /// let (tx, _rx) = mpsc::channel::<u8>(4);
+    /// let _permit = tx.try_reserve().unwrap();
+    /// assert_eq!((tx.capacity(), tx.max_capacity()), (3, 4));
+    /// ```
+    pub fn max_capacity(&self) -> usize {
+        lock(&self.chan.state).max
+    }
+
     /// Whether both senders send into the same channel.
     pub fn same_channel(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.chan, &other.chan)
+    }
+
+    /// A [`WeakSender`]: it does not keep the channel open, and
+    /// [`upgrade`](WeakSender::upgrade)s while a sender is left.
+    ///
+    /// ```
+    /// use sim::sync::mpsc;
+    /// let (tx, _rx) = mpsc::channel::<u8>(1);
+    /// let weak = tx.downgrade();
+    /// assert_eq!((tx.strong_count(), tx.weak_count()), (1, 1));
+    /// assert!(weak.upgrade().is_some());
+    /// drop(tx);
+    /// assert!(weak.upgrade().is_none());
+    /// ```
+    pub fn downgrade(&self) -> WeakSender<T> {
+        lock(&self.chan.state).weak += 1;
+        WeakSender {
+            chan: self.chan.clone(),
+        }
+    }
+
+    /// Senders of the channel (not weak ones).
+    pub fn strong_count(&self) -> usize {
+        lock(&self.chan.state).senders
+    }
+
+    /// Weak senders of the channel.
+    pub fn weak_count(&self) -> usize {
+        lock(&self.chan.state).weak
+    }
+}
+
+/// `n` reserved slots of a bounded channel, as `tokio::sync::mpsc::PermitIterator`:
+/// yields one [`Permit`] per slot; the slots of permits not taken come back when it
+/// is dropped.
+#[must_use = "dropping the iterator frees the slots it still holds"]
+pub struct PermitIterator<'a, T> {
+    chan: &'a Chan<T>,
+    /// Slots still held.
+    n: usize,
+}
+
+impl<'a, T> Iterator for PermitIterator<'a, T> {
+    type Item = Permit<'a, T>;
+
+    fn next(&mut self) -> Option<Permit<'a, T>> {
+        if self.n == 0 {
+            return None;
+        }
+        self.n -= 1;
+        Some(Permit {
+            chan: Some(self.chan),
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.n, Some(self.n))
+    }
+}
+
+impl<T> ExactSizeIterator for PermitIterator<'_, T> {}
+
+impl<T> Drop for PermitIterator<'_, T> {
+    fn drop(&mut self) {
+        if self.n > 0 {
+            self.chan.release_reserved_n(std::mem::take(&mut self.n));
+        }
+    }
+}
+
+impl<T> fmt::Debug for PermitIterator<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PermitIterator")
+            .field("remaining", &self.n)
+            .finish_non_exhaustive()
     }
 }
 
@@ -710,6 +1101,30 @@ impl<T> Drop for RecvFut<'_, T> {
     }
 }
 
+/// The future of a `recv_many`: cancels the receiver's wait if dropped while pending.
+struct RecvManyFut<'a, T> {
+    chan: &'a Chan<T>,
+    rx: &'a mut Waiter,
+    buf: &'a mut Vec<T>,
+    limit: usize,
+}
+
+impl<T> Future for RecvManyFut<'_, T> {
+    type Output = usize;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+        let this = self.get_mut();
+        this.chan.poll_recv_many(this.rx, cx, this.buf, this.limit)
+    }
+}
+
+impl<T> Drop for RecvManyFut<'_, T> {
+    fn drop(&mut self) {
+        let chan = self.chan;
+        // Same place as a receive's, nothing to pass on: cancel it as one.
+        chan.res.cancel_op(&chan.state, self.rx, &mut Recv);
+    }
+}
+
 fn drop_receiver<T>(chan: &Chan<T>, rx: &mut Waiter) {
     let buf = chan.res.update_lenient(&chan.state, |st, cx, wakers| {
         rx.cancel(&mut Recv, st, cx, wakers);
@@ -744,6 +1159,87 @@ macro_rules! receiver_api {
             /// Takes a message if one is buffered.
             pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
                 self.chan.try_recv()
+            }
+
+            /// Waits for at least one message and takes up to `limit` of them into
+            /// `buffer` (appended); their count. 0 at once for a `limit` of 0, and once
+            /// the buffer is empty and no message can come, as tokio's `recv_many`.
+            /// Cancellation safe. Another task may run first when a message is there
+            /// (its [scheduling point](crate::sync#scheduling-rules)).
+            ///
+            /// ```
+            /// use sim::sync::mpsc;
+            /// futures::executor::block_on(async {
+            ///     let (tx, mut rx) = mpsc::unbounded_channel();
+            ///     for i in 0..3 {
+            ///         tx.send(i).unwrap();
+            ///     }
+            ///     let mut got = Vec::new();
+            ///     assert_eq!(rx.recv_many(&mut got, 2).await, 2);
+            ///     drop(tx);
+            ///     assert_eq!(rx.recv_many(&mut got, 2).await, 1);
+            ///     assert_eq!(rx.recv_many(&mut got, 2).await, 0); // closed
+            ///     assert_eq!(got, [0, 1, 2]);
+            /// });
+            /// ```
+            pub async fn recv_many(&mut self, buffer: &mut Vec<T>, limit: usize) -> usize {
+                RecvManyFut {
+                    chan: &self.chan,
+                    rx: &mut self.rx,
+                    buf: buffer,
+                    limit,
+                }
+                .await
+            }
+
+            /// Polls for up to `limit` messages into `buffer` (see
+            /// [`recv_many`](Self::recv_many)).
+            pub fn poll_recv_many(
+                &mut self,
+                cx: &mut Context<'_>,
+                buffer: &mut Vec<T>,
+                limit: usize,
+            ) -> Poll<usize> {
+                self.chan.poll_recv_many(&mut self.rx, cx, buffer, limit)
+            }
+
+            /// Waits for the next message from synchronous code outside a run,
+            /// blocking the calling thread, as tokio's `blocking_recv`; see [the module
+            /// docs](crate::sync#blocking-operations).
+            ///
+            /// # Panics
+            /// Inside a simulated run (it would block the simulator's only thread).
+            #[track_caller]
+            pub fn blocking_recv(&mut self) -> Option<T> {
+                let what = concat!("sim::sync::mpsc::", stringify!($rx), "::blocking_recv");
+                super::block_on_outside_run(what, self.recv())
+            }
+
+            /// Like [`recv_many`](Self::recv_many), blocking the calling thread outside
+            /// a run.
+            ///
+            /// # Panics
+            /// Inside a simulated run.
+            #[track_caller]
+            pub fn blocking_recv_many(&mut self, buffer: &mut Vec<T>, limit: usize) -> usize {
+                let what = concat!("sim::sync::mpsc::", stringify!($rx), "::blocking_recv_many");
+                super::block_on_outside_run(what, self.recv_many(buffer, limit))
+            }
+
+            /// Whether the channel is closed: [`close`](Self::close) was called or
+            /// every sender is gone (buffered messages may remain).
+            pub fn is_closed(&self) -> bool {
+                lock(&self.chan.state).rx_sees_closed()
+            }
+
+            /// Senders of the channel (not weak ones).
+            pub fn sender_strong_count(&self) -> usize {
+                lock(&self.chan.state).senders
+            }
+
+            /// Weak senders of the channel.
+            pub fn sender_weak_count(&self) -> usize {
+                lock(&self.chan.state).weak
             }
 
             /// Closes the channel: sends fail from now on, buffered messages can still
@@ -817,6 +1313,25 @@ impl<T> UnboundedSender<T> {
     pub fn same_channel(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.chan, &other.chan)
     }
+
+    /// A [`WeakUnboundedSender`]: it does not keep the channel open, and
+    /// [`upgrade`](WeakUnboundedSender::upgrade)s while a sender is left.
+    pub fn downgrade(&self) -> WeakUnboundedSender<T> {
+        lock(&self.chan.state).weak += 1;
+        WeakUnboundedSender {
+            chan: self.chan.clone(),
+        }
+    }
+
+    /// Senders of the channel (not weak ones).
+    pub fn strong_count(&self) -> usize {
+        lock(&self.chan.state).senders
+    }
+
+    /// Weak senders of the channel.
+    pub fn weak_count(&self) -> usize {
+        lock(&self.chan.state).weak
+    }
 }
 
 impl<T> Clone for UnboundedSender<T> {
@@ -846,6 +1361,89 @@ pub struct UnboundedReceiver<T> {
     /// The receive in progress.
     rx: Waiter,
 }
+
+macro_rules! weak_sender {
+    ($weak:ident, $strong:ident) => {
+        /// A sender that does not keep the channel open: the channel closes when the
+        /// last strong sender goes, and [`upgrade`](Self::upgrade) then fails.
+        pub struct $weak<T> {
+            chan: Arc<Chan<T>>,
+        }
+
+        impl<T> $weak<T> {
+            /// A strong sender, while one is left (`None` once the last is gone).
+            pub fn upgrade(&self) -> Option<$strong<T>> {
+                let mut st = lock(&self.chan.state);
+                if st.senders == 0 {
+                    return None;
+                }
+                st.senders += 1;
+                Some($strong {
+                    chan: self.chan.clone(),
+                })
+            }
+
+            /// Strong senders of the channel.
+            pub fn strong_count(&self) -> usize {
+                lock(&self.chan.state).senders
+            }
+
+            /// Weak senders of the channel.
+            pub fn weak_count(&self) -> usize {
+                lock(&self.chan.state).weak
+            }
+        }
+
+        impl<T> Clone for $weak<T> {
+            fn clone(&self) -> Self {
+                lock(&self.chan.state).weak += 1;
+                $weak {
+                    chan: self.chan.clone(),
+                }
+            }
+        }
+
+        impl<T> Drop for $weak<T> {
+            fn drop(&mut self) {
+                lock(&self.chan.state).weak -= 1;
+            }
+        }
+
+        impl<T> fmt::Debug for $weak<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($weak)).finish_non_exhaustive()
+            }
+        }
+    };
+}
+
+weak_sender!(WeakSender, Sender);
+weak_sender!(WeakUnboundedSender, UnboundedSender);
+
+// As tokio's: a panic while using a channel half leaves the channel consistent (no
+// user code runs under its lock), so the halves may cross `catch_unwind`.
+macro_rules! unwind_safe {
+    ($($ty:ident),*) => {
+        $(
+            impl<T> std::panic::UnwindSafe for $ty<T> {}
+            impl<T> std::panic::RefUnwindSafe for $ty<T> {}
+        )*
+    };
+}
+
+unwind_safe!(
+    Sender,
+    Receiver,
+    UnboundedSender,
+    UnboundedReceiver,
+    WeakSender,
+    WeakUnboundedSender,
+    OwnedPermit
+);
+impl<T> std::panic::UnwindSafe for Permit<'_, T> {}
+impl<T> std::panic::RefUnwindSafe for Permit<'_, T> {}
+impl<T> std::panic::UnwindSafe for PermitIterator<'_, T> {}
+impl<T> std::panic::RefUnwindSafe for PermitIterator<'_, T> {}
 
 type ReserveFut<T> = Pin<Box<dyn Future<Output = Result<OwnedPermit<T>, SendError<()>>> + Send>>;
 

@@ -136,6 +136,34 @@ impl<T> Mutex<T> {
         })
     }
 
+    /// Locks from synchronous code outside a run, blocking the calling thread until
+    /// the lock is free, as `tokio::sync::Mutex::blocking_lock`; see [the module
+    /// docs](crate::sync#blocking-operations).
+    ///
+    /// # Panics
+    /// Inside a simulated run (it would block the simulator's only thread).
+    ///
+    /// ```
+    /// use sim::sync::Mutex;
+    /// let m = Mutex::new(1);
+    /// *m.blocking_lock() += 1;
+    /// assert_eq!(*m.blocking_lock(), 2);
+    /// ```
+    #[track_caller]
+    pub fn blocking_lock(&self) -> MutexGuard<'_, T> {
+        super::block_on_outside_run("sim::sync::Mutex::blocking_lock", self.lock())
+    }
+
+    /// [`blocking_lock`](Self::blocking_lock) returning a guard that owns an `Arc` of
+    /// the mutex.
+    ///
+    /// # Panics
+    /// Inside a simulated run.
+    #[track_caller]
+    pub fn blocking_lock_owned(self: Arc<Self>) -> OwnedMutexGuard<T> {
+        super::block_on_outside_run("sim::sync::Mutex::blocking_lock_owned", self.lock_owned())
+    }
+
     /// The value, without locking (`&mut self` proves no guard exists).
     pub fn get_mut(&mut self) -> &mut T {
         self.cell.get_mut()
@@ -144,11 +172,6 @@ impl<T> Mutex<T> {
     /// The value, consuming the mutex.
     pub fn into_inner(self) -> T {
         self.cell.into_inner()
-    }
-
-    /// The task holding the lock, if a task does (for reports).
-    pub(crate) fn holder(&self) -> Option<crate::task::TaskId> {
-        self.sem.exclusive_holder()
     }
 
     fn unlock(&self, hold: Hold) {
@@ -170,12 +193,20 @@ impl<T> From<T> for Mutex<T> {
     }
 }
 
-impl<T> fmt::Debug for Mutex<T> {
+/// `Mutex { data: <value> }`, or `Mutex { data: <locked> }` while it is held, as
+/// tokio's. Peeking at the value records nothing (no event, no holder) and has no
+/// scheduling point.
+impl<T: fmt::Debug> fmt::Debug for Mutex<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Mutex")
-            .field("locked", &(self.sem.available() == 0))
-            .field("holder", &self.holder())
-            .finish_non_exhaustive()
+        let mut d = f.debug_struct("Mutex");
+        match self.sem.try_hold_quiet(1) {
+            Some(hold) => {
+                let shown = d.field("data", self.cell.read(hold.access())).finish();
+                self.sem.release_quiet(hold);
+                shown
+            }
+            None => d.field("data", &format_args!("<locked>")).finish(),
+        }
     }
 }
 

@@ -86,6 +86,33 @@ impl Notify {
         });
     }
 
+    /// Wakes the waiter that started waiting last (LIFO), or stores a permit if nobody
+    /// waits (at most one), as `tokio::sync::Notify::notify_last`.
+    ///
+    /// ```
+    /// use sim::sync::Notify;
+    /// let notify = Notify::new();
+    /// notify.notify_last(); // nobody waits: stored
+    /// futures::executor::block_on(notify.notified()); // takes the permit
+    /// ```
+    pub fn notify_last(&self) {
+        let what = "sim::sync::Notify::notify_last";
+        self.res.update(what, &self.state, |st, cx, wakers| {
+            let served = match st.waiters.back_mut() {
+                Some(by_one) => {
+                    *by_one = true;
+                    wakers.extend(st.waiters.release_back());
+                    true
+                }
+                None => {
+                    st.permit = true;
+                    false
+                }
+            };
+            cx.event(ResourceOp::Notify, usize::from(served));
+        });
+    }
+
     /// Wakes every waiter; stores no permit.
     pub fn notify_waiters(&self) {
         let what = "sim::sync::Notify::notify_waiters";
@@ -161,9 +188,12 @@ impl Op<State> for Wait {
         st.permit || st.generation != self.generation
     }
 
-    /// Takes the permit if there is one (even after a `notify_waiters`).
+    /// Passes after a `notify_waiters` without touching a stored permit (as tokio:
+    /// that permit is for a later `notified`); otherwise takes the permit.
     fn complete(&mut self, st: &mut State, cx: &mut Ctx<'_>, _: &mut Wakers) {
-        st.permit = false;
+        if st.generation == self.generation {
+            st.permit = false;
+        }
         cx.event(ResourceOp::Served, 0);
     }
 
@@ -188,6 +218,48 @@ impl Op<State> for Wait {
         if let Removed::Released(true) = removed {
             st.notify_one(wakers);
         }
+    }
+}
+
+impl Notified<'_> {
+    /// Joins the queue for [`Notify::notify_one`] now, before the first poll, as
+    /// `tokio::sync::Notified::enable`; returns whether the future is notified already
+    /// (a stored permit taken, a `notify_waiters` since it was made). The next poll
+    /// then completes at once, or waits in the place taken here. Synchronous: no
+    /// [scheduling point](crate::sync#scheduling-rules). In a run, a future enabled
+    /// and not notified counts as a wait of its task (the deadlock detector's
+    /// `wait`) until it completes or is dropped.
+    ///
+    /// ```
+    /// use std::pin::pin;
+    /// use sim::sync::Notify;
+    /// let notify = Notify::new();
+    /// let mut waiting = pin!(notify.notified());
+    /// assert!(!waiting.as_mut().enable()); // queued, not notified yet
+    /// notify.notify_one(); // served to the enabled future, not stored
+    /// futures::executor::block_on(waiting);
+    /// ```
+    pub fn enable(self: Pin<&mut Self>) -> bool {
+        let this = self.get_mut();
+        if this.done {
+            return true;
+        }
+        let n = this.notify;
+        let what = "sim::sync::Notify::notified";
+        if !this.waiter.is_parked() {
+            // Synchronous: it completes at once without a point (a point would wake
+            // the no-op waker instead of the task).
+            this.waiter.pass_point();
+        }
+        let polled = n.res.poll_op(
+            what,
+            &n.state,
+            &mut this.waiter,
+            &mut this.op,
+            std::task::Waker::noop(),
+        );
+        this.done = polled.is_ready();
+        this.done
     }
 }
 

@@ -153,6 +153,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
         Receiver {
             inner,
             recv: Waiter::new(),
+            terminated: false,
         },
     )
 }
@@ -268,6 +269,9 @@ pub struct Receiver<T> {
     inner: Arc<Inner<T>>,
     /// Its receive in progress.
     recv: Waiter,
+    /// Whether it yielded its result (awaited to the end, or a `try_recv` that did not
+    /// find it empty): polling it again panics, as in tokio.
+    terminated: bool,
 }
 
 impl<T> Receiver<T> {
@@ -282,11 +286,16 @@ impl<T> Receiver<T> {
         wakers.wake();
     }
 
-    /// Takes the value if it was sent.
+    /// Takes the value if it was sent. Once it returns the value or
+    /// [`Closed`](TryRecvError::Closed), the receiver is
+    /// [terminated](Self::is_terminated): awaiting it then panics, as in tokio.
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        if self.terminated {
+            return Err(TryRecvError::Closed);
+        }
         let what = "sim::sync::oneshot::Receiver::try_recv";
         let inner = &*self.inner;
-        inner
+        let got = inner
             .res
             .update(what, &inner.state, |st, cx, _| match st.value.take() {
                 Some(v) => {
@@ -295,7 +304,55 @@ impl<T> Receiver<T> {
                 }
                 None if st.tx_gone || st.rx_closed => Err(TryRecvError::Closed),
                 None => Err(TryRecvError::Empty),
-            })
+            });
+        self.terminated = !matches!(got, Err(TryRecvError::Empty));
+        got
+    }
+
+    /// Whether no value is there to receive now (not sent yet, or already received).
+    ///
+    /// ```
+    /// use sim::sync::oneshot;
+    /// let (tx, rx) = oneshot::channel();
+    /// assert!(rx.is_empty());
+    /// tx.send(1).unwrap();
+    /// assert!(!rx.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.terminated || lock(&self.inner.state).value.is_none()
+    }
+
+    /// Whether the receiver has yielded its result (awaited to completion, or a
+    /// `try_recv` returned the value or `Closed`): it must not be polled again.
+    ///
+    /// ```
+    /// use sim::sync::oneshot;
+    /// let (tx, mut rx) = oneshot::channel();
+    /// tx.send(1).unwrap();
+    /// assert!(!rx.is_terminated());
+    /// assert_eq!(futures::executor::block_on(&mut rx), Ok(1));
+    /// assert!(rx.is_terminated());
+    /// ```
+    pub fn is_terminated(&self) -> bool {
+        self.terminated
+    }
+
+    /// Waits for the value, blocking the calling thread, as
+    /// `tokio::sync::oneshot::Receiver::blocking_recv`; see [the module
+    /// docs](crate::sync#blocking-operations).
+    ///
+    /// # Panics
+    /// Inside a simulated run (it would block the simulator's only thread).
+    ///
+    /// ```
+    /// use sim::sync::oneshot;
+    /// let (tx, rx) = oneshot::channel();
+    /// tx.send(3).unwrap();
+    /// assert_eq!(rx.blocking_recv(), Ok(3));
+    /// ```
+    #[track_caller]
+    pub fn blocking_recv(self) -> Result<T, RecvError> {
+        super::block_on_outside_run("sim::sync::oneshot::Receiver::blocking_recv", self)
     }
 }
 
@@ -305,10 +362,17 @@ impl<T> Future for Receiver<T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let what = "sim::sync::oneshot::Receiver";
         let this = self.get_mut();
+        assert!(
+            !this.terminated,
+            "called after complete: sim::sync::oneshot::Receiver polled after it yielded \
+             its result"
+        );
         let inner = &*this.inner;
-        inner
+        let polled = inner
             .res
-            .poll_op(what, &inner.state, &mut this.recv, &mut Recv, cx.waker())
+            .poll_op(what, &inner.state, &mut this.recv, &mut Recv, cx.waker());
+        this.terminated = polled.is_ready();
+        polled
     }
 }
 
@@ -331,3 +395,10 @@ impl<T> fmt::Debug for Receiver<T> {
         f.debug_struct("Receiver").finish_non_exhaustive()
     }
 }
+
+// As tokio's: a panic while using a channel half leaves the channel consistent (no
+// user code runs under its lock), so the halves may cross `catch_unwind`.
+impl<T> std::panic::UnwindSafe for Sender<T> {}
+impl<T> std::panic::RefUnwindSafe for Sender<T> {}
+impl<T> std::panic::UnwindSafe for Receiver<T> {}
+impl<T> std::panic::RefUnwindSafe for Receiver<T> {}

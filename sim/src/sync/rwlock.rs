@@ -20,12 +20,6 @@ use crate::unsafe_parts::cells::SharedCell;
 /// The most readers at once (tokio's bound).
 const MAX_READS: usize = (u32::MAX >> 3) as usize;
 
-/// What a read acquisition records: the readers once it holds the lock.
-const READ: Report = Report::Holders(ResourceOp::AcquireShared, MAX_READS);
-
-/// What a read release records: the readers left.
-const READ_DONE: Report = Report::Holders(ResourceOp::ReleaseShared, MAX_READS);
-
 /// What a write acquisition records.
 const WRITE: Report = Report::Op(ResourceOp::Acquire, 1);
 
@@ -55,6 +49,8 @@ const WRITE_DONE: Report = Report::Op(ResourceOp::Release, 1);
 /// ```
 pub struct RwLock<T> {
     sem: Sem,
+    /// The most readers at once: the semaphore's permits (a writer takes them all).
+    max_reads: usize,
     cell: SharedCell<T>,
 }
 
@@ -64,8 +60,82 @@ impl<T> RwLock<T> {
     pub const fn new(value: T) -> Self {
         RwLock {
             sem: Sem::guarding("rwlock", MAX_READS),
+            max_reads: MAX_READS,
             cell: SharedCell::new(value),
         }
+    }
+
+    /// An unlocked lock holding `value` that lets at most `max_reads` readers in at
+    /// once (a `read` beyond them waits), as `tokio::sync::RwLock::with_max_readers`.
+    ///
+    /// ```
+    /// use sim::sync::RwLock;
+    /// let lock = RwLock::with_max_readers(0, 2);
+    /// let _a = lock.try_read().unwrap();
+    /// let _b = lock.try_read().unwrap();
+    /// assert!(lock.try_read().is_err()); // a third reader would wait
+    /// ```
+    ///
+    /// # Panics
+    /// If `max_reads` is zero or more than `u32::MAX >> 3`.
+    #[track_caller]
+    pub const fn with_max_readers(value: T, max_reads: u32) -> Self {
+        let max_reads = max_reads as usize;
+        assert!(
+            max_reads <= MAX_READS,
+            "a RwLock may not be created with more than u32::MAX >> 3 readers"
+        );
+        assert!(max_reads > 0, "a RwLock needs at least one reader");
+        RwLock {
+            sem: Sem::guarding("rwlock", max_reads),
+            max_reads,
+            cell: SharedCell::new(value),
+        }
+    }
+
+    /// What a read acquisition records: the readers once it holds the lock.
+    fn read_report(&self) -> Report {
+        Report::Holders(ResourceOp::AcquireShared, self.max_reads)
+    }
+
+    /// What a read release records: the readers left.
+    fn read_done(&self) -> Report {
+        Report::Holders(ResourceOp::ReleaseShared, self.max_reads)
+    }
+
+    /// Shared access from synchronous code outside a run, blocking the calling thread
+    /// until it is granted, as `tokio::sync::RwLock::blocking_read`; see [the module
+    /// docs](crate::sync#blocking-operations).
+    ///
+    /// # Panics
+    /// Inside a simulated run (it would block the simulator's only thread).
+    ///
+    /// ```
+    /// use sim::sync::RwLock;
+    /// let lock = RwLock::new(1);
+    /// assert_eq!(*lock.blocking_read(), 1);
+    /// ```
+    #[track_caller]
+    pub fn blocking_read(&self) -> RwLockReadGuard<'_, T> {
+        super::block_on_outside_run("sim::sync::RwLock::blocking_read", self.read())
+    }
+
+    /// Exclusive access from synchronous code outside a run, blocking the calling
+    /// thread until it is granted, as `tokio::sync::RwLock::blocking_write`; see [the
+    /// module docs](crate::sync#blocking-operations).
+    ///
+    /// # Panics
+    /// Inside a simulated run (it would block the simulator's only thread).
+    ///
+    /// ```
+    /// use sim::sync::RwLock;
+    /// let lock = RwLock::new(1);
+    /// *lock.blocking_write() += 1;
+    /// assert_eq!(*lock.blocking_read(), 2);
+    /// ```
+    #[track_caller]
+    pub fn blocking_write(&self) -> RwLockWriteGuard<'_, T> {
+        super::block_on_outside_run("sim::sync::RwLock::blocking_write", self.write())
     }
 
     /// Waits for shared access. Cancellation safe. Another task may run first when
@@ -73,7 +143,7 @@ impl<T> RwLock<T> {
     pub async fn read(&self) -> RwLockReadGuard<'_, T> {
         let hold = self
             .sem
-            .acquire("sim::sync::RwLock::read", 1, READ)
+            .acquire("sim::sync::RwLock::read", 1, self.read_report())
             .await
             .expect("sim internal error: an rwlock semaphore is never closed");
         RwLockReadGuard {
@@ -88,7 +158,7 @@ impl<T> RwLock<T> {
     pub async fn write(&self) -> RwLockWriteGuard<'_, T> {
         let hold = self
             .sem
-            .acquire("sim::sync::RwLock::write", MAX_READS, WRITE)
+            .acquire("sim::sync::RwLock::write", self.max_reads, WRITE)
             .await
             .expect("sim internal error: an rwlock semaphore is never closed");
         RwLockWriteGuard {
@@ -102,7 +172,7 @@ impl<T> RwLock<T> {
     pub fn try_read(&self) -> Result<RwLockReadGuard<'_, T>, TryLockError> {
         let hold = self
             .sem
-            .try_acquire("sim::sync::RwLock::try_read", 1, READ)
+            .try_acquire("sim::sync::RwLock::try_read", 1, self.read_report())
             .map_err(|_| TryLockError(()))?;
         Ok(RwLockReadGuard {
             lock: self,
@@ -115,7 +185,7 @@ impl<T> RwLock<T> {
     pub fn try_write(&self) -> Result<RwLockWriteGuard<'_, T>, TryLockError> {
         let hold = self
             .sem
-            .try_acquire("sim::sync::RwLock::try_write", MAX_READS, WRITE)
+            .try_acquire("sim::sync::RwLock::try_write", self.max_reads, WRITE)
             .map_err(|_| TryLockError(()))?;
         Ok(RwLockWriteGuard {
             lock: self,
@@ -171,7 +241,7 @@ impl<T> Deref for RwLockReadGuard<'_, T> {
 impl<T> Drop for RwLockReadGuard<'_, T> {
     fn drop(&mut self) {
         if let Some(h) = self.hold.take() {
-            self.lock.sem.release(h, READ_DONE);
+            self.lock.sem.release(h, self.lock.read_done());
         }
     }
 }
@@ -189,6 +259,39 @@ pub struct RwLockWriteGuard<'a, T> {
     // Invariant: `Some` until dropped.
     hold: Option<Hold>,
     _ref: PhantomData<&'a T>,
+}
+
+impl<'a, T> RwLockWriteGuard<'a, T> {
+    /// Turns exclusive access into shared access without releasing the lock in
+    /// between (no writer can get in first), as
+    /// `tokio::sync::RwLockWriteGuard::downgrade`. Readers waiting at the front of
+    /// the queue get in with it. Records `release` then `acquire-shared`.
+    ///
+    /// ```
+    /// use sim::sync::RwLock;
+    /// sim::Builder::new().seed(1).build().block_on(async {
+    ///     let lock = RwLock::new(1);
+    ///     let mut w = lock.write().await;
+    ///     *w += 1;
+    ///     let r = w.downgrade();
+    ///     assert_eq!(*r, 2);
+    ///     assert!(lock.try_read().is_ok()); // other readers share it now
+    ///     assert!(lock.try_write().is_err());
+    /// }).unwrap();
+    /// ```
+    pub fn downgrade(mut self) -> RwLockReadGuard<'a, T> {
+        let lock = self.lock;
+        let hold = self
+            .hold
+            .take()
+            .expect("sim internal error: guard without permit");
+        let hold = lock.sem.downgrade(hold, WRITE_DONE, lock.read_report());
+        RwLockReadGuard {
+            lock,
+            hold: Some(hold),
+            _ref: PhantomData,
+        }
+    }
 }
 
 impl<T> Deref for RwLockWriteGuard<'_, T> {

@@ -3,7 +3,7 @@
 //! [`RwLock`](super::RwLock) are built on; a bounded [`mpsc`](super::mpsc) channel keeps
 //! its free slots in a `Permits` of its own state.
 //!
-//! Owns permit accounting, the FIFO waiter list and the exclusive holder. Permits are
+//! Owns permit accounting and the FIFO waiter list. Permits are
 //! handed to the waiter at the front directly (never to a later arrival), so waiters
 //! are served strictly in order, as in tokio. Each operation locks the state once,
 //! inside one core access that also records its events; it never calls a waker while
@@ -151,6 +151,13 @@ impl Permits {
         }
     }
 
+    /// Removes up to `n` free permits; returns how many it removed.
+    pub(crate) fn forget(&mut self, n: usize) -> usize {
+        let k = n.min(self.free);
+        self.free -= k;
+        k
+    }
+
     /// Closes: every waiter fails, later acquisitions fail. Returns whether it was open.
     pub(crate) fn close(&mut self, wakers: &mut Wakers) -> bool {
         let was_open = !self.closed;
@@ -206,9 +213,6 @@ pub(crate) enum Report {
 /// A [`Sem`]'s state: its permits and who holds them.
 struct SemState {
     permits: Permits,
-    /// The task holding every permit of a lock (a mutex's holder, a writer), for
-    /// reports.
-    holder: Option<TaskId>,
     /// For a lock's semaphore, how many permits make exclusive access to its value (all
     /// of them); `None` for a plain semaphore.
     exclusive: Option<usize>,
@@ -226,7 +230,6 @@ impl SemState {
         cx.event(report.op(), report.value(self.permits.free));
         let access = self.exclusive.map(|all| {
             if n == all {
-                self.holder = task;
                 self.ledger.lend_exclusive()
             } else {
                 self.ledger.lend_shared()
@@ -239,9 +242,6 @@ impl SemState {
     #[inline]
     fn unhold(&mut self, hold: Hold) {
         if let Some(access) = hold.access {
-            if self.exclusive == Some(hold.n) {
-                self.holder = None;
-            }
             self.ledger.take_back(access);
         }
     }
@@ -291,7 +291,6 @@ impl Sem {
             res: Res::owned(kind),
             state: StateLock::new(SemState {
                 permits: Permits::new(permits),
-                holder: None,
                 exclusive,
                 ledger: Ledger::new(),
             }),
@@ -306,11 +305,6 @@ impl Sem {
     /// Whether [`close`](Self::close) was called.
     pub(crate) fn is_closed(&self) -> bool {
         lock(&self.state).permits.is_closed()
-    }
-
-    /// The task holding every permit of a lock, if a task does (for reports).
-    pub(crate) fn exclusive_holder(&self) -> Option<TaskId> {
-        lock(&self.state).holder
     }
 
     /// Waits for `n` permits; records `report` once they are taken. `what` names the
@@ -346,6 +340,41 @@ impl Sem {
         })
     }
 
+    /// Takes `n` permits for a moment if they are free and no one waits, recording
+    /// nothing (a `Debug` peek at a lock's value; give them back with
+    /// [`release_quiet`](Self::release_quiet)).
+    pub(crate) fn try_hold_quiet(&self, n: usize) -> Option<Hold> {
+        let mut st = lock(&self.state);
+        if st.permits.is_closed() || !st.permits.try_take(n) {
+            return None;
+        }
+        let exclusive = st.exclusive;
+        let access = exclusive.map(|all| {
+            if n == all {
+                st.ledger.lend_exclusive()
+            } else {
+                st.ledger.lend_shared()
+            }
+        });
+        Some(Hold {
+            n,
+            task: None,
+            access,
+        })
+    }
+
+    /// Gives back permits taken by [`try_hold_quiet`](Self::try_hold_quiet).
+    pub(crate) fn release_quiet(&self, hold: Hold) {
+        let mut wakers = Wakers::default();
+        {
+            let mut st = lock(&self.state);
+            let n = hold.n;
+            st.unhold(hold);
+            st.permits.give(n, &mut wakers);
+        }
+        wakers.wake();
+    }
+
     /// Gives `hold`'s permits back (to the front waiters first); records `report`.
     pub(crate) fn release(&self, hold: Hold, report: Report) {
         self.res.update_lenient(&self.state, |st, cx, wakers| {
@@ -358,6 +387,25 @@ impl Sem {
         });
     }
 
+    /// Turns `hold`, all the permits of a lock (its exclusive access), into one permit
+    /// (shared access) without letting anyone take the lock exclusively in between:
+    /// records `release` then `acquire` as given, then serves the waiters with the
+    /// permits given back (readers queued first get in).
+    pub(crate) fn downgrade(&self, mut hold: Hold, release: Report, acquire: Report) -> Hold {
+        self.res.update_lenient(&self.state, |st, cx, wakers| {
+            let extra = hold.n - 1;
+            if let Some(key) = hold.access.take() {
+                st.ledger.take_back(key);
+            }
+            hold.access = Some(st.ledger.lend_shared());
+            hold.n = 1;
+            cx.event(release.op(), release.value(st.permits.free + extra));
+            cx.event(acquire.op(), acquire.value(st.permits.free + extra));
+            st.permits.give(extra, wakers);
+            hold
+        })
+    }
+
     /// Adds `n` permits that no hold owns; records `release`.
     ///
     /// # Panics
@@ -367,6 +415,45 @@ impl Sem {
             st.permits.give(n, wakers);
             cx.event(ResourceOp::Release, n);
         });
+    }
+
+    /// Removes up to `n` free permits for good; returns how many it removed.
+    ///
+    /// # Panics
+    /// If another live run owns the semaphore (the message names `what`).
+    pub(crate) fn forget_free(&self, what: &str, n: usize) -> usize {
+        self.res
+            .update(what, &self.state, |st, _, _| st.permits.forget(n))
+    }
+
+    /// Splits `n` permits off `hold` into a hold of their own (of the same task, which
+    /// now holds the semaphore once more for the detector). `None` if `hold` has fewer.
+    pub(crate) fn split(&self, hold: &mut Hold, n: usize) -> Option<Hold> {
+        debug_assert!(
+            hold.access.is_none(),
+            "sim internal error: split a lock's hold"
+        );
+        if n > hold.n {
+            return None;
+        }
+        hold.n -= n;
+        let task = hold.task;
+        self.res.enter_lenient(|cx| cx.hold(task));
+        Some(Hold {
+            n,
+            task,
+            access: None,
+        })
+    }
+
+    /// Moves `other`'s permits into `hold` (one hold fewer for the detector).
+    pub(crate) fn merge(&self, hold: &mut Hold, other: Hold) {
+        debug_assert!(
+            hold.access.is_none(),
+            "sim internal error: merged a lock's hold"
+        );
+        hold.n += other.n;
+        self.res.enter_lenient(|cx| cx.release(other.task));
     }
 
     /// Forgets `hold` without returning its permits.
@@ -511,6 +598,9 @@ impl Semaphore {
     pub const MAX_PERMITS: usize = usize::MAX >> 3;
 
     /// A semaphore with `permits` permits.
+    ///
+    /// # Panics
+    /// If `permits` is more than [`MAX_PERMITS`](Self::MAX_PERMITS).
     #[track_caller]
     pub const fn new(permits: usize) -> Self {
         assert!(
@@ -522,14 +612,57 @@ impl Semaphore {
         }
     }
 
+    /// A semaphore with `permits` permits, usable in a `static`, as
+    /// `tokio::sync::Semaphore::const_new` ([`new`](Self::new) is `const` too).
+    ///
+    /// ```
+    /// use sim::sync::Semaphore;
+    /// static LIMIT: Semaphore = Semaphore::const_new(2);
+    /// assert_eq!(LIMIT.available_permits(), 2);
+    /// ```
+    ///
+    /// # Panics
+    /// If `permits` is more than [`MAX_PERMITS`](Self::MAX_PERMITS).
+    #[track_caller]
+    pub const fn const_new(permits: usize) -> Self {
+        Self::new(permits)
+    }
+
     /// Permits free now.
     pub fn available_permits(&self) -> usize {
         self.sem.available()
     }
 
     /// Adds `n` permits, serving waiters in order.
+    ///
+    /// # Panics
+    /// If the free permits would then be more than [`MAX_PERMITS`](Self::MAX_PERMITS)
+    /// (as tokio).
+    #[track_caller]
     pub fn add_permits(&self, n: usize) {
+        let free = self.sem.available();
+        assert!(
+            free.checked_add(n)
+                .is_some_and(|all| all <= Self::MAX_PERMITS),
+            "number of added permits ({n}) would overflow MAX_PERMITS ({})",
+            Self::MAX_PERMITS
+        );
         self.sem.add("sim::sync::Semaphore::add_permits", n);
+    }
+
+    /// Removes up to `n` free permits for good (held ones are not touched); returns
+    /// how many it removed, as `tokio::sync::Semaphore::forget_permits`.
+    ///
+    /// ```
+    /// use sim::sync::Semaphore;
+    /// let sem = Semaphore::new(3);
+    /// let _held = sem.try_acquire().unwrap();
+    /// assert_eq!(sem.forget_permits(5), 2); // only the free ones
+    /// assert_eq!(sem.available_permits(), 0);
+    /// ```
+    pub fn forget_permits(&self, n: usize) -> usize {
+        self.sem
+            .forget_free("sim::sync::Semaphore::forget_permits", n)
     }
 
     /// Closes the semaphore: pending and future acquires fail with [`AcquireError`];
@@ -609,6 +742,28 @@ impl Semaphore {
         })
     }
 
+    /// Takes `n` permits owned by an `Arc` of the semaphore, if they are free and no
+    /// one waits.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use sim::sync::Semaphore;
+    /// let sem = Arc::new(Semaphore::new(3));
+    /// let permit = sem.clone().try_acquire_many_owned(2).unwrap();
+    /// assert_eq!(permit.num_permits(), 2);
+    /// assert!(sem.clone().try_acquire_many_owned(2).is_err());
+    /// ```
+    pub fn try_acquire_many_owned(
+        self: Arc<Self>,
+        n: u32,
+    ) -> Result<OwnedSemaphorePermit, TryAcquireError> {
+        let hold = self.try_hold(n as usize)?;
+        Ok(OwnedSemaphorePermit {
+            sem: self,
+            hold: Some(hold),
+        })
+    }
+
     fn give_back(&self, hold: Hold) {
         let n = hold.n;
         self.sem.release(hold, Report::Op(ResourceOp::Release, n));
@@ -631,6 +786,45 @@ pub struct SemaphorePermit<'a> {
 }
 
 impl SemaphorePermit<'_> {
+    /// Splits `n` permits off into a permit of their own; `None` if this one holds
+    /// fewer.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use sim::sync::Semaphore;
+    /// let sem = Arc::new(Semaphore::new(3));
+    /// let mut permit = sem.try_acquire_many(3).unwrap();
+    /// let one = permit.split(1).unwrap();
+    /// assert_eq!((permit.num_permits(), one.num_permits()), (2, 1));
+    /// assert!(permit.split(5).is_none());
+    /// permit.merge(one);
+    /// assert_eq!(permit.num_permits(), 3);
+    /// ```
+    pub fn split(&mut self, n: usize) -> Option<Self> {
+        let hold = self.hold.as_mut()?;
+        let split = self.sem.sem.split(hold, n)?;
+        Some(SemaphorePermit {
+            sem: self.sem,
+            hold: Some(split),
+        })
+    }
+
+    /// Moves `other`'s permits into this permit.
+    ///
+    /// # Panics
+    /// If the permits belong to different semaphores.
+    #[track_caller]
+    pub fn merge(&mut self, mut other: Self) {
+        assert!(
+            std::ptr::eq(self.sem, other.sem),
+            "merging permits from different semaphores"
+        );
+        let (Some(hold), Some(more)) = (self.hold.as_mut(), other.hold.take()) else {
+            return;
+        };
+        self.sem.sem.merge(hold, more);
+    }
+
     /// Keeps the permits out of the semaphore for good.
     pub fn forget(mut self) {
         if let Some(h) = self.hold.take() {
@@ -668,6 +862,45 @@ pub struct OwnedSemaphorePermit {
 }
 
 impl OwnedSemaphorePermit {
+    /// Splits `n` permits off into a permit of their own; `None` if this one holds
+    /// fewer.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use sim::sync::Semaphore;
+    /// let sem = Arc::new(Semaphore::new(3));
+    /// let mut permit = sem.clone().try_acquire_many_owned(3).unwrap();
+    /// let one = permit.split(1).unwrap();
+    /// assert_eq!((permit.num_permits(), one.num_permits()), (2, 1));
+    /// assert!(permit.split(5).is_none());
+    /// permit.merge(one);
+    /// assert_eq!(permit.num_permits(), 3);
+    /// ```
+    pub fn split(&mut self, n: usize) -> Option<Self> {
+        let hold = self.hold.as_mut()?;
+        let split = self.sem.sem.split(hold, n)?;
+        Some(OwnedSemaphorePermit {
+            sem: self.sem.clone(),
+            hold: Some(split),
+        })
+    }
+
+    /// Moves `other`'s permits into this permit.
+    ///
+    /// # Panics
+    /// If the permits belong to different semaphores.
+    #[track_caller]
+    pub fn merge(&mut self, mut other: Self) {
+        assert!(
+            Arc::ptr_eq(&self.sem, &other.sem),
+            "merging permits from different semaphores"
+        );
+        let (Some(hold), Some(more)) = (self.hold.as_mut(), other.hold.take()) else {
+            return;
+        };
+        self.sem.sem.merge(hold, more);
+    }
+
     /// Keeps the permits out of the semaphore for good.
     pub fn forget(mut self) {
         if let Some(h) = self.hold.take() {

@@ -755,7 +755,7 @@ impl Wakers {
 
     /// Wakes every waker to wake, in order, then drops the others (call only after
     /// releasing every lock and the core).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn wake(self) {
         let Wakers { wake, drop } = self;
         match wake {
@@ -866,6 +866,18 @@ impl<D> WaitQueue<D> {
     #[inline]
     pub(crate) fn release_front(&mut self) -> Option<Waker> {
         let (id, waker, data) = self.waiting.pop_front()?;
+        self.released.push((id, data));
+        Some(waker)
+    }
+
+    /// The data of the waiter parked last.
+    pub(crate) fn back_mut(&mut self) -> Option<&mut D> {
+        self.waiting.back_mut().map(|w| &mut w.2)
+    }
+
+    /// Releases the waiter parked last; returns its waker.
+    pub(crate) fn release_back(&mut self) -> Option<Waker> {
+        let (id, waker, data) = self.waiting.pop_back()?;
         self.released.push((id, data));
         Some(waker)
     }

@@ -67,6 +67,8 @@ struct State {
     senders: usize,
     receivers: usize,
     waiters: WaitQueue<()>,
+    /// Senders waiting in `closed` for the last receiver to go.
+    closers: WaitQueue<()>,
 }
 
 impl State {
@@ -108,6 +110,7 @@ pub fn channel<T>(init: T) -> (Sender<T>, Receiver<T>) {
             senders: 1,
             receivers: 1,
             waiters: WaitQueue::new(),
+            closers: WaitQueue::new(),
         }),
     });
     (
@@ -238,6 +241,83 @@ impl<T> Sender<T> {
     pub fn is_closed(&self) -> bool {
         self.receiver_count() == 0
     }
+
+    /// Waits until no receiver is left (at once if none is), as
+    /// `tokio::sync::watch::Sender::closed`. Cancellation safe. Another task may run
+    /// first when none is left already (its [scheduling
+    /// point](crate::sync#scheduling-rules)).
+    ///
+    /// ```
+    /// use sim::sync::watch;
+    /// sim::Builder::new().seed(1).build().block_on(async {
+    ///     let (tx, rx) = watch::channel(0);
+    ///     sim::spawn(async move { drop(rx) });
+    ///     tx.closed().await;
+    ///     assert!(tx.is_closed());
+    /// }).unwrap();
+    /// ```
+    pub async fn closed(&self) {
+        ClosedFut {
+            shared: &self.shared,
+            waiter: Waiter::new(),
+        }
+        .await
+    }
+}
+
+/// Waiting for the last receiver to go, as an operation of the protocol (released,
+/// it looks again).
+struct Closed;
+
+impl Op<State> for Closed {
+    type Place = WaitQueue<()>;
+    type Output = ();
+
+    fn place(st: &mut State) -> &mut WaitQueue<()> {
+        &mut st.closers
+    }
+
+    fn now(&self, st: &State) -> bool {
+        st.receivers == 0
+    }
+
+    fn complete(&mut self, _: &mut State, cx: &mut Ctx<'_>, _: &mut Wakers) {
+        // Ordered after the receivers' drops.
+        cx.event(ResourceOp::Served, 0);
+    }
+
+    fn park(&mut self, _: &mut State, _: &mut Ctx<'_>) {}
+}
+
+/// The future of [`Sender::closed`].
+struct ClosedFut<'a, T> {
+    shared: &'a Shared<T>,
+    waiter: Waiter,
+}
+
+impl<T> Future for ClosedFut<'_, T> {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let what = "sim::sync::watch::Sender::closed";
+        let shared = this.shared;
+        shared.res.poll_op(
+            what,
+            &shared.state,
+            &mut this.waiter,
+            &mut Closed,
+            cx.waker(),
+        )
+    }
+}
+
+impl<T> Drop for ClosedFut<'_, T> {
+    fn drop(&mut self) {
+        let shared = self.shared;
+        shared
+            .res
+            .cancel_op(&shared.state, &mut self.waiter, &mut Closed);
+    }
 }
 
 impl<T> Clone for Sender<T> {
@@ -347,6 +427,24 @@ impl<T> Receiver<T> {
         Ok(st.version != self.seen)
     }
 
+    /// Marks the current value as not seen: [`has_changed`](Self::has_changed) says
+    /// so and the next [`changed`](Self::changed) returns at once, as
+    /// `tokio::sync::watch::Receiver::mark_changed`.
+    ///
+    /// ```
+    /// use sim::sync::watch;
+    /// let (_tx, mut rx) = watch::channel(1);
+    /// assert!(!rx.has_changed().unwrap());
+    /// rx.mark_changed();
+    /// assert!(rx.has_changed().unwrap());
+    /// futures::executor::block_on(rx.changed()).unwrap(); // at once
+    /// assert!(!rx.has_changed().unwrap());
+    /// ```
+    pub fn mark_changed(&mut self) {
+        // Any version other than the current one reads as a change not seen.
+        self.seen = lock(&self.shared.state).version.wrapping_sub(1);
+    }
+
     /// Marks the current value seen.
     pub fn mark_unchanged(&mut self) {
         self.seen = lock(&self.shared.state).version;
@@ -448,6 +546,9 @@ impl<T> Drop for Receiver<T> {
         shared.res.update_lenient(&shared.state, |st, cx, wakers| {
             changed.cancel(&mut op, st, cx, wakers);
             st.receivers -= 1;
+            if st.receivers == 0 {
+                st.closers.release_all(wakers);
+            }
         });
     }
 }
@@ -471,3 +572,10 @@ impl<T> fmt::Debug for Receiver<T> {
             .finish_non_exhaustive()
     }
 }
+
+// As tokio's: a panic while using a channel half leaves the channel consistent (no
+// user code runs under its lock), so the halves may cross `catch_unwind`.
+impl<T> std::panic::UnwindSafe for Sender<T> {}
+impl<T> std::panic::RefUnwindSafe for Sender<T> {}
+impl<T> std::panic::UnwindSafe for Receiver<T> {}
+impl<T> std::panic::RefUnwindSafe for Receiver<T> {}
