@@ -93,7 +93,7 @@ impl ByteSource {
     /// taken so far, and leaves the rest unread.
     fn spend(&mut self) {
         if self.tail.is_none() {
-            self.tail = Some(fnv(&self.data[..self.pos]));
+            self.tail = Some(tail_seed_of(&self.data[..self.pos]));
         }
     }
 
@@ -117,6 +117,13 @@ impl ByteSource {
         input.extend_from_slice(&self.written);
         input
     }
+}
+
+/// The tail seed of a source spent after taking `taken` (see
+/// [`ByteSource::tail_seed`]): what a fuzzer computes to choose the shape of the tail
+/// of a fresh input.
+pub(crate) fn tail_seed_of(taken: &[u8]) -> u64 {
+    fnv(taken)
 }
 
 /// FNV-1a of some bytes.

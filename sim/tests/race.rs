@@ -52,9 +52,14 @@ async fn locked_bank() {
 
 #[test]
 fn finds_check_then_act_even_when_no_update_was_lost() {
-    // No bytes: the no-preemption fallback runs alice to completion before bob, so
-    // the final balance is right, and the race is still reported.
-    let mut rt = Builder::new().strategy(Strategy::Bytes(vec![])).build();
+    // Bytes of 1 keep the running task at every two-way choice (it is candidate
+    // `n - 1`): alice runs to completion before bob, so the final balance is right,
+    // and the race is still reported. (An empty input's tail is a portfolio strategy
+    // chosen by its tail seed, which may preempt.)
+    let no_preemption = vec![1u8; 16];
+    let mut rt = Builder::new()
+        .strategy(Strategy::Bytes(no_preemption.clone()))
+        .build();
     let failure = rt.block_on(racy_bank()).unwrap_err();
     let Failure::Race(r) = &failure else {
         panic!("{failure}")
@@ -76,7 +81,9 @@ fn finds_check_then_act_even_when_no_update_was_lost() {
         "{report}"
     );
     // The program itself did not lose an update on this schedule.
-    let mut quiet = Builder::new().strategy(Strategy::Bytes(vec![])).build();
+    let mut quiet = Builder::new()
+        .strategy(Strategy::Bytes(no_preemption))
+        .build();
     let out = quiet.block_on(async {
         let b = Arc::new(std::sync::Mutex::new(100i64));
         let w = |b: Arc<std::sync::Mutex<i64>>, n| async move {

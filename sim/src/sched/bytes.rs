@@ -1,52 +1,132 @@
 //! `Strategy::Bytes(data)`: every decision drawn from the given bytes, for fuzzers.
 //!
-//! The bytes are a [`ByteSource`] the run's scheduler shares with its user generator
-//! (`sim::rand`): decisions and draws take the next bytes in the order the run asks.
-//! A forced choice (one candidate) consumes nothing. Otherwise the next `w` bytes,
-//! little-endian, pick candidate `value % n`, where `n` is the number of candidates
-//! (the ready tasks, plus the running task at a scheduling point, which is candidate
-//! `n - 1`) and `w` is 1 when `n <= 256`, 2 when `n <= 65536`, else 4. When fewer than
-//! `w` bytes remain, the source is spent and every later decision is a `Random`
-//! decision drawn from a generator seeded by the bytes taken (and written down, so
-//! the run's replay input decides it from bytes too): every input is a complete run,
-//! a function of the bytes it took.
+//! The bytes are a [`ByteSource`](crate::rng::ByteSource) the run's scheduler shares
+//! with its user generator (`sim::rand`): decisions and draws take the next bytes in
+//! the order the run asks. A forced choice (one candidate) consumes nothing. Otherwise
+//! the next `w` bytes, little-endian, pick candidate `value % n`, where `n` is the
+//! number of candidates (the ready tasks, plus the running task at a scheduling point,
+//! which is candidate `n - 1`) and `w` is 1 when `n <= 256`, 2 when `n <= 65536`, else
+//! 4.
+//!
+//! When fewer than `w` bytes remain, the source is spent and the run goes on as a seed
+//! of the default portfolio would: its *tail seed* `s` is a hash of the bytes taken
+//! ([`tail_seed_of`](crate::rng::tail_seed_of)), and every later decision is made by
+//! [`tail_strategy`]`(s)` (`Strategy::PORTFOLIO[s % 4]`: random, PCT of depth 2 or 3,
+//! or probabilistic) seeded by `s`, which learns the tasks spawned and ready so far.
+//! Each of those decisions is written down as the byte that makes it, so the run's
+//! replay input decides it from bytes too: every input is a complete run, a function
+//! of the bytes it took, and the tail of a short input is a schedule of the shape the
+//! portfolio's strategies draw (a fuzzer picks the shape by the bytes it starts with).
 
-use super::{Decision, Divergence, ReadySet, Scheduler};
+use super::{Decision, Divergence, ReadySet, Scheduler, Strategy};
 use crate::ids::TaskId;
-use crate::rng::{DetRng, SharedBytes, Stream, byte_width};
+use crate::rng::{SharedBytes, byte_width};
+
+/// Which of `Strategy::PORTFOLIO` makes the decisions of a bytes run past the end of
+/// its input, whose bytes taken hash to `tail_seed`: from the high bits of the seed,
+/// mixed (FNV's low bits depend only on the low bits of the bytes, so they would tie
+/// the pick to the parity of the last decisions).
+pub(crate) fn tail_arm(tail_seed: u64) -> usize {
+    // SplitMix64's finalizer.
+    let mut z = tail_seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    ((z >> 32) % Strategy::PORTFOLIO.len() as u64) as usize
+}
+
+/// The strategy of [`tail_arm`], PCT with the run length `pct_steps`.
+pub(crate) fn tail_strategy(tail_seed: u64, pct_steps: u64) -> Strategy {
+    Strategy::PORTFOLIO[tail_arm(tail_seed)]
+        .clone()
+        .with_pct_steps(pct_steps)
+}
 
 pub(crate) struct BytesScheduler {
     bytes: SharedBytes,
-    /// Draws the decisions once the bytes are spent (and they are written down).
-    tail: Option<DetRng>,
+    /// PCT's run length, for a tail of that strategy.
+    pct_steps: u64,
+    /// How many tasks were spawned (ids are dense), for a tail scheduler built later.
+    spawned: u32,
+    /// Makes the decisions once the bytes are spent (and they are written down).
+    tail: Option<Box<dyn Scheduler>>,
 }
 
 impl BytesScheduler {
-    pub(crate) fn new(bytes: SharedBytes) -> Self {
-        BytesScheduler { bytes, tail: None }
+    pub(crate) fn new(bytes: SharedBytes, pct_steps: u64) -> Self {
+        BytesScheduler {
+            bytes,
+            pct_steps,
+            spawned: 0,
+            tail: None,
+        }
+    }
+
+    /// The tail scheduler for the spent source's seed, told of every task spawned so
+    /// far and of the ready ones (the running one, if any, has no ready entry, as in
+    /// any scheduler).
+    fn tail(&mut self, ready: &ReadySet) -> &mut Box<dyn Scheduler> {
+        let (bytes, pct_steps, spawned) = (&self.bytes, self.pct_steps, self.spawned);
+        self.tail.get_or_insert_with(|| {
+            let seed = crate::rng::source(bytes)
+                .tail_seed()
+                .expect("a spent source has a tail seed");
+            let mut s =
+                super::build(&tail_strategy(seed, pct_steps), seed, pct_steps, None).scheduler;
+            for i in 0..spawned {
+                s.spawned(TaskId(i));
+            }
+            for i in 0..ready.len() {
+                s.readied(ready.get(i));
+            }
+            s
+        })
     }
 }
 
 impl Scheduler for BytesScheduler {
+    fn spawned(&mut self, task: TaskId) {
+        self.spawned = self.spawned.max(task.0 + 1);
+        if let Some(t) = &mut self.tail {
+            t.spawned(task);
+        }
+    }
+
+    fn readied(&mut self, task: TaskId) {
+        if let Some(t) = &mut self.tail {
+            t.readied(task);
+        }
+    }
+
+    fn yielded(&mut self, task: TaskId) {
+        if let Some(t) = &mut self.tail {
+            t.yielded(task);
+        }
+    }
+
     fn choose(&mut self, ready: &mut ReadySet, at: Decision) -> Result<TaskId, Divergence> {
         let n = at.candidates(ready);
         if n == 1 {
             return Ok(at.candidate(ready, 0));
         }
         let width = byte_width(n as u64);
-        let mut bytes = crate::rng::source(&self.bytes);
-        let i = match bytes.take(width) {
-            Some(value) => value % n as u64,
+        let taken = crate::rng::source(&self.bytes).take(width);
+        if let Some(value) = taken {
+            return Ok(at.candidate(ready, (value % n as u64) as usize));
+        }
+        let t = self.tail(ready).choose(ready, at)?;
+        let i = match ready.position(t) {
+            Some(i) => i,
             None => {
-                let seed = bytes.tail_seed().expect("a spent source has a tail seed");
-                let tail = self
-                    .tail
-                    .get_or_insert_with(|| DetRng::new(seed, Stream::Scheduler));
-                let i = tail.below(n as u64);
-                bytes.write(i, width);
-                i
+                assert_eq!(
+                    at.running,
+                    Some(t),
+                    "the tail chose a task that is no candidate"
+                );
+                n - 1
             }
         };
-        Ok(at.candidate(ready, i as usize))
+        crate::rng::source(&self.bytes).write(i as u64, width);
+        Ok(t)
     }
 }

@@ -27,6 +27,7 @@ mod switches;
 use crate::ids::TaskId;
 use crate::rng::{ByteSource, DetRng, SharedBytes, Stream};
 
+pub(crate) use bytes::tail_arm;
 pub(crate) use ready::ReadySet;
 pub use schedule::{MAX_DECISIONS, ParseScheduleError, Schedule};
 pub use strategy::{DEFAULT_KEEP_PERCENT, MAX_PCT_DEPTH, ParseStrategyError, Strategy};
@@ -236,7 +237,7 @@ pub(crate) fn build(
             let shared = ByteSource::shared(b);
             Built {
                 bytes: Some(shared.clone()),
-                ..fifo(Box::new(bytes::BytesScheduler::new(shared)))
+                ..fifo(Box::new(bytes::BytesScheduler::new(shared, pct_steps)))
             }
         }
     }

@@ -50,6 +50,14 @@ impl ReadySet {
         self.dense[i]
     }
 
+    /// `t`'s index for [`get`](Self::get), if it is present.
+    pub(crate) fn position(&self, t: TaskId) -> Option<usize> {
+        self.pos
+            .get(t.index())
+            .filter(|&&p| p != ABSENT)
+            .map(|&p| p as usize)
+    }
+
     /// Adds `t`; returns false if it was already present.
     pub(crate) fn insert(&mut self, t: TaskId) -> bool {
         let i = t.index();
