@@ -71,24 +71,7 @@ impl UdpSocket {
         crate::task::scheduling_point().await;
         let run = net(what);
         let host = context::network(what, |n| n.current_host());
-        let addr = {
-            let mut st = run.world.state.lock();
-            let ip = st.local_ip(host, requested.ip())?;
-            let port = match requested.port() {
-                0 => st.ephemeral_port(host, true),
-                p if st.udp.contains_key(&(host, p)) => {
-                    return Err(error(
-                        io::ErrorKind::AddrInUse,
-                        format!(
-                            "cannot bind {requested}: port {p} is in use on host `{}`",
-                            st.hosts[host as usize].name
-                        ),
-                    ));
-                }
-                p => p,
-            };
-            SocketAddr::new(ip, port)
-        };
+        let addr = run.world.state.lock().bind_addr(host, requested, true)?;
         let res = Res::new("udp");
         let resource = res.with(what, |_, id| id);
         context::network(what, |n| {

@@ -578,6 +578,34 @@ impl State {
     }
 
     /// A free ephemeral port of `host`.
+    /// The address a socket binding `requested` on `host` gets (a UDP socket's when
+    /// `udp`, else a listener's): the host's own address for `0.0.0.0`, a free
+    /// ephemeral port for port 0; `AddrInUse` when the port is taken.
+    pub(crate) fn bind_addr(
+        &mut self,
+        host: HostId,
+        requested: SocketAddr,
+        udp: bool,
+    ) -> io::Result<SocketAddr> {
+        let ip = self.local_ip(host, requested.ip())?;
+        let port = match requested.port() {
+            0 => self.ephemeral_port(host, udp),
+            p if (udp && self.udp.contains_key(&(host, p)))
+                || (!udp && self.listeners.contains_key(&(host, p))) =>
+            {
+                return Err(io::Error::new(
+                    io::ErrorKind::AddrInUse,
+                    format!(
+                        "cannot bind {requested}: port {p} is in use on host `{}`",
+                        self.hosts[host as usize].name
+                    ),
+                ));
+            }
+            p => p,
+        };
+        Ok(SocketAddr::new(ip, port))
+    }
+
     pub(crate) fn ephemeral_port(&mut self, host: HostId, udp: bool) -> u16 {
         loop {
             let h = &mut self.hosts[host as usize];
