@@ -17,19 +17,9 @@ struct Join {
     futures: Vec<Expr>,
 }
 
-mod kw {
-    syn::custom_keyword!(biased);
-}
-
 impl Parse for Join {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let biased = if input.peek(kw::biased) && input.peek2(Token![;]) {
-            input.parse::<kw::biased>()?;
-            input.parse::<Token![;]>()?;
-            true
-        } else {
-            false
-        };
+        let biased = crate::select::parse_biased(input)?;
         let futures = Punctuated::<Expr, Token![,]>::parse_terminated(input)?;
         Ok(Join {
             biased,

@@ -32,15 +32,21 @@ mod kw {
     syn::custom_keyword!(biased);
 }
 
+/// A leading `biased;` (tokio's marker for polling in the written order), consumed if
+/// present: shared by `select!` and `join!`.
+pub(crate) fn parse_biased(input: ParseStream<'_>) -> syn::Result<bool> {
+    if input.peek(kw::biased) && input.peek2(Token![;]) {
+        input.parse::<kw::biased>()?;
+        input.parse::<Token![;]>()?;
+        Ok(true)
+    } else {
+        Ok(false)
+    }
+}
+
 impl Parse for Select {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let biased = if input.peek(kw::biased) && input.peek2(Token![;]) {
-            input.parse::<kw::biased>()?;
-            input.parse::<Token![;]>()?;
-            true
-        } else {
-            false
-        };
+        let biased = parse_biased(input)?;
         let mut branches = Vec::new();
         let mut otherwise = None;
         while !input.is_empty() {
