@@ -478,7 +478,16 @@ pub mod parse {
             None => v.to_string(),
         };
         text.trim().parse().map_err(|e: ParseScheduleError| {
-            ConfigError::new(Key::Schedule, source, v, e.to_string())
+            ConfigError::new(
+                Key::Schedule,
+                source,
+                v,
+                format!(
+                    "a schedule string v2:<seed hex>:<id>[x<count>].<id>... or @<file> \
+                     (at byte {}: found {:?}, expected {})",
+                    e.position, e.found, e.expected
+                ),
+            )
         })
     }
 
@@ -900,6 +909,18 @@ mod tests {
         assert!(e.to_string().contains("longer than 67108864 bytes"), "{e}");
         let e = schedule(Source::Env, &format!("@{}", dir.display())).unwrap_err();
         assert!(e.to_string().contains("cannot read schedule file"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_schedule_string_says_what_a_schedule_string_is_and_where_it_broke() {
+        let e = schedule(Source::Flag, "v2:").unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.starts_with("invalid --schedule=\"v2:\": expected a schedule string v2:"),
+            "{text}"
+        );
+        assert!(text.contains("at byte 3: found \"\""), "{text}");
+        assert!(!text.contains("expected invalid"), "{text}");
     }
 
     #[test]
