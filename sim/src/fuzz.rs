@@ -177,8 +177,9 @@ pub struct Fuzzer {
     strata: Strata,
 }
 
-/// How many decisions at the start of a fresh input (past the prefix) [`Strata`]
-/// chooses.
+/// How many decisions at the start of a fresh input (past the prefix) are stratified:
+/// the fuzzer keeps the tree of the runs' first decisions to this depth, and a fresh
+/// input takes, at each decision of it, an option runs took least often.
 pub const STRATA_DEPTH: usize = 32;
 
 /// The most decision nodes [`Strata`] keeps (beyond it, no new node is added and
