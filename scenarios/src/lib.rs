@@ -198,6 +198,9 @@ impl Entry {
         let result = drive(&mut rt, program);
         let mut observed = sim::fuzz::Observed::of(&rt, rest);
         observed.replay_input.splice(0..0, config.iter().copied());
+        for c in &mut observed.choices {
+            c.at += config.len();
+        }
         (result, observed, rt)
     }
 }

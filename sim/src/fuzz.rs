@@ -10,9 +10,11 @@
 //!   (`fuzz_target!(|data: &[u8]| { let _ = sim::fuzz::run(data, || async { .. }); })`,
 //!   with [`run_counting`] to feed libFuzzer the interleaving coverage).
 //! - [`Fuzzer`]: a deterministic (for its seed) coverage-guided loop on stable Rust:
-//!   mutate an input of the corpus (bit flips, byte insertion and erasure, splices,
-//!   small decision values), run it, keep it if it covered something new; stop at the
-//!   first failure and [`minimize`] it.
+//!   fresh inputs first, whose first decisions take the options runs took least often
+//!   (stratified: a run's first decisions are not repeated while others are untried,
+//!   see [`Observed::choices`]); then mutate an input of the corpus (bit flips, byte
+//!   insertion and erasure, splices, small decision values), run it, keep it if it
+//!   covered something new; stop at the first failure and [`minimize`] it.
 //! - `Check::fuzz` and `#[sim::test(fuzz = N)]` run that loop in `cargo test`, and
 //!   `corosim fuzz SPEC` over the scenario library.
 //!
@@ -59,6 +61,8 @@ use crate::coverage::Coverage;
 use crate::rng::{DetRng, Stream, tail_seed_of};
 use crate::{Builder, Failure, Strategy};
 
+pub use crate::rng::Choice;
+
 /// What one run on an input gave: its result, and its coverage and bytes taken.
 pub type RunOutcome<T> = (Result<T, Failure>, Observed);
 
@@ -70,6 +74,13 @@ pub struct Observed {
     /// The input that replays the run decision for decision (see
     /// [`Runtime::replay_input`](crate::Runtime::replay_input)).
     pub replay_input: Vec<u8>,
+    /// What the first bytes of the input decided (see
+    /// [`Runtime::input_choices`](crate::Runtime::input_choices)), at offsets in the
+    /// input the fuzzer made: a harness that gives the runtime only part of it (after
+    /// a configuration prefix) adds the length of what it kept back to each `at`. The
+    /// [`Fuzzer`] stratifies its fresh inputs with them; left empty, its fresh inputs'
+    /// first decisions are uniform draws.
+    pub choices: Vec<Choice>,
 }
 
 /// Runs `body` once on a fresh runtime driven by `data` ([`Strategy::Bytes`]); returns
@@ -100,6 +111,7 @@ impl Observed {
         Observed {
             coverage: rt.coverage(),
             replay_input: rt.replay_input().unwrap_or(data).to_vec(),
+            choices: rt.input_choices().to_vec(),
         }
     }
 }
@@ -160,6 +172,130 @@ pub struct Fuzzer {
     execs: u64,
     /// The bytes fresh inputs start with.
     prefix: Vec<u8>,
+    /// The options of the first decisions past the prefix, and how often runs took
+    /// each: fresh inputs take the least-taken ones.
+    strata: Strata,
+}
+
+/// How many decisions at the start of a fresh input (past the prefix) are stratified:
+/// the fuzzer keeps the tree of the runs' first decisions to this depth, and a fresh
+/// input takes, at each decision of it, an option runs took least often.
+pub const STRATA_DEPTH: usize = 32;
+
+/// The most decision nodes [`Strata`] keeps (beyond it, no new node is added and
+/// fresh inputs reaching there go on at random).
+const STRATA_NODES: usize = 1 << 14;
+
+/// The tree of the first [`STRATA_DEPTH`] decisions (and `sim::rand` draws) of the
+/// runs of inputs that start with the fuzzer's prefix, each node with its number of
+/// options and how many runs took each option. A fresh input walks it taking, at each
+/// node, an option taken least often so far (ties at random), then goes on with
+/// random bytes where the tree ends.
+///
+/// Why: per node, that is the same option distribution as a uniform draw (every
+/// option equally often), but *stratified*: the first runs through a node take its
+/// options in turn instead of independently, so `k` runs through a node of `k`
+/// options try each once, and runs repeat a prefix of decisions only once every
+/// shorter alternative has been tried as often. If option `i` of a node leads to the
+/// bug with probability `p_i`, `k` stratified runs all miss it with probability
+/// `prod(1 - p_i) <= (1 - mean p)^k`, what `k` independent uniform runs do (the
+/// arithmetic–geometric mean inequality): never worse, and better the more the bug
+/// depends on the first decisions (which philosopher reaches for a fork first, which
+/// thinking times are drawn).
+#[derive(Default)]
+struct Strata {
+    nodes: Vec<StrataNode>,
+}
+
+struct StrataNode {
+    /// How many runs took each option.
+    taken: Vec<u32>,
+    /// The node after each option (0: none yet; the root is node 0, no one's child).
+    next: Vec<u32>,
+}
+
+impl Strata {
+    /// Learns the path of a run whose input starts with a prefix of `prefix_len`
+    /// bytes, from what its bytes decided (see [`Observed::choices`]).
+    fn learn(&mut self, choices: &[Choice], prefix_len: usize) {
+        // The node before this decision and the option taken there.
+        let mut from: Option<(usize, usize)> = None;
+        for (at, c) in (prefix_len..).zip(
+            choices
+                .iter()
+                .skip_while(|c| c.at < prefix_len)
+                .take(STRATA_DEPTH),
+        ) {
+            // Only one-byte choices among known options are stratified; a raw draw, a
+            // wide choice or one straddling the prefix ends the path.
+            if c.at != at || c.width != 1 || !(1..=256).contains(&c.arity) {
+                break;
+            }
+            let id = match from {
+                None if self.nodes.is_empty() => {
+                    self.nodes.push(StrataNode::new(c.arity));
+                    0
+                }
+                None => 0,
+                Some((node, option)) => match self.nodes[node].next[option] {
+                    0 if self.nodes.len() < STRATA_NODES => {
+                        let id = self.nodes.len();
+                        self.nodes[node].next[option] = id as u32;
+                        self.nodes.push(StrataNode::new(c.arity));
+                        id
+                    }
+                    0 => break,
+                    id => id as usize,
+                },
+            };
+            let n = &mut self.nodes[id];
+            if n.taken.len() as u64 != c.arity {
+                // The body decided differently on the same path (it is not a function
+                // of its decisions and draws): learn nothing more from it.
+                break;
+            }
+            let option = c.index as usize;
+            n.taken[option] += 1;
+            from = Some((id, option));
+        }
+    }
+
+    /// The first bytes of a fresh input: from the root, while the node is known, an
+    /// option taken least often there (ties broken by `rng`), as the byte that takes
+    /// it.
+    fn walk(&self, rng: &mut DetRng) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut node = 0;
+        while out.len() < STRATA_DEPTH {
+            let Some(n) = self.nodes.get(node) else { break };
+            let least = *n.taken.iter().min().expect("a node has options");
+            let ties = n.taken.iter().filter(|&&t| t == least).count();
+            let nth = if ties > 1 {
+                rng.below(ties as u64) as usize
+            } else {
+                0
+            };
+            let option = (0..n.taken.len())
+                .filter(|&i| n.taken[i] == least)
+                .nth(nth)
+                .expect("one of the ties");
+            out.push(option as u8);
+            match n.next[option] {
+                0 => break,
+                id => node = id as usize,
+            }
+        }
+        out
+    }
+}
+
+impl StrataNode {
+    fn new(arity: u64) -> Self {
+        StrataNode {
+            taken: vec![0; arity as usize],
+            next: vec![0; arity as usize],
+        }
+    }
 }
 
 /// The tail shapes a fresh input can ask for: `Strategy::PORTFOLIO`'s strategies.
@@ -183,6 +319,7 @@ impl Fuzzer {
             seen: BTreeSet::new(),
             execs: 0,
             prefix: Vec::new(),
+            strata: Strata::default(),
         }
     }
 
@@ -221,12 +358,14 @@ impl Fuzzer {
     }
 
     /// The next input to try: the starting corpus first (once each, in order); then,
-    /// for the first [`WARM_UP`] runs, fresh inputs only (a few random decisions, then
-    /// a tail seeded by them that schedules at random: a new random schedule each,
-    /// which builds a varied corpus and finds shallow bugs as fast as a random seed
-    /// sweep does); after that, mostly mutations of corpus inputs, with one fresh
-    /// input in four, whose tail is any of the portfolio's shapes (random, PCT of
-    /// depth 2 or 3, probabilistic), chosen uniformly.
+    /// for the first [`WARM_UP`] runs, fresh inputs only (the first decisions
+    /// stratified: at each decision the runs so far made, an option taken least
+    /// often; then a few random decisions, and a tail seeded by them that schedules at
+    /// random: a new random schedule each, which builds a varied corpus and finds
+    /// shallow bugs at least as fast as a random seed sweep does); after that, mostly
+    /// mutations of corpus inputs, with one fresh input in four, whose tail is any of
+    /// the portfolio's shapes (random, PCT of depth 2 or 3, probabilistic), chosen
+    /// uniformly.
     pub fn next_input(&mut self) -> Vec<u8> {
         if let Some(input) = self.pending.pop() {
             return input;
@@ -249,7 +388,9 @@ impl Fuzzer {
     }
 
     /// Runs `input` with `run` and learns from it: a run that covers a new feature
-    /// puts its replay input (every decision it made, as bytes) in the corpus.
+    /// puts its replay input (every decision it made, as bytes) in the corpus, and a
+    /// run of an input that starts with the prefix tells which options its first
+    /// decisions had and took ([`Observed::choices`]), for the next fresh inputs.
     pub fn try_input<T>(
         &mut self,
         input: &[u8],
@@ -257,6 +398,11 @@ impl Fuzzer {
     ) -> (Verdict, Option<Failure>) {
         let (result, observed) = run(input);
         self.execs += 1;
+        // Every run of the prefix (fresh inputs and mutations alike) counts: fresh
+        // inputs avoid the decisions any run has already made.
+        if input.starts_with(&self.prefix) {
+            self.strata.learn(&observed.choices, self.prefix.len());
+        }
         let mut new = false;
         for &f in observed.coverage.features() {
             new |= self.seen.insert(f);
@@ -293,15 +439,20 @@ impl Fuzzer {
         None
     }
 
-    /// A fresh input whose tail (past its few random decisions) is a run of
-    /// `Strategy::PORTFOLIO[arm]`: drawn until its bytes' tail seed picks that arm (the
-    /// run takes them all, unless it ends or asks for a wider draw first).
+    /// A fresh input: the prefix, the stratified first decisions ([`Strata`]), then
+    /// random bytes (4 to 8: each fresh input's tail seed is new even where its first
+    /// decisions repeat an earlier run's) and a tail that is a run of
+    /// `Strategy::PORTFOLIO[arm]`: the random bytes are drawn until the tail seed of
+    /// the whole picks that arm (the run takes them all, unless it ends or asks for a
+    /// wider draw first).
     fn fresh(&mut self, arm: usize) -> Vec<u8> {
+        let strata = self.strata.walk(&mut self.rng);
         loop {
             let len = FRESH_HEAD_MIN
                 + self.rng.below((FRESH_HEAD_MAX - FRESH_HEAD_MIN + 1) as u64) as usize;
-            let mut head = vec![0; len];
-            self.rng.fill(&mut head);
+            let mut head = vec![0; strata.len() + len];
+            head[..strata.len()].copy_from_slice(&strata);
+            self.rng.fill(&mut head[strata.len()..]);
             if crate::sched::tail_arm(tail_seed_of(&head)) == arm {
                 head.splice(0..0, self.prefix.iter().copied());
                 return head;
@@ -466,6 +617,75 @@ mod tests {
             }
         }
         assert_eq!(seeds.len(), 16 * WARM_UP as usize);
+    }
+
+    /// What `n` warm-up inputs of fuzzer `seed` make a body that draws `draws` values
+    /// below `options` take: the values of each run.
+    fn warm_up_draws(seed: u64, n: usize, draws: usize, options: u64) -> Vec<Vec<u64>> {
+        let mut f = Fuzzer::new(seed);
+        (0..n)
+            .map(|_| {
+                let input = f.next_input();
+                let mut got = Vec::new();
+                f.try_input(&input, |data| {
+                    let (r, observed) = run(data, || async {
+                        (0..draws)
+                            .map(|_| crate::rand::gen_range(0..options))
+                            .collect::<Vec<u64>>()
+                    });
+                    got = r.expect("the body does not fail");
+                    (Ok(()), observed)
+                });
+                got
+            })
+            .collect()
+    }
+
+    /// Fresh inputs take the options of a run's first decision in turn: the first `k`
+    /// runs through a decision of `k` options take each once (uniform draws would
+    /// repeat one with probability `1 - k!/k^k`, 98.5 % for six options).
+    #[test]
+    fn fresh_inputs_take_the_options_of_a_decision_in_turn() {
+        for seed in 0..8 {
+            let firsts: BTreeSet<u64> = warm_up_draws(seed, 6, 1, 6).iter().map(|d| d[0]).collect();
+            assert_eq!(firsts.len(), 6, "seed {seed}: {firsts:?}");
+        }
+    }
+
+    /// Fresh inputs do not repeat a run while the tree of its first decisions has a
+    /// path not taken: two binary draws make four runs, and four fresh inputs make
+    /// them all (uniform draws: all four with probability 4!/4^4, 9.4 %).
+    #[test]
+    fn fresh_inputs_make_every_run_of_a_small_tree_once() {
+        for seed in 0..8 {
+            let runs: BTreeSet<Vec<u64>> = warm_up_draws(seed, 4, 2, 2).into_iter().collect();
+            assert_eq!(runs.len(), 4, "seed {seed}: {runs:?}");
+            // And the next four make them all again, once each.
+            let eight = warm_up_draws(seed, 8, 2, 2);
+            let again: BTreeSet<&Vec<u64>> = eight[4..].iter().collect();
+            assert_eq!(again.len(), 4, "seed {seed}: {eight:?}");
+        }
+    }
+
+    /// A run reports what its input's first bytes decided, with the number of options
+    /// of each decision, past the end of the input too.
+    #[test]
+    fn a_run_reports_its_choices() {
+        let (r, observed) = run(&[7, 1], || async {
+            let a = crate::rand::gen_range(0..10u64);
+            let b = crate::rand::gen_range(0..3u64);
+            let c = crate::rand::gen_range(0..5u64);
+            (a, b, c)
+        });
+        let (a, b, c) = r.unwrap();
+        assert_eq!((a, b), (7, 1));
+        let choices: Vec<_> = observed
+            .choices
+            .iter()
+            .map(|ch| (ch.at, ch.width, ch.index, ch.arity))
+            .collect();
+        assert_eq!(choices, [(0, 1, 7, 10), (1, 1, 1, 3), (2, 1, c, 5)]);
+        assert_eq!(observed.replay_input, [7, 1, c as u8]);
     }
 
     #[test]

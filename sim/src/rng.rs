@@ -30,6 +30,32 @@ pub(crate) struct ByteSource {
     /// The decisions and draws made after the source was spent, as the bytes that
     /// would have made them.
     written: Vec<u8>,
+    /// What the first [`CHOICES_RECORDED`] bytes taken decided, in order.
+    choices: Vec<Choice>,
+}
+
+/// How many bytes at the start of an input [`ByteSource`] records the [`Choice`]s of:
+/// enough for a fuzzer's fresh heads (`sim::fuzz`), cheap for long inputs.
+pub(crate) const CHOICES_RECORDED: usize = 64;
+
+/// One decision or draw that a run under `Strategy::Bytes` took from its input: where
+/// its bytes are and, for a choice among a known number of options (a scheduling
+/// decision among its candidates, a `sim::rand` draw below `n`), which option the
+/// bytes picked and how many there were. A fuzzer that knows the options of a run's
+/// first decisions can make its next inputs take the options not tried yet
+/// (`sim::fuzz::Fuzzer` does, for its fresh inputs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Choice {
+    /// The offset of its first byte in the input.
+    pub at: usize,
+    /// How many bytes it took (1, 2, 4 or 8 for a choice; any for a fill).
+    pub width: usize,
+    /// The option taken, in `0..arity` (the bytes' little-endian value modulo
+    /// `arity`); for a raw draw, the value of a `next_u64`, 0 for a fill.
+    pub index: u64,
+    /// How many options there were; 0 for a draw of raw bytes (`next_u64`, `fill`),
+    /// whose every value is its own option.
+    pub arity: u64,
 }
 
 /// The byte source a run's scheduler and user generator share.
@@ -52,12 +78,15 @@ impl ByteSource {
             pos: 0,
             tail: None,
             written: Vec::new(),
+            choices: Vec::new(),
         }))
     }
 
     /// The next `width` bytes (1 to 8) as a little-endian number, or `None` when the
-    /// source is spent (it is from the first request fewer bytes remain for).
-    pub(crate) fn take(&mut self, width: usize) -> Option<u64> {
+    /// source is spent (it is from the first request fewer bytes remain for). The
+    /// value is a choice among `arity` options (0: a raw draw), for
+    /// [`choices`](Self::choices).
+    pub(crate) fn take(&mut self, width: usize, arity: u64) -> Option<u64> {
         if self.tail.is_some() {
             return None;
         }
@@ -65,13 +94,33 @@ impl ByteSource {
             self.spend();
             return None;
         };
+        let value = chunk
+            .iter()
+            .rev()
+            .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+        self.record(width, if arity == 0 { value } else { value % arity }, arity);
         self.pos += width;
-        Some(
-            chunk
-                .iter()
-                .rev()
-                .fold(0u64, |acc, &b| (acc << 8) | u64::from(b)),
-        )
+        Some(value)
+    }
+
+    /// Notes the choice of the next `width` bytes of the replay input, about to be
+    /// taken or written.
+    fn record(&mut self, width: usize, index: u64, arity: u64) {
+        let at = self.pos + self.written.len();
+        if at < CHOICES_RECORDED {
+            self.choices.push(Choice {
+                at,
+                width,
+                index,
+                arity,
+            });
+        }
+    }
+
+    /// What the bytes taken from the start of the input (its first
+    /// [`CHOICES_RECORDED`]) decided, in order.
+    pub(crate) fn choices(&self) -> &[Choice] {
+        &self.choices
     }
 
     /// Copies the next bytes into the front of `dest`; returns how many (the source is
@@ -82,6 +131,9 @@ impl ByteSource {
         }
         let n = dest.len().min(self.data.len() - self.pos);
         dest[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+        if n > 0 {
+            self.record(n, 0, 0);
+        }
         self.pos += n;
         if n < dest.len() {
             self.spend();
@@ -105,7 +157,8 @@ impl ByteSource {
 
     /// Writes down a value decided past the end of the input, as the `width` bytes
     /// (little-endian) that would have decided it.
-    pub(crate) fn write(&mut self, value: u64, width: usize) {
+    pub(crate) fn write(&mut self, value: u64, width: usize, arity: u64) {
+        self.record(width, if arity == 0 { value } else { value % arity }, arity);
         self.written
             .extend_from_slice(&value.to_le_bytes()[..width]);
     }
@@ -195,17 +248,22 @@ impl DetRng {
     /// A value of `width` bytes: from the input while it lasts, else from `draw` on
     /// the generator keyed by the spent input (written down in the source).
     #[inline]
-    fn draw_bytes(&mut self, width: usize, draw: impl FnOnce(&mut ChaCha8Rng) -> u64) -> u64 {
+    fn draw_bytes(
+        &mut self,
+        width: usize,
+        arity: u64,
+        draw: impl FnOnce(&mut ChaCha8Rng) -> u64,
+    ) -> u64 {
         let Some(bytes) = &self.bytes else {
             return draw(&mut self.chacha);
         };
-        if let Some(v) = source(bytes).take(width) {
+        if let Some(v) = source(bytes).take(width, arity) {
             return v;
         }
         let bytes = bytes.clone();
         self.reseed(&bytes);
         let v = draw(&mut self.chacha);
-        source(&bytes).write(v, width);
+        source(&bytes).write(v, width, arity);
         v
     }
 
@@ -222,7 +280,7 @@ impl DetRng {
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        self.draw_bytes(8, |c| c.next_u64())
+        self.draw_bytes(8, 0, |c| c.next_u64())
     }
 
     /// A uniform number in `0..n` (Lemire's nearly-divisionless method, unbiased;
@@ -230,7 +288,7 @@ impl DetRng {
     /// Panics if `n == 0`.
     pub fn below(&mut self, n: u64) -> u64 {
         assert!(n > 0, "DetRng::below(0)");
-        self.draw_bytes(byte_width(n), |c| lemire(c, n)) % n
+        self.draw_bytes(byte_width(n), n, |c| lemire(c, n)) % n
     }
 
     pub fn fill(&mut self, dest: &mut [u8]) {
@@ -243,7 +301,7 @@ impl DetRng {
             self.chacha.fill_bytes(&mut dest[taken..]);
             let mut source = source(&bytes);
             for &b in &dest[taken..] {
-                source.write(u64::from(b), 1);
+                source.write(u64::from(b), 1, 0);
             }
         }
     }

@@ -77,6 +77,8 @@ pub(super) struct Finished {
     pub(super) drop_panics: Vec<(TaskId, String, Option<String>)>,
     /// Under `Strategy::Bytes`, the input that replays the run decision for decision.
     pub(super) replay_input: Option<Vec<u8>>,
+    /// Under `Strategy::Bytes`, what the first bytes of the input decided.
+    pub(super) input_choices: Vec<crate::rng::Choice>,
     /// The host of each task, by task index; empty for a run without hosts.
     pub(super) task_hosts: Vec<HostIndex>,
 }
@@ -873,6 +875,11 @@ impl Core {
             resources: self.resources,
             schedule: self.decider.into_schedule(),
             drop_panics: self.drop_panics,
+            input_choices: self
+                .bytes
+                .as_ref()
+                .map(|b| crate::rng::source(b).choices().to_vec())
+                .unwrap_or_default(),
             replay_input: self.bytes.map(|b| crate::rng::source(&b).replay_input()),
         }
     }

@@ -387,6 +387,7 @@ impl Builder {
             leaked: Vec::new(),
             events_at_stop: 0,
             replay_input: None,
+            input_choices: Vec::new(),
             foreign_wake: false,
         }
     }
@@ -405,6 +406,8 @@ pub struct Runtime {
     events_at_stop: usize,
     /// The input that replays the last run, under `Strategy::Bytes`.
     replay_input: Option<Vec<u8>>,
+    /// Under `Strategy::Bytes`, what the first bytes of the last run's input decided.
+    input_choices: Vec<crate::rng::Choice>,
     /// Whether a task of the last run was woken from another OS thread.
     foreign_wake: bool,
 }
@@ -445,6 +448,16 @@ impl Runtime {
     /// written as the bytes that make them. `None` under other strategies.
     pub fn replay_input(&self) -> Option<&[u8]> {
         self.replay_input.as_deref()
+    }
+
+    /// Under [`Strategy::Bytes`], what the bytes at the start of the last run's input
+    /// (its first 64) decided, in the order the run took them: each decision or draw
+    /// with its offset, its width, the option it picked and how many there were (see
+    /// [`Choice`](crate::fuzz::Choice)). Empty under other strategies. A fuzzer learns
+    /// from it which options the first decisions of a run have, to try the ones it has
+    /// not tried yet.
+    pub fn input_choices(&self) -> &[crate::fuzz::Choice] {
+        &self.input_choices
     }
 
     /// Runs `future` as the main task until it returns, then drops every task still
@@ -555,6 +568,7 @@ impl Runtime {
             .with_task_hosts(finished.task_hosts);
         self.schedule = finished.schedule;
         self.replay_input = finished.replay_input;
+        self.input_choices = finished.input_choices;
         let drop_panics = finished.drop_panics;
         self.leaked = leaked
             .into_iter()

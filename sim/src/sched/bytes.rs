@@ -110,7 +110,7 @@ impl Scheduler for BytesScheduler {
             return Ok(at.candidate(ready, 0));
         }
         let width = byte_width(n as u64);
-        let taken = crate::rng::source(&self.bytes).take(width);
+        let taken = crate::rng::source(&self.bytes).take(width, n as u64);
         if let Some(value) = taken {
             return Ok(at.candidate(ready, (value % n as u64) as usize));
         }
@@ -126,7 +126,7 @@ impl Scheduler for BytesScheduler {
                 n - 1
             }
         };
-        crate::rng::source(&self.bytes).write(i as u64, width);
+        crate::rng::source(&self.bytes).write(i as u64, width, n as u64);
         Ok(t)
     }
 }
