@@ -122,10 +122,14 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     let select: Select = syn::parse2(input)?;
     let n = select.branches.len();
     if n == 0 {
-        return Err(syn::Error::new(
-            Span::call_site(),
-            "select! needs at least one branch besides `else`",
-        ));
+        // Nothing to wait for: the `else` branch, as tokio's.
+        return match &select.otherwise {
+            Some(e) => Ok(quote_spanned! {Span::mixed_site()=> { #e } }),
+            None => Err(syn::Error::new(
+                Span::call_site(),
+                "select! needs at least one branch",
+            )),
+        };
     }
     if n > 64 {
         return Err(syn::Error::new(
@@ -152,10 +156,16 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             quote_spanned! {site=> if !(#c) { #disabled |= #bit; } }
         })
     });
-    let pins = select.branches.iter().zip(&futures).map(|(b, f)| {
-        let fut = &b.future;
+    // The future expressions go into one tuple first, so that temporaries they borrow
+    // (`&mut std::future::ready(())`) live as long as the select (temporary lifetime
+    // extension), then each is pinned on the stack.
+    let all = syn::Ident::new("__sim_futures", site);
+    let exprs = select.branches.iter().map(|b| &b.future);
+    let tuple = quote_spanned! {site=> let #all = ( #(#exprs,)* ); };
+    let pins = futures.iter().enumerate().map(|(i, f)| {
+        let i = syn::Index::from(i);
         quote_spanned! {site=>
-            let mut #f = ::core::pin::pin!(::core::future::IntoFuture::into_future(#fut));
+            let mut #f = ::core::pin::pin!(::core::future::IntoFuture::into_future(#all.#i));
         }
     });
     let arms = select.branches.iter().enumerate().map(|(i, b)| {
@@ -210,6 +220,7 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         let __sim_selected = {
             let mut #disabled: u64 = 0;
             #(#conditions)*
+            #tuple
             #(#pins)*
             ::core::future::poll_fn(|__sim_cx: &mut ::core::task::Context<'_>| {
                 let __sim_start: usize = #start;
@@ -229,6 +240,8 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             })
             .await
         };
+        #[allow(unused_mut)]
+        let mut __sim_selected = __sim_selected;
         #[allow(unreachable_patterns)]
         match __sim_selected {
             #(#handlers)*
