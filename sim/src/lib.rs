@@ -211,9 +211,8 @@ pub use failure::{
     NonDeterminismFailure, PanicFailure, ParseFailureKindError, RaceAccess, RaceFailure, RunInfo,
     StepLimitFailure, TaskRef, TimeLimitFailure,
 };
-pub use runtime::{
-    Builder, DEFAULT_MAX_STEPS, DEFAULT_MAX_TIME, DEFAULT_PCT_STEPS, Runtime, UnhandledPanic,
-};
+pub use runtime::run::{Builder, Runtime};
+pub use runtime::{DEFAULT_MAX_STEPS, DEFAULT_MAX_TIME, DEFAULT_PCT_STEPS, UnhandledPanic};
 pub use sched::{Schedule, Strategy};
 pub use task::spawn;
 pub use trace::Trace;
