@@ -135,8 +135,10 @@ mod condvar;
 mod event;
 mod mutex;
 mod notify;
+mod once_cell;
 mod rwlock;
 mod semaphore;
+mod set_once;
 pub(crate) mod wait;
 
 pub mod broadcast;
@@ -156,15 +158,22 @@ pub(crate) fn block_on_outside_run<F: std::future::Future>(what: &str, fut: F) -
          drive asynchronous tasks: {what} was called inside a simulated run (await the \
          async form instead)"
     );
-    futures::executor::block_on(fut)
+    ::futures::executor::block_on(fut)
 }
 
 pub use barrier::{Barrier, BarrierWait, BarrierWaitResult};
 pub use condvar::Condvar;
 pub use event::{Event, EventWait};
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
-pub use notify::{Notified, Notify};
+pub use notify::{Notified, Notify, OwnedNotified};
+pub use once_cell::{OnceCell, SetError};
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };
+pub use set_once::{SetOnce, SetOnceError};
+
+/// The named futures of this module, at tokio's path (`tokio::sync::futures`).
+pub mod futures {
+    pub use super::notify::{Notified, OwnedNotified};
+}
