@@ -162,6 +162,19 @@ pub(crate) fn try_network<R>(f: impl FnOnce(&mut Network<'_>) -> R) -> Option<R>
         .flatten()
 }
 
+/// Runs `f` with the current run's [`Tasks`] facet, or returns `None` outside a run.
+pub(crate) fn try_tasks<R>(f: impl FnOnce(&mut Tasks<'_>) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|c| {
+            let c = c.borrow();
+            let shared = c.as_ref()?;
+            let mut core = shared.core.try_borrow_mut().ok()?;
+            Some(f(&mut Tasks(&mut core)))
+        })
+        .ok()
+        .flatten()
+}
+
 /// Runs `f` with the current run's generator for user code (`sim::rand`).
 ///
 /// # Panics

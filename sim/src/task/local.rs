@@ -102,12 +102,14 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
+    // Counted before the task exists: if the spawn fails (outside a run), dropping the
+    // task's membership takes the count back down.
+    state.live.set(state.live.get() + 1);
     let task = LocalTask {
         future,
         set: Member(state.clone()),
     };
     let handle = spawn_inner(task, name, location);
-    state.live.set(state.live.get() + 1);
     let mut tasks = state.tasks.borrow_mut();
     if tasks.len() >= 2 * state.live.get() + 16 {
         tasks.retain(|t| !t.is_finished());

@@ -112,6 +112,15 @@ impl<T: Clone + 'static> LocalKey<T> {
     pub fn get(&'static self) -> T {
         self.with(T::clone)
     }
+
+    /// A copy of the value, or an error when the key is not set for the current
+    /// future, as `tokio::task::LocalKey::try_get`.
+    ///
+    /// # Errors
+    /// When the key is not set for the current future.
+    pub fn try_get(&'static self) -> Result<T, AccessError> {
+        self.try_with(T::clone)
+    }
 }
 
 impl<T: 'static> fmt::Debug for LocalKey<T> {
