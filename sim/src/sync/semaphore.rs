@@ -158,6 +158,16 @@ impl Permits {
         k
     }
 
+    /// Permits handed to released waiters that have not taken them up yet (their task
+    /// has not polled since): still out, as tokio's assigned permits are.
+    pub(crate) fn handed(&self) -> usize {
+        self.waiters
+            .released_data()
+            .filter(|w| w.granted)
+            .map(|w| w.n)
+            .sum()
+    }
+
     /// Closes: every waiter fails, later acquisitions fail. Returns whether it was open.
     pub(crate) fn close(&mut self, wakers: &mut Wakers) -> bool {
         let was_open = !self.closed;
