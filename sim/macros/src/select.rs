@@ -4,7 +4,8 @@
 //! Expansion, for branches `pat_i = fut_i, if cond_i => handler_i`: preconditions are
 //! evaluated, then every future (each pinned on the stack); a `poll_fn` polls the
 //! enabled ones starting from a branch drawn per poll from the run's generator
-//! (`support::branch_start`; branch 0 under `biased;`); a completed output that does not
+//! (`support::branch_start`; branch 0 under `biased;`), unless the task has spent its
+//! cooperative budget (`support::budget_spent`: it yields first, as tokio's); a completed output that does not
 //! match its pattern disables its branch. The futures are dropped before the handler
 //! runs, so it may use what they borrowed.
 
@@ -223,6 +224,10 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             #tuple
             #(#pins)*
             ::core::future::poll_fn(|__sim_cx: &mut ::core::task::Context<'_>| {
+                // A task out of budget yields here, before any branch (as tokio's).
+                if __sim_support::budget_spent(__sim_cx) {
+                    return ::core::task::Poll::Pending;
+                }
                 let __sim_start: usize = #start;
                 let mut __sim_pending = false;
                 for __sim_i in __sim_start..__sim_start + #n {
