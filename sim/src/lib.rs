@@ -178,7 +178,8 @@
 //!   still there at the next seed, where a tokio test sees it fresh. A task's panic
 //!   fails the run there (tokio hands it to the `JoinHandle`) unless
 //!   `unhandled_panic = "ignore"`. `#[sim::main]` runs one run, from the `SIM_`
-//!   variables, and exits the process on a failure. Runtime flavours, worker threads and
+//!   variables (a failure ends the process from `main`, and panics from any other
+//!   function). Runtime flavours, worker threads and
 //!   `start_paused` have no meaning: `#[sim::test]`, `#[sim::main]` and the facade's
 //!   `#[tokio::main]`/`#[tokio::test]` accept and ignore them, and
 //!   [`time::pause`] does not panic in a "multi-threaded" run.
@@ -247,7 +248,17 @@ pub use trace::Trace;
 pub use sim_macros::test;
 
 /// Runs an `async fn main` as one simulated run configured by the `SIM_` variables
-/// (see [`env`](mod@env)); a failure prints its report and exits with status 101.
+/// (see [`env`](mod@env)); a failure prints its report and exits with status 101. On
+/// a function other than `main` (a helper that tests call, as tokio's attribute
+/// allows), a failure panics with the report instead.
+///
+/// ```
+/// #[sim::main(flavor = "current_thread", start_paused = true)]
+/// async fn helper() -> u32 {
+///     sim::spawn(async { 6 * 7 }).await.unwrap()
+/// }
+/// assert_eq!(helper(), 42);
+/// ```
 ///
 /// ```no_run
 /// #[sim::main]

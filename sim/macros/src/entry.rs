@@ -184,13 +184,22 @@ pub(crate) fn expand(
                     .run(__sim_test_body);
             }
         },
-        Kind::Main => quote! {
-            #(#attrs)*
-            #vis fn #name() #output {
-                async fn __sim_main_body() #output #block
-                #sim::macros::support::run_main(__sim_main_body())
+        Kind::Main => {
+            // `main` ends the process on a failure; any other function (a helper a
+            // test calls) panics with the report.
+            let run = if name == "main" {
+                quote! { run_main }
+            } else {
+                quote! { run_fn }
+            };
+            quote! {
+                #(#attrs)*
+                #vis fn #name() #output {
+                    async fn __sim_main_body() #output #block
+                    #sim::macros::support::#run(__sim_main_body())
+                }
             }
-        },
+        }
     })
 }
 

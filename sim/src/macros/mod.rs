@@ -177,4 +177,16 @@ pub mod support {
             }
         }
     }
+
+    /// `#[sim::main]` on a function other than `main` (a helper a test calls, as
+    /// tokio's attribute allows): one run like [`run_main`], but a failure panics with
+    /// its report instead of ending the process (the test fails, not the whole binary).
+    #[track_caller]
+    pub fn run_fn<F: Future>(future: F) -> F::Output {
+        let builder = crate::Builder::from_env().unwrap_or_else(|e| panic!("{e}"));
+        builder
+            .build()
+            .block_on(future)
+            .unwrap_or_else(|failure| panic!("{failure}"))
+    }
 }
