@@ -359,6 +359,74 @@ sim::task_local! {
     static KEY: u32;
 }
 
+/// tokio: `JoinError`'s `Debug` names the task id as `Id(..)` and shows a string
+/// panic message.
+#[test]
+fn join_error_debug_is_tokios() {
+    let rt = sim::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let panicked = sim::spawn(async { panic!("boom {}", 1) })
+            .await
+            .unwrap_err();
+        let id = panicked.id();
+        assert_eq!(
+            format!("{panicked:?}"),
+            format!("JoinError::Panic(Id({id}), \"boom 1\", ...)")
+        );
+        let task = sim::spawn(std::future::pending::<()>());
+        task.abort();
+        let cancelled = task.await.unwrap_err();
+        assert_eq!(
+            format!("{cancelled:?}"),
+            format!("JoinError::Cancelled(Id({}))", cancelled.id())
+        );
+    });
+}
+
+/// tokio: a task whose destructor panics when it is aborted returns that panic from
+/// its `JoinHandle`; it does not escape the task (under tokio's default policy).
+#[test]
+fn a_destructor_panic_during_abort_goes_to_the_join_handle() {
+    struct PanicOnDrop;
+    impl Drop for PanicOnDrop {
+        fn drop(&mut self) {
+            panic!("dropped");
+        }
+    }
+    let rt = sim::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let guard = PanicOnDrop;
+        let task = sim::spawn(async move {
+            let _guard = guard;
+            std::future::pending::<()>().await;
+        });
+        sim::task::yield_now().await;
+        task.abort();
+        assert!(task.await.unwrap_err().is_panic());
+    });
+}
+
+/// tokio's `#[tokio::main]` may mark any function; sim's, on a function other than
+/// `main`, fails by panicking with the report (a test calling it fails; the process
+/// goes on), where on `main` it exits the process.
+#[test]
+fn sim_main_on_a_helper_panics_on_failure() {
+    #[sim::main(flavor = "current_thread")]
+    async fn helper() -> u8 {
+        sim::spawn(async { 7 }).await.unwrap()
+    }
+    #[sim::main]
+    async fn deadlocked() -> u8 {
+        let (_tx, rx) = oneshot::channel::<u8>();
+        rx.await.unwrap_or(0) // nobody sends: a deadlock
+    }
+    assert_eq!(helper(), 7);
+    let msg = panic_message(|| {
+        deadlocked();
+    });
+    assert!(msg.contains("deadlock"), "{msg}");
+}
+
 /// tokio: `LocalKey::try_get` copies the value, or errs outside its scope.
 #[test]
 fn local_key_try_get() {
