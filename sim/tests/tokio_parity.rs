@@ -445,6 +445,29 @@ fn a_local_set_survives_a_spawn_outside_a_run() {
     drop(local);
 }
 
+/// tokio: `LocalSet::block_on(&rt, future)` with a runtime returns the output.
+#[test]
+fn local_set_block_on_takes_tokios_runtime() {
+    let rt = sim::runtime::Builder::new_current_thread().build().unwrap();
+    let local = sim::task::LocalSet::new();
+    let out = local.block_on(&rt, async {
+        let shared = std::rc::Rc::new(5); // not Send: fine on a local set
+        sim::task::spawn_local(async move { *shared + 1 })
+            .await
+            .unwrap()
+    });
+    assert_eq!(out, 6);
+}
+
+/// tokio: `Notify` and `JoinHandle` are unwind safe.
+#[test]
+fn notify_and_join_handles_are_unwind_safe() {
+    fn unwind_safe<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+    unwind_safe::<Notify>();
+    unwind_safe::<sim::task::JoinHandle<u8>>();
+    unwind_safe::<sim::task::AbortHandle>();
+}
+
 // ---- select! ----
 
 /// tokio: `select!` with only an `else` branch is its value; a `ref mut` binding

@@ -412,3 +412,8 @@ impl fmt::Debug for OwnedNotified {
             .finish_non_exhaustive()
     }
 }
+
+// As tokio's: a panic while a `Notify` is borrowed leaves it consistent (every
+// operation's state change is one step under its lock).
+impl std::panic::UnwindSafe for Notify {}
+impl std::panic::RefUnwindSafe for Notify {}

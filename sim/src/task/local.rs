@@ -162,6 +162,35 @@ impl<F: Future> Future for LocalTask<F> {
     }
 }
 
+/// A runtime that [`LocalSet::block_on`] can run a future on: sim's
+/// (`&mut sim::Runtime`, whose output is a `Result` with the run's failure) or tokio's
+/// shape (`&sim::runtime::Runtime`, whose output is the future's).
+pub trait BlockOn {
+    /// What running a future with output `T` gives.
+    type Output<T>;
+
+    /// Runs `future` to its end as one run.
+    fn block_on<F: Future>(self, future: F) -> Self::Output<F::Output>;
+}
+
+impl BlockOn for &mut crate::Runtime {
+    type Output<T> = Result<T, crate::Failure>;
+
+    #[track_caller]
+    fn block_on<F: Future>(self, future: F) -> Self::Output<F::Output> {
+        crate::Runtime::block_on(self, future)
+    }
+}
+
+impl BlockOn for &crate::runtime::Runtime {
+    type Output<T> = T;
+
+    #[track_caller]
+    fn block_on<F: Future>(self, future: F) -> F::Output {
+        crate::runtime::Runtime::block_on(self, future)
+    }
+}
+
 /// A set of tasks that run only while the set is driven (mirrors
 /// `tokio::task::LocalSet`).
 ///
@@ -258,8 +287,11 @@ impl LocalSet {
     }
 
     /// Runs `future` on `rt` (one fresh run) with the set driven, like
-    /// [`run_until`](LocalSet::run_until); mirrors `LocalSet::block_on`, with the
-    /// run's [`Failure`](crate::Failure) instead of tokio's panics.
+    /// [`run_until`](LocalSet::run_until); mirrors `LocalSet::block_on`. With sim's
+    /// [`Runtime`](crate::Runtime) (`&mut rt`) it returns the run's
+    /// [`Failure`](crate::Failure) as an error; with tokio's shape,
+    /// [`runtime::Runtime`](crate::runtime::Runtime) (`&rt`), it returns the output and
+    /// panics on a failure, as tokio's.
     ///
     /// ```
     /// let local = sim::task::LocalSet::new();
@@ -268,13 +300,15 @@ impl LocalSet {
     ///     sim::task::spawn_local(async { 7 }).await.unwrap()
     /// });
     /// assert_eq!(out.unwrap(), 7);
+    ///
+    /// let rt = sim::runtime::Runtime::new().unwrap();
+    /// let out = local.block_on(&rt, async {
+    ///     sim::task::spawn_local(async { 8 }).await.unwrap()
+    /// });
+    /// assert_eq!(out, 8);
     /// ```
     #[track_caller]
-    pub fn block_on<F: Future>(
-        &self,
-        rt: &mut crate::Runtime,
-        future: F,
-    ) -> Result<F::Output, crate::Failure> {
+    pub fn block_on<R: BlockOn, F: Future>(&self, rt: R, future: F) -> R::Output<F::Output> {
         rt.block_on(self.run_until(future))
     }
 

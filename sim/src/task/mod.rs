@@ -28,7 +28,7 @@ pub use blocking::{block_in_place, spawn_blocking};
 pub(crate) use blocking::{drive, in_section, spawn_blocking_at};
 pub use join::{AbortHandle, JoinError, JoinHandle};
 pub use join_set::JoinSet;
-pub use local::{LocalEnterGuard, LocalSet, RunUntil};
+pub use local::{BlockOn, LocalEnterGuard, LocalSet, RunUntil};
 pub use task_local::{AccessError, LocalKey, TaskLocalFuture};
 
 /// Futures of this module (tokio's `task::futures`).
