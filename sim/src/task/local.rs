@@ -77,6 +77,7 @@ impl Drop for Enter {
 
 /// Spawns `future` into the current set if there is one, else as a plain task of the
 /// run (what `spawn_local` and `JoinSet::spawn_local` do).
+#[track_caller]
 pub(super) fn spawn_local_inner<F>(
     future: F,
     name: Option<Arc<str>>,
@@ -92,6 +93,7 @@ where
     }
 }
 
+#[track_caller]
 fn spawn_into<F>(
     state: &Rc<State>,
     future: F,
@@ -260,6 +262,7 @@ impl LocalSet {
     }
 
     /// [`spawn_local`](LocalSet::spawn_local) with a task name and spawn location.
+    #[track_caller]
     pub(super) fn spawn_at<F>(
         &self,
         future: F,

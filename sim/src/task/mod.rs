@@ -38,6 +38,7 @@ pub mod futures {
 
 use crate::runtime::{context, raw};
 
+#[track_caller]
 fn spawn_inner<F>(
     future: F,
     name: Option<Arc<str>>,
@@ -78,6 +79,7 @@ where
 }
 
 /// [`spawn`] at `location` (for `Handle::spawn`).
+#[track_caller]
 pub(crate) fn spawn_at<F>(future: F, location: &'static Location<'static>) -> JoinHandle<F::Output>
 where
     F: Future + 'static,

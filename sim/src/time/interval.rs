@@ -47,19 +47,28 @@ pub enum MissedTickBehavior {
 ///
 /// # Panics
 /// If `period` is zero, or outside a simulated run.
+#[track_caller]
 pub fn interval(period: Duration) -> Interval {
+    // The period first: a zero period is the caller's mistake even outside a run.
+    check_period(period);
     interval_at(Instant::now(), period)
+}
+
+#[track_caller]
+fn check_period(period: Duration) {
+    assert!(
+        !period.is_zero(),
+        "sim::time::interval: `period` must be non-zero"
+    );
 }
 
 /// Like [`interval`], the first tick at `start`.
 ///
 /// # Panics
 /// If `period` is zero.
+#[track_caller]
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
-    assert!(
-        !period.is_zero(),
-        "sim::time::interval: `period` must be non-zero"
-    );
+    check_period(period);
     Interval {
         delay: sleep_until(start),
         period,

@@ -27,6 +27,7 @@ use crate::runtime::timers::TimerKey;
 ///
 /// # Panics
 /// Outside a simulated run.
+#[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
     let (now, run_id) = context::clock("sim::time::sleep", |clock| (clock.now(), clock.run_id()));
     Sleep {
@@ -55,6 +56,7 @@ const CLOCK_END: Duration = Duration::from_nanos(u64::MAX);
 ///
 /// # Panics
 /// Outside a simulated run.
+#[track_caller]
 pub fn sleep_until(deadline: Instant) -> Sleep {
     let run_id = context::clock("sim::time::sleep_until", |clock| clock.run_id());
     Sleep {
