@@ -83,12 +83,15 @@
 //! ## Map
 //!
 //! - [`Builder`], [`Runtime`]: configure and run; [`Strategy`] picks the scheduler;
-//!   [`runtime::Handle`]: the run in progress (tokio's `runtime` paths).
+//!   [`runtime::Handle`]: the run in progress; [`runtime::Builder`] and
+//!   [`runtime::Runtime`]: tokio's shapes of the builder and runtime (tokio's
+//!   `runtime` paths).
 //! - [`task`]: `spawn`, `JoinHandle`, `JoinSet`, `yield_now`, `LocalSet`/`spawn_local`,
 //!   `spawn_blocking`/`block_in_place`, task-local storage (tokio's names).
 //! - [`time`]: the virtual clock: `Instant`, `sleep`, `timeout`, `interval`, `advance`.
-//! - [`sync`]: `Mutex`, `RwLock`, `Semaphore`, `Notify`, `Event`, `Barrier`, `Condvar`
-//!   and the `mpsc`, `oneshot`, `broadcast`, `watch` channels (tokio's names).
+//! - [`sync`]: `Mutex`, `RwLock`, `Semaphore`, `Notify`, `OnceCell`, `SetOnce`, `Event`,
+//!   `Barrier`, `Condvar` and the `mpsc`, `oneshot`, `broadcast`, `watch` channels
+//!   (tokio's names).
 //! - [`queue`]: asyncio's `Queue`, `PriorityQueue`, `LifoQueue` with `task_done`/`join`.
 //! - [`select!`], [`join!`], [`try_join!`], [`pin!`], [`task_local!`], `#[sim::main]`,
 //!   `#[sim::test]`: tokio's macros (see [`macros`]).
@@ -143,8 +146,9 @@
 //!   poll makes its next operation return `Pending` (and is woken), so a loop of
 //!   always-ready operations gives way, and a `select!` racing one with `yield_now`
 //!   ends. Operations of `futures`' or `std`'s types spend no budget; the step limit
-//!   still bounds a task that never awaits a primitive. There is no
-//!   `task::unconstrained`.
+//!   still bounds a task that never awaits a primitive. [`task::coop`] has
+//!   `consume_budget` and `has_budget_remaining`; there is no `unconstrained` nor
+//!   `cooperative`.
 //! - **Time is always paused.** The clock starts at zero since the start of the run and
 //!   moves only when every task waits (to the next timer) or on
 //!   [`time::advance`]; [`time::pause`] and [`time::resume`] are accepted and do
@@ -169,9 +173,31 @@
 //!   seed replays it, and a `bytes:` run's input drives it), one draw per poll;
 //!   `biased;` draws nothing. `futures::select!` draws from a thread-local generator
 //!   outside the simulation: use `sim::select!` or `futures::select_biased!`.
-//! - **Entry points.** `#[sim::test]` runs many seeds, not one; `#[sim::main]` runs one,
-//!   from the `SIM_` variables. Runtime flavours, worker threads and `start_paused`
-//!   have no meaning and are accepted by the facade's `#[tokio::main]`/`#[tokio::test]`.
+//! - **Entry points.** `#[sim::test]` runs many seeds, not one: its body runs once per
+//!   seed, so state it keeps in a `static` (a counter, a `OnceCell`, a `SetOnce`) is
+//!   still there at the next seed, where a tokio test sees it fresh. A task's panic
+//!   fails the run there (tokio hands it to the `JoinHandle`) unless
+//!   `unhandled_panic = "ignore"`. `#[sim::main]` runs one run, from the `SIM_`
+//!   variables (a failure ends the process from `main`, and panics from any other
+//!   function). Runtime flavours, worker threads and
+//!   `start_paused` have no meaning: `#[sim::test]`, `#[sim::main]` and the facade's
+//!   `#[tokio::main]`/`#[tokio::test]` accept and ignore them, and
+//!   [`time::pause`] does not panic in a "multi-threaded" run.
+//! - **`runtime::Builder` and `runtime::Runtime`** have tokio's signatures
+//!   (`Builder::new_current_thread().enable_all().build()?`, `block_on(&self)` returning
+//!   the output), over sim's own [`Builder`] and [`Runtime`]: each `block_on` is one
+//!   run, seeded by the `SIM_` variables, in which a spawned task's panic is caught as
+//!   tokio's (the future's own panic goes on out of `block_on`). Tasks exist only inside
+//!   a `block_on`: [`Runtime::spawn`](runtime::Runtime::spawn) and the runtime's
+//!   [`handle`](runtime::Runtime::handle) work there only, a `LocalSet` cannot be filled
+//!   before, what a `block_on` leaves running is dropped when it returns, and a
+//!   primitive cannot be shared between a run and a plain thread at once (see
+//!   [`sync`](mod@sync#outside-a-run)). Its scheduling is the run's strategy's, not
+//!   tokio's current-thread FIFO order.
+//! - **Time is bounded.** A run fails when its clock would pass
+//!   [`Builder::max_time`] (an hour by default, `max_time = "..."` in `#[sim::test]`), to
+//!   catch tasks that wait forever on timers: a test that sleeps for years, or on
+//!   `Duration::MAX`, which tokio's paused clock reaches at once, needs a larger bound.
 //! - **Not simulated:** `tokio::io`, `net`, `fs`, `process`, `signal`, task dumps and
 //!   runtime metrics.
 
@@ -211,9 +237,8 @@ pub use failure::{
     NonDeterminismFailure, PanicFailure, ParseFailureKindError, RaceAccess, RaceFailure, RunInfo,
     StepLimitFailure, TaskRef, TimeLimitFailure,
 };
-pub use runtime::{
-    Builder, DEFAULT_MAX_STEPS, DEFAULT_MAX_TIME, DEFAULT_PCT_STEPS, Runtime, UnhandledPanic,
-};
+pub use runtime::run::{Builder, Runtime};
+pub use runtime::{DEFAULT_MAX_STEPS, DEFAULT_MAX_TIME, DEFAULT_PCT_STEPS, UnhandledPanic};
 pub use sched::{Schedule, Strategy};
 pub use task::spawn;
 pub use trace::Trace;
@@ -223,7 +248,17 @@ pub use trace::Trace;
 pub use sim_macros::test;
 
 /// Runs an `async fn main` as one simulated run configured by the `SIM_` variables
-/// (see [`env`](mod@env)); a failure prints its report and exits with status 101.
+/// (see [`env`](mod@env)); a failure prints its report and exits with status 101. On
+/// a function other than `main` (a helper that tests call, as tokio's attribute
+/// allows), a failure panics with the report instead.
+///
+/// ```
+/// #[sim::main(flavor = "current_thread", start_paused = true)]
+/// async fn helper() -> u32 {
+///     sim::spawn(async { 6 * 7 }).await.unwrap()
+/// }
+/// assert_eq!(helper(), 42);
+/// ```
 ///
 /// ```no_run
 /// #[sim::main]

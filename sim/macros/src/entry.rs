@@ -33,11 +33,13 @@ const TOKIO_IGNORED: &[&str] = &["flavor", "worker_threads", "start_paused"];
 fn literal_of(kind: Kind, flavor: Flavor, key: &str) -> Option<Literal> {
     match (kind, flavor, key) {
         (_, _, "crate") => Some(Literal::Str),
+        // tokio's runtime arguments, accepted by every flavour so that a test moves
+        // from `#[tokio::test(start_paused = true)]` by changing the path only.
+        (_, _, "flavor") => Some(Literal::Str),
+        (_, _, "worker_threads") => Some(Literal::Int),
+        (_, _, "start_paused") => Some(Literal::Bool),
         (Kind::Test, Flavor::Sim, _) => Key::from_attr(key).and_then(Key::attr),
         (_, Flavor::Tokio, "unhandled_panic") => Some(Literal::Str),
-        (_, Flavor::Tokio, "flavor") => Some(Literal::Str),
-        (_, Flavor::Tokio, "worker_threads") => Some(Literal::Int),
-        (_, Flavor::Tokio, "start_paused") => Some(Literal::Bool),
         _ => None,
     }
 }
@@ -45,8 +47,10 @@ fn literal_of(kind: Kind, flavor: Flavor, key: &str) -> Option<Literal> {
 /// The argument names an attribute accepts (for error messages).
 fn accepted(kind: Kind, flavor: Flavor) -> String {
     match (kind, flavor) {
-        (Kind::Test, Flavor::Sim) => format!("{}, crate", Key::attr_names()),
-        (Kind::Main, Flavor::Sim) => "crate".to_string(),
+        (Kind::Test, Flavor::Sim) => {
+            format!("{}, crate, {}", Key::attr_names(), TOKIO_IGNORED.join(", "))
+        }
+        (Kind::Main, Flavor::Sim) => format!("crate, {}", TOKIO_IGNORED.join(", ")),
         (_, Flavor::Tokio) => [TOKIO_IGNORED, &["unhandled_panic", "crate"]]
             .concat()
             .join(", "),
@@ -180,13 +184,22 @@ pub(crate) fn expand(
                     .run(__sim_test_body);
             }
         },
-        Kind::Main => quote! {
-            #(#attrs)*
-            #vis fn #name() #output {
-                async fn __sim_main_body() #output #block
-                #sim::macros::support::run_main(__sim_main_body())
+        Kind::Main => {
+            // `main` ends the process on a failure; any other function (a helper a
+            // test calls) panics with the report.
+            let run = if name == "main" {
+                quote! { run_main }
+            } else {
+                quote! { run_fn }
+            };
+            quote! {
+                #(#attrs)*
+                #vis fn #name() #output {
+                    async fn __sim_main_body() #output #block
+                    #sim::macros::support::#run(__sim_main_body())
+                }
             }
-        },
+        }
     })
 }
 
@@ -213,7 +226,8 @@ mod tests {
         assert_eq!(
             e,
             format!(
-                "unknown #[sim::test] argument `colour`; expected one of {}, crate",
+                "unknown #[sim::test] argument `colour`; expected one of {}, crate, \
+                 flavor, worker_threads, start_paused",
                 Key::attr_names()
             )
         );
@@ -249,6 +263,22 @@ mod tests {
         assert!(ok.contains(". attr (\"preemption_bound\" , \"2\")"), "{ok}");
         let ok = expanded(quote! { fuzz = 5000 });
         assert!(ok.contains(". attr (\"fuzz\" , \"5000\")"), "{ok}");
+    }
+
+    #[::core::prelude::v1::test]
+    fn sims_attributes_accept_tokios_runtime_arguments_and_ignore_them() {
+        let args = quote! { flavor = "multi_thread", worker_threads = 2, start_paused = true };
+        let test = expanded(args.clone());
+        assert!(
+            !test.contains("flavor") && !test.contains("start_paused"),
+            "{test}"
+        );
+        let main = expand(Kind::Main, Flavor::Sim, args, quote! { async fn m() {} });
+        assert!(main.is_ok());
+        assert_eq!(
+            error(quote! { start_paused = 1 }),
+            "`start_paused` takes a boolean literal"
+        );
     }
 
     #[::core::prelude::v1::test]

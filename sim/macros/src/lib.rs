@@ -42,8 +42,9 @@ pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Runs an `async fn main` (or any `async fn` without arguments) as one simulated run,
 /// for examples and programs: the seed and bounds come from the `SIM_` variables
-/// (`SIM_SEED`, `SIM_STRATEGY`, `SIM_MAX_TIME`, ...), and a failure prints its report
-/// and exits with status 101.
+/// (`SIM_SEED`, `SIM_STRATEGY`, `SIM_MAX_TIME`, ...), and a failure of `main` prints
+/// its report and exits with status 101 (on any other function, such as a helper a
+/// test calls, it panics with the report).
 ///
 /// ```text
 /// #[sim::main]

@@ -4,7 +4,8 @@
 //! Expansion, for branches `pat_i = fut_i, if cond_i => handler_i`: preconditions are
 //! evaluated, then every future (each pinned on the stack); a `poll_fn` polls the
 //! enabled ones starting from a branch drawn per poll from the run's generator
-//! (`support::branch_start`; branch 0 under `biased;`); a completed output that does not
+//! (`support::branch_start`; branch 0 under `biased;`), unless the task has spent its
+//! cooperative budget (`support::budget_spent`: it yields first, as tokio's); a completed output that does not
 //! match its pattern disables its branch. The futures are dropped before the handler
 //! runs, so it may use what they borrowed.
 
@@ -122,10 +123,14 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     let select: Select = syn::parse2(input)?;
     let n = select.branches.len();
     if n == 0 {
-        return Err(syn::Error::new(
-            Span::call_site(),
-            "select! needs at least one branch besides `else`",
-        ));
+        // Nothing to wait for: the `else` branch, as tokio's.
+        return match &select.otherwise {
+            Some(e) => Ok(quote_spanned! {Span::mixed_site()=> { #e } }),
+            None => Err(syn::Error::new(
+                Span::call_site(),
+                "select! needs at least one branch",
+            )),
+        };
     }
     if n > 64 {
         return Err(syn::Error::new(
@@ -152,10 +157,16 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             quote_spanned! {site=> if !(#c) { #disabled |= #bit; } }
         })
     });
-    let pins = select.branches.iter().zip(&futures).map(|(b, f)| {
-        let fut = &b.future;
+    // The future expressions go into one tuple first, so that temporaries they borrow
+    // (`&mut std::future::ready(())`) live as long as the select (temporary lifetime
+    // extension), then each is pinned on the stack.
+    let all = syn::Ident::new("__sim_futures", site);
+    let exprs = select.branches.iter().map(|b| &b.future);
+    let tuple = quote_spanned! {site=> let #all = ( #(#exprs,)* ); };
+    let pins = futures.iter().enumerate().map(|(i, f)| {
+        let i = syn::Index::from(i);
         quote_spanned! {site=>
-            let mut #f = ::core::pin::pin!(::core::future::IntoFuture::into_future(#fut));
+            let mut #f = ::core::pin::pin!(::core::future::IntoFuture::into_future(#all.#i));
         }
     });
     let arms = select.branches.iter().enumerate().map(|(i, b)| {
@@ -210,8 +221,13 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         let __sim_selected = {
             let mut #disabled: u64 = 0;
             #(#conditions)*
+            #tuple
             #(#pins)*
             ::core::future::poll_fn(|__sim_cx: &mut ::core::task::Context<'_>| {
+                // A task out of budget yields here, before any branch (as tokio's).
+                if __sim_support::budget_spent(__sim_cx) {
+                    return ::core::task::Poll::Pending;
+                }
                 let __sim_start: usize = #start;
                 let mut __sim_pending = false;
                 for __sim_i in __sim_start..__sim_start + #n {
@@ -229,6 +245,8 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             })
             .await
         };
+        #[allow(unused_mut)]
+        let mut __sim_selected = __sim_selected;
         #[allow(unreachable_patterns)]
         match __sim_selected {
             #(#handlers)*

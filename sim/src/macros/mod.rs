@@ -151,6 +151,13 @@ pub mod support {
         crate::rand::gen_range(0..branches)
     }
 
+    /// Whether a `select!` poll must yield before it polls any branch, as tokio's:
+    /// the task has spent its cooperative budget in this poll (then this is the
+    /// yielding scheduling point: the task is woken to run again). Never outside a run.
+    pub fn budget_spent(cx: &mut std::task::Context<'_>) -> bool {
+        !crate::task::coop::has_budget_remaining() && crate::runtime::context::point(cx.waker())
+    }
+
     /// `#[sim::main]`: runs `future` as one run configured by the `SIM_` variables; a
     /// failure prints its report and exits with status 101.
     #[track_caller]
@@ -169,5 +176,17 @@ pub mod support {
                 std::process::exit(101);
             }
         }
+    }
+
+    /// `#[sim::main]` on a function other than `main` (a helper a test calls, as
+    /// tokio's attribute allows): one run like [`run_main`], but a failure panics with
+    /// its report instead of ending the process (the test fails, not the whole binary).
+    #[track_caller]
+    pub fn run_fn<F: Future>(future: F) -> F::Output {
+        let builder = crate::Builder::from_env().unwrap_or_else(|e| panic!("{e}"));
+        builder
+            .build()
+            .block_on(future)
+            .unwrap_or_else(|failure| panic!("{failure}"))
     }
 }

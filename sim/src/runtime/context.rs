@@ -60,6 +60,7 @@ impl Drop for EnterGuard {
     }
 }
 
+#[track_caller]
 fn outside(what: &str) -> ! {
     panic!(
         "{what} was used outside a sim runtime: call it from code running inside \
@@ -73,6 +74,7 @@ fn outside(what: &str) -> ! {
 /// # Panics
 /// Outside a run, or when the core is already borrowed (an internal bug).
 #[inline]
+#[track_caller]
 pub(crate) fn resources<R>(what: &str, f: impl FnOnce(Resources<'_>) -> R) -> R {
     with_core_checked(what, None, |core| f(Resources(core)))
 }
@@ -81,6 +83,7 @@ pub(crate) fn resources<R>(what: &str, f: impl FnOnce(Resources<'_>) -> R) -> R 
 ///
 /// # Panics
 /// Outside a run, or in another run than `run_id`.
+#[track_caller]
 pub(crate) fn resources_of<R>(what: &str, run_id: u64, f: impl FnOnce(Resources<'_>) -> R) -> R {
     with_core_checked(what, Some(run_id), |core| f(Resources(core)))
 }
@@ -96,6 +99,7 @@ pub(crate) fn resources_of_run<R>(run_id: u64, f: impl FnOnce(Resources<'_>) -> 
 ///
 /// # Panics
 /// Outside a run.
+#[track_caller]
 pub(crate) fn clock<R>(what: &str, f: impl FnOnce(&mut Clock<'_>) -> R) -> R {
     with_core_checked(what, None, |core| f(&mut Clock(core)))
 }
@@ -104,6 +108,7 @@ pub(crate) fn clock<R>(what: &str, f: impl FnOnce(&mut Clock<'_>) -> R) -> R {
 ///
 /// # Panics
 /// Outside a run, or in another run than `run_id`.
+#[track_caller]
 pub(crate) fn clock_of<R>(what: &str, run_id: u64, f: impl FnOnce(&mut Clock<'_>) -> R) -> R {
     with_core_checked(what, Some(run_id), |core| f(&mut Clock(core)))
 }
@@ -117,6 +122,7 @@ pub(crate) fn clock_of_run<R>(run_id: u64, f: impl FnOnce(&mut Clock<'_>) -> R) 
 ///
 /// # Panics
 /// Outside a run.
+#[track_caller]
 pub(crate) fn tasks<R>(what: &str, f: impl FnOnce(&mut Tasks<'_>) -> R) -> R {
     with_core_checked(what, None, |core| f(&mut Tasks(core)))
 }
@@ -125,6 +131,7 @@ pub(crate) fn tasks<R>(what: &str, f: impl FnOnce(&mut Tasks<'_>) -> R) -> R {
 ///
 /// # Panics
 /// Outside a run, or in another run than `run_id`.
+#[track_caller]
 pub(crate) fn tasks_of<R>(what: &str, run_id: u64, f: impl FnOnce(&mut Tasks<'_>) -> R) -> R {
     with_core_checked(what, Some(run_id), |core| f(&mut Tasks(core)))
 }
@@ -138,6 +145,7 @@ pub(crate) fn tasks_of_run<R>(run_id: u64, f: impl FnOnce(&mut Tasks<'_>) -> R) 
 ///
 /// # Panics
 /// Outside a run.
+#[track_caller]
 pub(crate) fn network<R>(what: &str, f: impl FnOnce(&mut Network<'_>) -> R) -> R {
     with_core_checked(what, None, |core| f(&mut Network(core)))
 }
@@ -162,32 +170,62 @@ pub(crate) fn try_network<R>(f: impl FnOnce(&mut Network<'_>) -> R) -> Option<R>
         .flatten()
 }
 
+/// Runs `f` with the current run's [`Tasks`] facet, or returns `None` outside a run.
+pub(crate) fn try_tasks<R>(f: impl FnOnce(&mut Tasks<'_>) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|c| {
+            let c = c.borrow();
+            let shared = c.as_ref()?;
+            let mut core = shared.core.try_borrow_mut().ok()?;
+            Some(f(&mut Tasks(&mut core)))
+        })
+        .ok()
+        .flatten()
+}
+
 /// Runs `f` with the current run's generator for user code (`sim::rand`).
 ///
 /// # Panics
 /// Outside a run.
+#[track_caller]
 pub(crate) fn user_rng<R>(what: &str, f: impl FnOnce(&mut DetRng) -> R) -> R {
     with_core_checked(what, None, |core| f(core.user_rng()))
 }
 
+/// Why [`with_core_checked`] could not run its closure.
+enum Refused {
+    Outside,
+    OtherRun,
+}
+
+/// Runs `f` with the current run's core; panics (at the caller of the public API, for
+/// a misuse) outside a run or in another run than `run_id`.
+#[track_caller]
 fn with_core_checked<R>(what: &str, run_id: Option<u64>, f: impl FnOnce(&mut Core) -> R) -> R {
-    CURRENT.with(|c| {
+    let ran = CURRENT.with(|c| {
         let c = c.borrow();
         let Some(shared) = c.as_ref() else {
-            outside(what)
+            return Err(Refused::Outside);
         };
         if run_id.is_some_and(|r| !same_run(r, shared.run_id)) {
-            panic!(
-                "{what} belongs to another simulated run: handles cannot cross from one run \
-                 (seed) to the next"
-            );
+            return Err(Refused::OtherRun);
         }
         let mut core = shared
             .core
             .try_borrow_mut()
             .unwrap_or_else(|_| panic!("sim internal error: the core was re-entered by {what}"));
-        f(&mut core)
-    })
+        Ok(f(&mut core))
+    });
+    // The misuse panics here, outside the closure, so that `#[track_caller]` names the
+    // user's line (as tokio's panics do).
+    match ran {
+        Ok(out) => out,
+        Err(Refused::Outside) => outside(what),
+        Err(Refused::OtherRun) => panic!(
+            "{what} belongs to another simulated run: handles cannot cross from one run \
+             (seed) to the next"
+        ),
+    }
 }
 
 /// A scheduling point of the current task, before an async operation takes effect

@@ -171,6 +171,12 @@ impl Decider {
         std::mem::replace(&mut self.blocking, on)
     }
 
+    /// Whether the task being polled may pass another scheduling point in this poll
+    /// without yielding for its budget (tokio's `coop::has_budget_remaining`).
+    pub(super) fn has_budget_remaining(&self) -> bool {
+        self.blocking || (!self.yielding && self.poll_points < COOP_BUDGET)
+    }
+
     /// Whether the task being polled is inside a blocking section.
     pub(super) fn is_blocking(&self) -> bool {
         self.blocking

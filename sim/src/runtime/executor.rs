@@ -65,12 +65,27 @@ fn poll_task(shared: &Shared, turn: Turn) -> Result<(), Stop> {
         .expect("sim internal error: a live task has no future");
     if turn.abort {
         let dropped = catch_unwind(AssertUnwindSafe(|| drop(future)));
-        let left = shared
-            .core
-            .borrow_mut()
-            .finish(id, Outcome::Cancelled, None);
-        left.finish();
-        return dropped.map_err(|payload| panic::stop(id, payload));
+        let policy = shared.core.borrow().config.unhandled_panic;
+        return match dropped {
+            // A destructor that panics while the task is cancelled: under `Ignore`, as
+            // tokio's, the panic goes to the JoinHandle (`JoinError::Panic`).
+            Err(payload)
+                if policy == UnhandledPanic::Ignore && !payload.is::<panic::SharedAcrossRuns>() =>
+            {
+                panic::take_report(&*payload);
+                let left = shared.core.borrow_mut().finish_panicked(id, payload);
+                left.finish();
+                Ok(())
+            }
+            dropped => {
+                let left = shared
+                    .core
+                    .borrow_mut()
+                    .finish(id, Outcome::Cancelled, None);
+                left.finish();
+                dropped.map_err(|payload| panic::stop(id, payload))
+            }
+        };
     }
     let entered = turn.span.as_ref().map(tracing::Span::enter);
     let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&turn.waker)));

@@ -208,6 +208,11 @@ impl Tasks<'_> {
         self.0.is_blocking()
     }
 
+    /// Whether the current task has cooperative budget left in this poll.
+    pub(crate) fn has_budget_remaining(&self) -> bool {
+        self.0.has_budget_remaining()
+    }
+
     /// The current task yields (`yield_now`): recorded, a hint to the scheduler, and
     /// `waker` queued (`false`: wake it after the borrow).
     pub(crate) fn yield_now(&mut self, waker: &Waker) -> bool {

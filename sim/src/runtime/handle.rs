@@ -23,10 +23,29 @@ use crate::task::{self, JoinHandle};
 /// ```
 #[derive(Clone)]
 pub struct Handle {
+    /// The run, or [`ANY_RUN`] for a shell runtime's handle (whichever run is in
+    /// progress on the thread).
     run_id: u64,
 }
 
+/// The run id of a shell runtime's handle: no run has it (ids start at 1).
+const ANY_RUN: u64 = 0;
+
 impl Handle {
+    /// The handle of a [`runtime::Runtime`](super::Runtime): it stands for the run of
+    /// that runtime in progress on the thread (its `block_on`), whichever it is.
+    pub(crate) fn of_run_in_progress() -> Handle {
+        Handle { run_id: ANY_RUN }
+    }
+
+    /// The run this handle names now.
+    fn run_id(&self) -> u64 {
+        match self.run_id {
+            ANY_RUN => context::current_run_id().unwrap_or(ANY_RUN),
+            run_id => run_id,
+        }
+    }
+
     /// The handle of the current run.
     ///
     /// # Panics
@@ -87,17 +106,17 @@ impl Handle {
     /// cannot run during the section); when it sleeps past the run's `max_time`.
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         assert!(
-            task::in_section("Handle::block_on", self.run_id),
+            task::in_section("Handle::block_on", self.run_id()),
             "Cannot start a runtime from within a runtime: in a simulated run, \
              Handle::block_on drives a future only inside a blocking section \
              (spawn_blocking, block_in_place); await it instead"
         );
-        task::drive(self.run_id, future)
+        task::drive(self.run_id(), future)
     }
 
     /// Panics unless this run is the current one.
     pub(crate) fn check(&self, what: &str) {
-        context::tasks_of(what, self.run_id, |_| ());
+        context::tasks_of(what, self.run_id(), |_| ());
     }
 }
 

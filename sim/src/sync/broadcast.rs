@@ -99,6 +99,9 @@ struct State<T> {
     base: u64,
     cap: usize,
     senders: usize,
+    /// Live [`WeakSender`]s (they keep no message flowing: the channel closes when
+    /// `senders` reaches zero).
+    weak_senders: usize,
     receivers: usize,
     // Invariant: how many receivers will receive message number `k` next, for each
     // `k` (counts sum to `receivers`); the smallest key is the oldest message some
@@ -214,6 +217,7 @@ impl<T> Sender<T> {
                     base: 0,
                     cap: capacity,
                     senders: 1,
+                    weak_senders: 0,
                     receivers: 0,
                     positions: BTreeMap::new(),
                     waiters: WaitQueue::new(),
@@ -284,6 +288,42 @@ impl<T> Sender<T> {
     /// Whether [`len`](Self::len) is zero.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// A [`WeakSender`] of this channel: it does not keep the channel open, and
+    /// [`upgrade`](WeakSender::upgrade)s to a sender while some sender lives, as
+    /// `tokio::sync::broadcast::Sender::downgrade`.
+    ///
+    /// ```
+    /// use sim::sync::broadcast;
+    /// let (tx, mut rx) = broadcast::channel::<u8>(4);
+    /// let weak = tx.downgrade();
+    /// weak.upgrade().unwrap().send(1).unwrap();
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// drop(tx);
+    /// assert!(weak.upgrade().is_none()); // the last sender is gone: closed
+    /// assert!(rx.is_closed());
+    /// ```
+    pub fn downgrade(&self) -> WeakSender<T> {
+        lock(&self.shared.state).weak_senders += 1;
+        WeakSender {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// The number of [`Sender`]s of the channel.
+    pub fn strong_count(&self) -> usize {
+        lock(&self.shared.state).senders
+    }
+
+    /// The number of [`WeakSender`]s of the channel.
+    pub fn weak_count(&self) -> usize {
+        lock(&self.shared.state).weak_senders
+    }
+
+    /// Whether both senders belong to the same channel.
+    pub fn same_channel(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
     }
 
     /// Waits until no receiver is subscribed (at once if none is), as
@@ -396,6 +436,57 @@ impl<T> Drop for Sender<T> {
 impl<T> fmt::Debug for Sender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sender").finish_non_exhaustive()
+    }
+}
+
+/// A sender that does not keep the channel open, made by [`Sender::downgrade`], as
+/// `tokio::sync::broadcast::WeakSender`.
+pub struct WeakSender<T> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> WeakSender<T> {
+    /// A [`Sender`] of the channel if some sender still lives (the channel is open).
+    pub fn upgrade(&self) -> Option<Sender<T>> {
+        let mut st = lock(&self.shared.state);
+        if st.senders == 0 {
+            return None;
+        }
+        st.senders += 1;
+        Some(Sender {
+            shared: self.shared.clone(),
+        })
+    }
+
+    /// The number of [`Sender`]s of the channel.
+    pub fn strong_count(&self) -> usize {
+        lock(&self.shared.state).senders
+    }
+
+    /// The number of [`WeakSender`]s of the channel.
+    pub fn weak_count(&self) -> usize {
+        lock(&self.shared.state).weak_senders
+    }
+}
+
+impl<T> Clone for WeakSender<T> {
+    fn clone(&self) -> Self {
+        lock(&self.shared.state).weak_senders += 1;
+        WeakSender {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T> Drop for WeakSender<T> {
+    fn drop(&mut self) {
+        lock(&self.shared.state).weak_senders -= 1;
+    }
+}
+
+impl<T> fmt::Debug for WeakSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakSender").finish_non_exhaustive()
     }
 }
 
@@ -547,6 +638,29 @@ impl<T> Drop for RecvFut<'_, T> {
     }
 }
 
+impl<T> Receiver<T> {
+    /// Whether every [`Sender`] is gone, as `tokio::sync::broadcast::Receiver::is_closed`
+    /// (messages may still be buffered).
+    pub fn is_closed(&self) -> bool {
+        lock(&self.shared.state).senders == 0
+    }
+
+    /// The number of [`Sender`]s of the channel.
+    pub fn sender_strong_count(&self) -> usize {
+        lock(&self.shared.state).senders
+    }
+
+    /// The number of [`WeakSender`]s of the channel.
+    pub fn sender_weak_count(&self) -> usize {
+        lock(&self.shared.state).weak_senders
+    }
+
+    /// Whether both receivers belong to the same channel.
+    pub fn same_channel(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         let shared = &*self.shared;
@@ -593,6 +707,8 @@ impl<T> fmt::Debug for Receiver<T> {
 // As tokio's: a panic while using a channel half leaves the channel consistent (no
 // user code runs under its lock), so the halves may cross `catch_unwind`.
 impl<T> std::panic::UnwindSafe for Sender<T> {}
+impl<T> std::panic::UnwindSafe for WeakSender<T> {}
+impl<T> std::panic::RefUnwindSafe for WeakSender<T> {}
 impl<T> std::panic::RefUnwindSafe for Sender<T> {}
 impl<T> std::panic::UnwindSafe for Receiver<T> {}
 impl<T> std::panic::RefUnwindSafe for Receiver<T> {}

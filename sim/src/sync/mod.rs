@@ -102,7 +102,10 @@
 //!
 //! - A semaphore never assigns part of a request: while a large request waits at the
 //!   front, [`Semaphore::available_permits`] may count permits no one can take (tokio
-//!   would already have assigned them to that waiter).
+//!   would already have assigned them to that waiter). The same holds for a bounded
+//!   channel's `reserve_many`: a slot freed while it waits for more is not its own yet,
+//!   so a receiver that closed the channel may see it end before that reservation
+//!   fails (tokio counts the slot as out until then).
 //! - A [`Barrier`] wait dropped while waiting withdraws its arrival.
 //! - A [`broadcast`] channel keeps exactly `capacity` messages (tokio rounds up to a
 //!   power of two), so `Lagged(n)` counts are exact for the capacity given.
@@ -110,6 +113,9 @@
 //!   starts with.
 //! - An operation that could complete at once may let another task run first (its
 //!   scheduling point); tokio's yield only when the task's cooperative budget is spent.
+//! - [`OnceCell`] and [`SetOnce`] have tokio's API and keep their value in a
+//!   `std::sync::OnceLock` (no `unsafe`); a `static` one keeps its value across the seeds
+//!   of a `#[sim::test]`.
 //! - [`Condvar`] and [`Event`] come from asyncio (`Condition`, `Event`); tokio has no
 //!   equivalent.
 //! - No mapped guards: `MutexGuard::map`, `RwLockReadGuard::map`,
@@ -135,8 +141,10 @@ mod condvar;
 mod event;
 mod mutex;
 mod notify;
+mod once_cell;
 mod rwlock;
 mod semaphore;
+mod set_once;
 pub(crate) mod wait;
 
 pub mod broadcast;
@@ -156,15 +164,22 @@ pub(crate) fn block_on_outside_run<F: std::future::Future>(what: &str, fut: F) -
          drive asynchronous tasks: {what} was called inside a simulated run (await the \
          async form instead)"
     );
-    futures::executor::block_on(fut)
+    ::futures::executor::block_on(fut)
 }
 
 pub use barrier::{Barrier, BarrierWait, BarrierWaitResult};
 pub use condvar::Condvar;
 pub use event::{Event, EventWait};
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
-pub use notify::{Notified, Notify};
+pub use notify::{Notified, Notify, OwnedNotified};
+pub use once_cell::{OnceCell, SetError};
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };
+pub use set_once::{SetOnce, SetOnceError};
+
+/// The named futures of this module, at tokio's path (`tokio::sync::futures`).
+pub mod futures {
+    pub use super::notify::{Notified, OwnedNotified};
+}

@@ -194,9 +194,24 @@ impl<T> State<T> {
         wakers.extend(self.rx.release());
     }
 
-    /// Whether no message can come any more.
+    /// Whether no message can come any more: every sender is gone, or the receiver
+    /// closed the channel and no slot is out (reserved by a permit, or handed to a
+    /// send or reservation whose task has not taken it up yet), as tokio's.
     fn ended(&self) -> bool {
-        self.senders == 0 || (self.rx_closed && self.reserved == 0)
+        self.senders == 0 || (self.rx_closed && self.idle())
+    }
+
+    /// Whether no slot is out (see [`ended`](Self::ended)).
+    fn idle(&self) -> bool {
+        self.reserved == 0 && self.slots.as_ref().is_none_or(|s| s.handed() == 0)
+    }
+
+    /// After a slot came back: a closed channel that is now idle has ended, and its
+    /// waiting receiver learns it.
+    fn wake_rx_if_ended(&mut self, wakers: &mut Wakers) {
+        if self.rx_closed && self.idle() {
+            wakers.extend(self.rx.release());
+        }
     }
 
     /// Reserves `n` free slots at once if the channel is open and they are free.
@@ -223,9 +238,7 @@ impl<T> State<T> {
             self.slots().give(1, wakers);
         }
         self.reserved -= 1;
-        if self.rx_closed && self.reserved == 0 {
-            wakers.extend(self.rx.release());
-        }
+        self.wake_rx_if_ended(wakers);
     }
 
     /// Closes the receiving side (idempotent): blocked senders fail. Records `close`.
@@ -550,6 +563,13 @@ impl<T, F: Fill<T>> Op<State<T>> for SlotOp<F> {
         wakers: &mut Wakers,
     ) -> Option<Self::Output> {
         Some(match w.outcome() {
+            // Handed its slots before the receiver closed, taken up after: it fails
+            // (as tokio's) and gives them back.
+            Ok(()) if st.rx_closed => {
+                st.slots().give(self.n, wakers);
+                st.wake_rx_if_ended(wakers);
+                Err(self.fill())
+            }
             Ok(()) => self.fill().fill(st, cx, wakers),
             Err(Closed) => Err(self.fill()),
         })
@@ -563,6 +583,7 @@ impl<T, F: Fill<T>> Op<State<T>> for SlotOp<F> {
         wakers: &mut Wakers,
     ) {
         st.slots().cancelled(removed, wakers);
+        st.wake_rx_if_ended(wakers);
     }
 }
 

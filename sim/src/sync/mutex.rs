@@ -62,6 +62,20 @@ impl<T> Mutex<T> {
         }
     }
 
+    /// An unlocked mutex holding `value`, usable in a `static`, as
+    /// `tokio::sync::Mutex::const_new` ([`new`](Self::new) is `const` too).
+    ///
+    /// ```
+    /// use sim::sync::Mutex;
+    /// static COUNT: Mutex<u32> = Mutex::const_new(0);
+    /// *COUNT.try_lock().unwrap() += 1;
+    /// assert_eq!(*COUNT.try_lock().unwrap(), 1);
+    /// ```
+    #[track_caller]
+    pub const fn const_new(value: T) -> Self {
+        Self::new(value)
+    }
+
     /// Waits for the lock. Cancellation safe: dropping the future gives up the place in
     /// the queue (and passes the lock on if it had just been handed over). Another task
     /// may run first when the lock is free (its [scheduling

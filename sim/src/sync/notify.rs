@@ -11,6 +11,7 @@ use crate::unsafe_parts::StateLock;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::wait::{Ctx, Op, Removed, Res, WaitQueue, Waiter, Wakers, lock};
@@ -21,8 +22,21 @@ struct State {
     permit: bool,
     /// Counts `notify_waiters` calls: a `Notified` made before one completes.
     generation: u64,
-    /// Each waiter's data: whether `notify_one` (not `notify_waiters`) released it.
-    waiters: WaitQueue<bool>,
+    /// Each waiter's data: what released it (nothing yet, `notify_waiters`, or one
+    /// notification to pass on if it is dropped before it completes).
+    waiters: WaitQueue<By>,
+}
+
+/// What released a waiter.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+enum By {
+    /// Not released yet, or by `notify_waiters` (nothing to pass on).
+    #[default]
+    Nothing,
+    /// `notify_one`: passed on to the first waiter if dropped.
+    One,
+    /// `notify_last`: passed on to the last waiter if dropped.
+    Last,
 }
 
 /// Notifies tasks: [`notify_one`](Self::notify_one) wakes the first waiter or, when
@@ -63,17 +77,39 @@ impl Notify {
         }
     }
 
+    /// A `Notify` with no permit, usable in a `static`, as
+    /// `tokio::sync::Notify::const_new` ([`new`](Self::new) is `const` too).
+    #[track_caller]
+    pub const fn const_new() -> Self {
+        Self::new()
+    }
+
     /// A future that completes when notified. It counts as waiting (for
     /// `notify_waiters`) from creation, and joins the queue for `notify_one` at its
     /// first poll. Another task may run first when it is notified already (its
     /// [scheduling point](crate::sync#scheduling-rules)).
     pub fn notified(&self) -> Notified<'_> {
-        let generation = lock(&self.state).generation;
         Notified {
             notify: self,
-            waiter: Waiter::new(),
-            op: Wait { generation },
-            done: false,
+            slot: Slot::new(self),
+        }
+    }
+
+    /// [`notified`](Self::notified) for a `Notify` in an `Arc`: the future owns a
+    /// clone of the `Arc`, so it is `'static` (as tokio's `Notify::notified_owned`).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use sim::sync::Notify;
+    /// let notify = Arc::new(Notify::new());
+    /// let waiting = notify.clone().notified_owned(); // borrows nothing
+    /// notify.notify_one();
+    /// futures::executor::block_on(waiting);
+    /// ```
+    pub fn notified_owned(self: Arc<Self>) -> OwnedNotified {
+        OwnedNotified {
+            slot: Slot::new(&self),
+            notify: self,
         }
     }
 
@@ -98,17 +134,7 @@ impl Notify {
     pub fn notify_last(&self) {
         let what = "sim::sync::Notify::notify_last";
         self.res.update(what, &self.state, |st, cx, wakers| {
-            let served = match st.waiters.back_mut() {
-                Some(by_one) => {
-                    *by_one = true;
-                    wakers.extend(st.waiters.release_back());
-                    true
-                }
-                None => {
-                    st.permit = true;
-                    false
-                }
-            };
+            let served = st.notify_last(wakers);
             cx.event(ResourceOp::Notify, usize::from(served));
         });
     }
@@ -120,7 +146,7 @@ impl Notify {
             st.generation += 1;
             let mut n = 0;
             while let Some(w) = st.waiters.front_mut() {
-                *w = false;
+                *w = By::Nothing;
                 wakers.extend(st.waiters.release_front());
                 n += 1;
             }
@@ -134,9 +160,27 @@ impl State {
     /// nobody waits; whether a waiter was released.
     fn notify_one(&mut self, wakers: &mut Wakers) -> bool {
         match self.waiters.front_mut() {
-            Some(by_one) => {
-                *by_one = true;
+            Some(by) => {
+                *by = By::One;
                 wakers.extend(self.waiters.release_front());
+                true
+            }
+            None => {
+                self.permit = true;
+                false
+            }
+        }
+    }
+}
+
+impl State {
+    /// Releases the last waiter (as chosen by `notify_last`), or stores the permit if
+    /// nobody waits; whether a waiter was released.
+    fn notify_last(&mut self, wakers: &mut Wakers) -> bool {
+        match self.waiters.back_mut() {
+            Some(by) => {
+                *by = By::Last;
+                wakers.extend(self.waiters.release_back());
                 true
             }
             None => {
@@ -164,6 +208,20 @@ impl fmt::Debug for Notify {
 #[must_use = "futures do nothing unless awaited"]
 pub struct Notified<'a> {
     notify: &'a Notify,
+    slot: Slot,
+}
+
+/// The future of [`Notify::notified_owned`]: a [`Notified`] that owns its `Arc<Notify>`
+/// (`'static`, so it can be stored or moved into a task), as
+/// `tokio::sync::futures::OwnedNotified`.
+#[must_use = "futures do nothing unless awaited"]
+pub struct OwnedNotified {
+    notify: Arc<Notify>,
+    slot: Slot,
+}
+
+/// A notified future's own state, whichever way it holds its `Notify`.
+struct Slot {
     waiter: Waiter,
     op: Wait,
     done: bool,
@@ -176,10 +234,10 @@ struct Wait {
 }
 
 impl Op<State> for Wait {
-    type Place = WaitQueue<bool>;
+    type Place = WaitQueue<By>;
     type Output = ();
 
-    fn place(st: &mut State) -> &mut WaitQueue<bool> {
+    fn place(st: &mut State) -> &mut WaitQueue<By> {
         &mut st.waiters
     }
 
@@ -197,27 +255,82 @@ impl Op<State> for Wait {
         cx.event(ResourceOp::Served, 0);
     }
 
-    /// Not chosen by `notify_one` (yet).
-    fn park(&mut self, _: &mut State, _: &mut Ctx<'_>) -> bool {
-        false
+    /// Not chosen by a notification (yet).
+    fn park(&mut self, _: &mut State, _: &mut Ctx<'_>) -> By {
+        By::Nothing
     }
 
-    fn released(&mut self, _: &mut State, _: bool, cx: &mut Ctx<'_>, _: &mut Wakers) -> Option<()> {
+    fn released(&mut self, _: &mut State, _: By, cx: &mut Ctx<'_>, _: &mut Wakers) -> Option<()> {
         cx.event(ResourceOp::Served, 0);
         Some(())
     }
 
-    /// Chosen by `notify_one` but never completed: the notification passes on.
+    /// Chosen by `notify_one` or `notify_last` but never completed: the notification
+    /// passes on, the same way (to the first waiter, or the last).
     fn cancelled(
         &mut self,
         st: &mut State,
-        removed: Removed<bool>,
+        removed: Removed<By>,
         _: &mut Ctx<'_>,
         wakers: &mut Wakers,
     ) {
-        if let Removed::Released(true) = removed {
-            st.notify_one(wakers);
+        match removed {
+            Removed::Released(By::One) => {
+                st.notify_one(wakers);
+            }
+            Removed::Released(By::Last) => {
+                st.notify_last(wakers);
+            }
+            _ => {}
         }
+    }
+}
+
+impl Slot {
+    fn new(n: &Notify) -> Slot {
+        let generation = lock(&n.state).generation;
+        Slot {
+            waiter: Waiter::new(),
+            op: Wait { generation },
+            done: false,
+        }
+    }
+
+    fn enable(&mut self, n: &Notify) -> bool {
+        if self.done {
+            return true;
+        }
+        let what = "sim::sync::Notify::notified";
+        if !self.waiter.is_parked() {
+            // Synchronous: it completes at once without a point (a point would wake
+            // the no-op waker instead of the task).
+            self.waiter.pass_point();
+        }
+        let polled = n.res.poll_op(
+            what,
+            &n.state,
+            &mut self.waiter,
+            &mut self.op,
+            std::task::Waker::noop(),
+        );
+        self.done = polled.is_ready();
+        self.done
+    }
+
+    fn poll(&mut self, n: &Notify, cx: &mut Context<'_>) -> Poll<()> {
+        if self.done {
+            return Poll::Ready(());
+        }
+        let what = "sim::sync::Notify::notified";
+        let polled = n
+            .res
+            .poll_op(what, &n.state, &mut self.waiter, &mut self.op, cx.waker());
+        self.done = polled.is_ready();
+        polled
+    }
+
+    fn cancel(&mut self, n: &Notify) {
+        n.res.cancel_op(&n.state, &mut self.waiter, &mut self.op);
     }
 }
 
@@ -241,25 +354,7 @@ impl Notified<'_> {
     /// ```
     pub fn enable(self: Pin<&mut Self>) -> bool {
         let this = self.get_mut();
-        if this.done {
-            return true;
-        }
-        let n = this.notify;
-        let what = "sim::sync::Notify::notified";
-        if !this.waiter.is_parked() {
-            // Synchronous: it completes at once without a point (a point would wake
-            // the no-op waker instead of the task).
-            this.waiter.pass_point();
-        }
-        let polled = n.res.poll_op(
-            what,
-            &n.state,
-            &mut this.waiter,
-            &mut this.op,
-            std::task::Waker::noop(),
-        );
-        this.done = polled.is_ready();
-        this.done
+        this.slot.enable(this.notify)
     }
 }
 
@@ -268,30 +363,57 @@ impl Future for Notified<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        if this.done {
-            return Poll::Ready(());
-        }
-        let n = this.notify;
-        let what = "sim::sync::Notify::notified";
-        let polled = n
-            .res
-            .poll_op(what, &n.state, &mut this.waiter, &mut this.op, cx.waker());
-        this.done = polled.is_ready();
-        polled
+        this.slot.poll(this.notify, cx)
     }
 }
 
 impl Drop for Notified<'_> {
     fn drop(&mut self) {
-        let n = self.notify;
-        n.res.cancel_op(&n.state, &mut self.waiter, &mut self.op);
+        self.slot.cancel(self.notify);
     }
 }
 
 impl fmt::Debug for Notified<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Notified")
-            .field("done", &self.done)
+            .field("done", &self.slot.done)
             .finish_non_exhaustive()
     }
 }
+
+impl OwnedNotified {
+    /// Joins the queue for [`Notify::notify_one`] now, before the first poll; returns
+    /// whether the future is notified already (see [`Notified::enable`]).
+    pub fn enable(self: Pin<&mut Self>) -> bool {
+        let this = self.get_mut();
+        this.slot.enable(&this.notify)
+    }
+}
+
+impl Future for OwnedNotified {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        this.slot.poll(&this.notify, cx)
+    }
+}
+
+impl Drop for OwnedNotified {
+    fn drop(&mut self) {
+        self.slot.cancel(&self.notify);
+    }
+}
+
+impl fmt::Debug for OwnedNotified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedNotified")
+            .field("done", &self.slot.done)
+            .finish_non_exhaustive()
+    }
+}
+
+// As tokio's: a panic while a `Notify` is borrowed leaves it consistent (every
+// operation's state change is one step under its lock).
+impl std::panic::UnwindSafe for Notify {}
+impl std::panic::RefUnwindSafe for Notify {}

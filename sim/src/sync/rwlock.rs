@@ -85,12 +85,35 @@ impl<T> RwLock<T> {
             max_reads <= MAX_READS,
             "a RwLock may not be created with more than u32::MAX >> 3 readers"
         );
-        assert!(max_reads > 0, "a RwLock needs at least one reader");
+        assert!(max_reads > 0, "a RwLock may not be created with 0 readers");
         RwLock {
             sem: Sem::guarding("rwlock", max_reads),
             max_reads,
             cell: SharedCell::new(value),
         }
+    }
+
+    /// An unlocked lock holding `value`, usable in a `static`, as
+    /// `tokio::sync::RwLock::const_new` ([`new`](Self::new) is `const` too).
+    ///
+    /// ```
+    /// use sim::sync::RwLock;
+    /// static CONFIG: RwLock<u32> = RwLock::const_new(7);
+    /// assert_eq!(*CONFIG.try_read().unwrap(), 7);
+    /// ```
+    #[track_caller]
+    pub const fn const_new(value: T) -> Self {
+        Self::new(value)
+    }
+
+    /// [`with_max_readers`](Self::with_max_readers) usable in a `static`, as
+    /// `tokio::sync::RwLock::const_with_max_readers`.
+    ///
+    /// # Panics
+    /// If `max_reads` is zero or more than `u32::MAX >> 3`.
+    #[track_caller]
+    pub const fn const_with_max_readers(value: T, max_reads: u32) -> Self {
+        Self::with_max_readers(value, max_reads)
     }
 
     /// What a read acquisition records: the readers once it holds the lock.

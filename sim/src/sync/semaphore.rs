@@ -158,6 +158,16 @@ impl Permits {
         k
     }
 
+    /// Permits handed to released waiters that have not taken them up yet (their task
+    /// has not polled since): still out, as tokio's assigned permits are.
+    pub(crate) fn handed(&self) -> usize {
+        self.waiters
+            .released_data()
+            .filter(|w| w.granted)
+            .map(|w| w.n)
+            .sum()
+    }
+
     /// Closes: every waiter fails, later acquisitions fail. Returns whether it was open.
     pub(crate) fn close(&mut self, wakers: &mut Wakers) -> bool {
         let was_open = !self.closed;
@@ -764,6 +774,73 @@ impl Semaphore {
         })
     }
 
+    /// Waits for one permit, blocking the calling thread, as
+    /// `tokio::sync::Semaphore::blocking_acquire`: for synchronous code outside a run
+    /// (see [blocking operations](crate::sync#blocking-operations)).
+    ///
+    /// ```
+    /// use sim::sync::Semaphore;
+    /// let sem = Semaphore::new(1);
+    /// let permit = sem.blocking_acquire().unwrap();
+    /// assert_eq!(sem.available_permits(), 0);
+    /// drop(permit);
+    /// ```
+    ///
+    /// # Errors
+    /// When the semaphore is closed.
+    ///
+    /// # Panics
+    /// Inside a simulated run.
+    #[track_caller]
+    pub fn blocking_acquire(&self) -> Result<SemaphorePermit<'_>, AcquireError> {
+        super::block_on_outside_run("Semaphore::blocking_acquire", self.acquire())
+    }
+
+    /// Waits for `n` permits, blocking the calling thread (outside a run), as
+    /// `tokio::sync::Semaphore::blocking_acquire_many`.
+    ///
+    /// # Errors
+    /// When the semaphore is closed.
+    ///
+    /// # Panics
+    /// Inside a simulated run.
+    #[track_caller]
+    pub fn blocking_acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, AcquireError> {
+        super::block_on_outside_run("Semaphore::blocking_acquire_many", self.acquire_many(n))
+    }
+
+    /// Waits for one permit owned by an `Arc` of the semaphore, blocking the calling
+    /// thread (outside a run), as `tokio::sync::Semaphore::blocking_acquire_owned`.
+    ///
+    /// # Errors
+    /// When the semaphore is closed.
+    ///
+    /// # Panics
+    /// Inside a simulated run.
+    #[track_caller]
+    pub fn blocking_acquire_owned(self: Arc<Self>) -> Result<OwnedSemaphorePermit, AcquireError> {
+        super::block_on_outside_run("Semaphore::blocking_acquire_owned", self.acquire_owned())
+    }
+
+    /// Waits for `n` permits owned by an `Arc` of the semaphore, blocking the calling
+    /// thread (outside a run), as `tokio::sync::Semaphore::blocking_acquire_many_owned`.
+    ///
+    /// # Errors
+    /// When the semaphore is closed.
+    ///
+    /// # Panics
+    /// Inside a simulated run.
+    #[track_caller]
+    pub fn blocking_acquire_many_owned(
+        self: Arc<Self>,
+        n: u32,
+    ) -> Result<OwnedSemaphorePermit, AcquireError> {
+        super::block_on_outside_run(
+            "Semaphore::blocking_acquire_many_owned",
+            self.acquire_many_owned(n),
+        )
+    }
+
     fn give_back(&self, hold: Hold) {
         let n = hold.n;
         self.sem.release(hold, Report::Op(ResourceOp::Release, n));
@@ -785,7 +862,13 @@ pub struct SemaphorePermit<'a> {
     hold: Option<Hold>,
 }
 
-impl SemaphorePermit<'_> {
+impl<'a> SemaphorePermit<'a> {
+    /// The semaphore the permits came from, as
+    /// `tokio::sync::SemaphorePermit::semaphore`.
+    pub fn semaphore(&self) -> &'a Semaphore {
+        self.sem
+    }
+
     /// Splits `n` permits off into a permit of their own; `None` if this one holds
     /// fewer.
     ///

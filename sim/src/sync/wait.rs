@@ -862,6 +862,11 @@ impl<D> WaitQueue<D> {
         self.waiting.iter_mut().map(|w| &mut w.2)
     }
 
+    /// The data of the waiters released and not yet taken up by their operation.
+    pub(crate) fn released_data(&self) -> impl Iterator<Item = &D> {
+        self.released.iter().map(|w| &w.1)
+    }
+
     /// Releases the front waiter; returns its waker.
     #[inline]
     pub(crate) fn release_front(&mut self) -> Option<Waker> {

@@ -427,6 +427,19 @@ impl<T> Receiver<T> {
         Ok(st.version != self.seen)
     }
 
+    /// Whether every sender is gone, as `tokio::sync::watch::Receiver::is_closed`.
+    ///
+    /// ```
+    /// use sim::sync::watch;
+    /// let (tx, rx) = watch::channel(1);
+    /// assert!(!rx.is_closed());
+    /// drop(tx);
+    /// assert!(rx.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        lock(&self.shared.state).senders == 0
+    }
+
     /// Marks the current value as not seen: [`has_changed`](Self::has_changed) says
     /// so and the next [`changed`](Self::changed) returns at once, as
     /// `tokio::sync::watch::Receiver::mark_changed`.
@@ -492,8 +505,13 @@ impl<T> Receiver<T> {
                 self.seen = version;
                 break;
             }
-            point.pass(); // It waits: no point.
-            self.changed.pass_point();
+            point.pass();
+            // It waits for a new value: no point. On a closed channel it ends at once
+            // with the error, and that is the operation's point (so a loop of them
+            // spends its budget and gives way, as tokio's).
+            if lock(&self.shared.state).senders != 0 {
+                self.changed.pass_point();
+            }
             self.changed().await?;
         }
         Ok(Ref {

@@ -189,29 +189,42 @@ impl JoinError {
     }
 }
 
+impl JoinError {
+    /// The panic's message, when its payload is a string.
+    fn panic_message(&self) -> Option<&str> {
+        let p = self.panic.as_ref()?;
+        p.downcast_ref::<&str>()
+            .copied()
+            .or(p.downcast_ref::<String>().map(String::as_str))
+    }
+}
+
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.panic {
-            None => write!(f, "task {} was cancelled", self.id),
-            Some(p) => match p
-                .downcast_ref::<&str>()
-                .copied()
-                .or(p.downcast_ref::<String>().map(String::as_str))
-            {
-                Some(msg) => write!(f, "task {} panicked with message {msg:?}", self.id),
-                None => write!(f, "task {} panicked", self.id),
-            },
+        match (&self.panic, self.panic_message()) {
+            (None, _) => write!(f, "task {} was cancelled", self.id),
+            (Some(_), Some(msg)) => write!(f, "task {} panicked with message {msg:?}", self.id),
+            (Some(_), None) => write!(f, "task {} panicked", self.id),
         }
     }
 }
 
+/// As tokio's: `JoinError::Cancelled(Id(3))`, `JoinError::Panic(Id(3), "message", ...)`.
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.panic {
-            None => write!(f, "JoinError::Cancelled({})", self.id),
-            Some(_) => write!(f, "JoinError::Panic({}, ...)", self.id),
+        match (&self.panic, self.panic_message()) {
+            (None, _) => write!(f, "JoinError::Cancelled(Id({}))", self.id),
+            (Some(_), Some(msg)) => write!(f, "JoinError::Panic(Id({}), {msg:?}, ...)", self.id),
+            (Some(_), None) => write!(f, "JoinError::Panic(Id({}), ...)", self.id),
         }
     }
 }
 
 impl std::error::Error for JoinError {}
+
+// As tokio's: a handle names a task of the run; a panic while one is borrowed leaves
+// nothing half-changed.
+impl<T> std::panic::UnwindSafe for JoinHandle<T> {}
+impl<T> std::panic::RefUnwindSafe for JoinHandle<T> {}
+impl std::panic::UnwindSafe for AbortHandle {}
+impl std::panic::RefUnwindSafe for AbortHandle {}

@@ -77,6 +77,7 @@ impl Drop for Enter {
 
 /// Spawns `future` into the current set if there is one, else as a plain task of the
 /// run (what `spawn_local` and `JoinSet::spawn_local` do).
+#[track_caller]
 pub(super) fn spawn_local_inner<F>(
     future: F,
     name: Option<Arc<str>>,
@@ -92,6 +93,7 @@ where
     }
 }
 
+#[track_caller]
 fn spawn_into<F>(
     state: &Rc<State>,
     future: F,
@@ -102,12 +104,14 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
+    // Counted before the task exists: if the spawn fails (outside a run), dropping the
+    // task's membership takes the count back down.
+    state.live.set(state.live.get() + 1);
     let task = LocalTask {
         future,
         set: Member(state.clone()),
     };
     let handle = spawn_inner(task, name, location);
-    state.live.set(state.live.get() + 1);
     let mut tasks = state.tasks.borrow_mut();
     if tasks.len() >= 2 * state.live.get() + 16 {
         tasks.retain(|t| !t.is_finished());
@@ -157,6 +161,35 @@ impl<F: Future> Future for LocalTask<F> {
         }
         let _current = enter(state);
         this.future.poll(cx)
+    }
+}
+
+/// A runtime that [`LocalSet::block_on`] can run a future on: sim's
+/// (`&mut sim::Runtime`, whose output is a `Result` with the run's failure) or tokio's
+/// shape (`&sim::runtime::Runtime`, whose output is the future's).
+pub trait BlockOn {
+    /// What running a future with output `T` gives.
+    type Output<T>;
+
+    /// Runs `future` to its end as one run.
+    fn block_on<F: Future>(self, future: F) -> Self::Output<F::Output>;
+}
+
+impl BlockOn for &mut crate::Runtime {
+    type Output<T> = Result<T, crate::Failure>;
+
+    #[track_caller]
+    fn block_on<F: Future>(self, future: F) -> Self::Output<F::Output> {
+        crate::Runtime::block_on(self, future)
+    }
+}
+
+impl BlockOn for &crate::runtime::Runtime {
+    type Output<T> = T;
+
+    #[track_caller]
+    fn block_on<F: Future>(self, future: F) -> F::Output {
+        crate::runtime::Runtime::block_on(self, future)
     }
 }
 
@@ -229,6 +262,7 @@ impl LocalSet {
     }
 
     /// [`spawn_local`](LocalSet::spawn_local) with a task name and spawn location.
+    #[track_caller]
     pub(super) fn spawn_at<F>(
         &self,
         future: F,
@@ -256,8 +290,11 @@ impl LocalSet {
     }
 
     /// Runs `future` on `rt` (one fresh run) with the set driven, like
-    /// [`run_until`](LocalSet::run_until); mirrors `LocalSet::block_on`, with the
-    /// run's [`Failure`](crate::Failure) instead of tokio's panics.
+    /// [`run_until`](LocalSet::run_until); mirrors `LocalSet::block_on`. With sim's
+    /// [`Runtime`](crate::Runtime) (`&mut rt`) it returns the run's
+    /// [`Failure`](crate::Failure) as an error; with tokio's shape,
+    /// [`runtime::Runtime`](crate::runtime::Runtime) (`&rt`), it returns the output and
+    /// panics on a failure, as tokio's.
     ///
     /// ```
     /// let local = sim::task::LocalSet::new();
@@ -266,13 +303,15 @@ impl LocalSet {
     ///     sim::task::spawn_local(async { 7 }).await.unwrap()
     /// });
     /// assert_eq!(out.unwrap(), 7);
+    ///
+    /// let rt = sim::runtime::Runtime::new().unwrap();
+    /// let out = local.block_on(&rt, async {
+    ///     sim::task::spawn_local(async { 8 }).await.unwrap()
+    /// });
+    /// assert_eq!(out, 8);
     /// ```
     #[track_caller]
-    pub fn block_on<F: Future>(
-        &self,
-        rt: &mut crate::Runtime,
-        future: F,
-    ) -> Result<F::Output, crate::Failure> {
+    pub fn block_on<R: BlockOn, F: Future>(&self, rt: R, future: F) -> R::Output<F::Output> {
         rt.block_on(self.run_until(future))
     }
 

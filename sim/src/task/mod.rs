@@ -28,7 +28,7 @@ pub use blocking::{block_in_place, spawn_blocking};
 pub(crate) use blocking::{drive, in_section, spawn_blocking_at};
 pub use join::{AbortHandle, JoinError, JoinHandle};
 pub use join_set::JoinSet;
-pub use local::{LocalEnterGuard, LocalSet, RunUntil};
+pub use local::{BlockOn, LocalEnterGuard, LocalSet, RunUntil};
 pub use task_local::{AccessError, LocalKey, TaskLocalFuture};
 
 /// Futures of this module (tokio's `task::futures`).
@@ -38,6 +38,7 @@ pub mod futures {
 
 use crate::runtime::{context, raw};
 
+#[track_caller]
 fn spawn_inner<F>(
     future: F,
     name: Option<Arc<str>>,
@@ -78,6 +79,7 @@ where
 }
 
 /// [`spawn`] at `location` (for `Handle::spawn`).
+#[track_caller]
 pub(crate) fn spawn_at<F>(future: F, location: &'static Location<'static>) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
@@ -266,6 +268,31 @@ pub async fn scheduling_point() {
 /// may run another task first).
 pub async fn consume_budget() {
     scheduling_point().await
+}
+
+/// tokio's cooperative scheduling (`tokio::task::coop`): every scheduling point of a
+/// task spends a unit of its budget of 128 per poll; once spent, the next one yields
+/// (see [the crate docs](crate#differences-from-tokio)).
+pub mod coop {
+    pub use super::consume_budget;
+
+    /// Whether the current task can pass another scheduling point in this poll before
+    /// it must yield for its budget, as `tokio::task::coop::has_budget_remaining`.
+    /// Outside a run (no budget is kept) it is `true`.
+    ///
+    /// ```
+    /// sim::Builder::new().build().block_on(async {
+    ///     assert!(sim::task::coop::has_budget_remaining());
+    ///     while sim::task::coop::has_budget_remaining() {
+    ///         sim::task::coop::consume_budget().await; // never yields here
+    ///     }
+    ///     sim::task::coop::consume_budget().await; // yields, and the budget is back
+    ///     assert!(sim::task::coop::has_budget_remaining());
+    /// }).unwrap();
+    /// ```
+    pub fn has_budget_remaining() -> bool {
+        crate::runtime::context::try_tasks(|tasks| tasks.has_budget_remaining()).unwrap_or(true)
+    }
 }
 
 struct SchedulingPoint {

@@ -77,6 +77,10 @@ impl<T: 'static> LocalKey<T> {
     }
 
     /// Runs `f` with the key set to `value`, and returns its output.
+    ///
+    /// # Panics
+    /// Inside [`with`](Self::with) of the same key (its value is borrowed), as tokio's.
+    #[track_caller]
     pub fn sync_scope<F: FnOnce() -> R, R>(&'static self, value: T, f: F) -> R {
         let mut slot = Some(value);
         let _swapped = Swap::new(self, &mut slot);
@@ -89,7 +93,10 @@ impl<T: 'static> LocalKey<T> {
     /// When the key is not set for the current future.
     #[track_caller]
     pub fn with<F: FnOnce(&T) -> R, R>(&'static self, f: F) -> R {
-        self.try_with(f).unwrap_or_else(|e| panic!("{e}"))
+        match self.try_with(f) {
+            Ok(out) => out,
+            Err(e) => panic!("{e}"),
+        }
     }
 
     /// Runs `f` with a reference to the value, or returns an error when the key is not
@@ -111,6 +118,15 @@ impl<T: Clone + 'static> LocalKey<T> {
     #[track_caller]
     pub fn get(&'static self) -> T {
         self.with(T::clone)
+    }
+
+    /// A copy of the value, or an error when the key is not set for the current
+    /// future, as `tokio::task::LocalKey::try_get`.
+    ///
+    /// # Errors
+    /// When the key is not set for the current future.
+    pub fn try_get(&'static self) -> Result<T, AccessError> {
+        self.try_with(T::clone)
     }
 }
 
@@ -139,9 +155,19 @@ struct Swap<'a, T: 'static> {
 }
 
 impl<'a, T: 'static> Swap<'a, T> {
+    #[track_caller]
     fn new(key: &'static LocalKey<T>, slot: &'a mut Option<T>) -> Self {
-        key.inner
-            .with(|cell| std::mem::swap(&mut *cell.borrow_mut(), slot));
+        let swapped = key.inner.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut value) => {
+                std::mem::swap(&mut *value, slot);
+                true
+            }
+            Err(_) => false,
+        });
+        assert!(
+            swapped,
+            "cannot enter a task-local scope while the task-local storage is borrowed"
+        );
         Swap { key, slot }
     }
 }

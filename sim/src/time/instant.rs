@@ -42,6 +42,7 @@ impl Instant {
     ///
     /// # Panics
     /// Outside a simulated run.
+    #[track_caller]
     pub fn now() -> Instant {
         Instant::at(context::clock("sim::time::Instant::now", |clock| {
             clock.now()

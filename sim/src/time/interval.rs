@@ -11,6 +11,13 @@ use super::{Instant, Sleep, sleep_until};
 /// How late a tick may be and still count as on time (tokio's tolerance).
 const MISSED_AFTER: Duration = Duration::from_millis(5);
 
+/// `t + d`, or the clock's end when that is past it (as tokio's `far_future`): a
+/// period of `Duration::MAX` is a tick that never comes, not an overflow.
+fn later(t: Instant, d: Duration) -> Instant {
+    t.checked_add(d)
+        .unwrap_or_else(|| Instant::at(Duration::MAX))
+}
+
 /// What an [`Interval`] does when a tick was missed, that is, polled more than 5 ms
 /// after its time (mirrors tokio's).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -40,19 +47,28 @@ pub enum MissedTickBehavior {
 ///
 /// # Panics
 /// If `period` is zero, or outside a simulated run.
+#[track_caller]
 pub fn interval(period: Duration) -> Interval {
+    // The period first: a zero period is the caller's mistake even outside a run.
+    check_period(period);
     interval_at(Instant::now(), period)
+}
+
+#[track_caller]
+fn check_period(period: Duration) {
+    assert!(
+        !period.is_zero(),
+        "sim::time::interval: `period` must be non-zero"
+    );
 }
 
 /// Like [`interval`], the first tick at `start`.
 ///
 /// # Panics
 /// If `period` is zero.
+#[track_caller]
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
-    assert!(
-        !period.is_zero(),
-        "sim::time::interval: `period` must be non-zero"
-    );
+    check_period(period);
     Interval {
         delay: sleep_until(start),
         period,
@@ -82,15 +98,19 @@ impl Interval {
         }
         let now = Instant::now();
         // As tokio: a tick up to 5 ms late is on time; only a later one was missed.
-        let missed = now > scheduled + MISSED_AFTER;
+        let missed = now > later(scheduled, MISSED_AFTER);
         let next = match self.missed {
-            MissedTickBehavior::Burst => scheduled + self.period,
-            MissedTickBehavior::Delay if missed => now + self.period,
+            MissedTickBehavior::Burst => later(scheduled, self.period),
+            MissedTickBehavior::Delay if missed => later(now, self.period),
             MissedTickBehavior::Skip if missed => {
                 let behind = (now - scheduled).as_nanos() / self.period.as_nanos();
-                scheduled + self.period * (behind as u32 + 1)
+                let ahead = u32::try_from(behind + 1)
+                    .ok()
+                    .and_then(|n| self.period.checked_mul(n))
+                    .unwrap_or(Duration::MAX);
+                later(scheduled, ahead)
             }
-            _ => scheduled + self.period,
+            _ => later(scheduled, self.period),
         };
         self.reset_at(next);
         Poll::Ready(scheduled)
@@ -121,7 +141,7 @@ impl Interval {
     /// The next tick is `after` from now (the same as `reset_at(Instant::now() +
     /// after)`), even if that is longer than the period.
     pub fn reset_after(&mut self, after: Duration) {
-        self.reset_at(Instant::now() + after);
+        self.reset_at(later(Instant::now(), after));
     }
 
     /// The next tick is at `deadline`, even if that is further than one period away;

@@ -27,6 +27,7 @@ use crate::runtime::timers::TimerKey;
 ///
 /// # Panics
 /// Outside a simulated run.
+#[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
     let (now, run_id) = context::clock("sim::time::sleep", |clock| (clock.now(), clock.run_id()));
     Sleep {
@@ -34,6 +35,7 @@ pub fn sleep(duration: Duration) -> Sleep {
         timer: None,
         run_id,
         jump: false,
+        armed: false,
     }
 }
 
@@ -54,6 +56,7 @@ const CLOCK_END: Duration = Duration::from_nanos(u64::MAX);
 ///
 /// # Panics
 /// Outside a simulated run.
+#[track_caller]
 pub fn sleep_until(deadline: Instant) -> Sleep {
     let run_id = context::clock("sim::time::sleep_until", |clock| clock.run_id());
     Sleep {
@@ -61,6 +64,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
         timer: None,
         run_id,
         jump: false,
+        armed: false,
     }
 }
 
@@ -72,6 +76,10 @@ pub struct Sleep {
     run_id: u64,
     /// Move the clock to the deadline at the first poll (`advance`).
     jump: bool,
+    /// Whether the sleep has been armed (polled) or completed: a sleep never polled
+    /// has not elapsed, whatever the clock says (as tokio's, whose timer is
+    /// registered at its first poll).
+    armed: bool,
 }
 
 impl Sleep {
@@ -80,9 +88,22 @@ impl Sleep {
         self.deadline
     }
 
-    /// Whether the deadline has passed.
+    /// Whether the sleep has elapsed: it was polled (or reset) and its deadline has
+    /// passed, as tokio's, where a sleep never polled has not elapsed even if its
+    /// deadline is now.
+    ///
+    /// ```
+    /// use std::pin::pin;
+    /// use sim::time::{Duration, Instant, sleep_until};
+    /// sim::Builder::new().build().block_on(async {
+    ///     let mut sleep = pin!(sleep_until(Instant::now()));
+    ///     assert!(!sleep.is_elapsed()); // due, but not polled yet
+    ///     sleep.as_mut().await;
+    ///     assert!(sleep.is_elapsed());
+    /// }).unwrap();
+    /// ```
     pub fn is_elapsed(&self) -> bool {
-        Instant::now() >= self.deadline
+        self.armed && Instant::now() >= self.deadline
     }
 
     /// Moves the deadline (the future completes at the new one).
@@ -90,6 +111,7 @@ impl Sleep {
         let this = self.get_mut();
         this.cancel();
         this.deadline = deadline;
+        this.armed = true;
     }
 
     fn cancel(&mut self) {
@@ -110,6 +132,7 @@ impl Future for Sleep {
         // is due at the end, not re-armed there forever.
         let deadline = this.deadline.since_start().min(CLOCK_END);
         let jump = std::mem::take(&mut this.jump);
+        this.armed = true;
         let (polled, cancelled, fired) =
             context::clock_of("sim::time::Sleep", this.run_id, |clock| {
                 if clock.now() >= deadline {
