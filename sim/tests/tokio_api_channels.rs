@@ -13,10 +13,8 @@ use std::time::Duration;
 use futures::executor::block_on;
 use sim::sync::{broadcast, mpsc, oneshot, watch};
 
-/// Runs `f` in a run with seed 1; its output.
-fn run<F: Future>(f: F) -> F::Output {
-    sim::Builder::new().seed(1).build().block_on(f).unwrap()
-}
+mod common;
+use common::run;
 
 /// Runs `f` on another thread; fails (instead of hanging the test) if it does not
 /// finish within ten seconds.

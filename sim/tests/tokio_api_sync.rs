@@ -2,34 +2,15 @@
 //! notify, oneshot), each checked inside a run and outside one (tokio's semantics, no
 //! bookkeeping). Written from tokio's docs, not from its tests.
 
-use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::Poll;
 
 use futures::executor::block_on;
 use sim::sync::{Mutex, Notify, RwLock, Semaphore, oneshot};
 
-/// Runs `f` in a run with seed 1; its output.
-fn run<F: Future>(f: F) -> F::Output {
-    sim::Builder::new().seed(1).build().block_on(f).unwrap()
-}
-
-/// The message of a panic of `f`.
-fn panic_message(f: impl FnOnce()) -> String {
-    let payload = catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic");
-    payload
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
-}
-
-/// Polls `f` once with a no-op waker.
-fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
-    std::pin::Pin::new(f).poll(&mut Context::from_waker(Waker::noop()))
-}
+mod common;
+use common::{panic_message, poll_once, run};
 
 // ---- Notify ----
 

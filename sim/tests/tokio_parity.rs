@@ -5,11 +5,9 @@
 //! docs, not from its tests; each checked inside a run and, where tokio allows it,
 //! outside one.
 
-use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::Poll;
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -18,25 +16,8 @@ use sim::sync::{
     Mutex, Notify, OnceCell, RwLock, Semaphore, SetError, SetOnce, broadcast, oneshot, watch,
 };
 
-/// Runs `f` in a run with seed 1; its output.
-fn run<F: Future>(f: F) -> F::Output {
-    sim::Builder::new().seed(1).build().block_on(f).unwrap()
-}
-
-/// The message of a panic of `f`.
-fn panic_message(f: impl FnOnce()) -> String {
-    let payload = catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic");
-    payload
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
-}
-
-/// Polls `f` once with a no-op waker.
-fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
-    std::pin::Pin::new(f).poll(&mut Context::from_waker(Waker::noop()))
-}
+mod common;
+use common::{panic_message, poll_once, run};
 
 // ---- #[sim::test] takes tokio's runtime arguments ----
 

@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use sim::time::sleep;
@@ -69,4 +71,24 @@ pub fn ms(n: u64) -> Duration {
 /// A value derived from the run's seeded RNG, for varied timeouts.
 pub fn pick(n: u64) -> u64 {
     sim::rand::random::<u64>() % n
+}
+
+/// Runs `f` in a run with seed 1; its output.
+pub fn run<F: Future>(f: F) -> F::Output {
+    Builder::new().seed(1).build().block_on(f).unwrap()
+}
+
+/// The message of a panic of `f`.
+pub fn panic_message(f: impl FnOnce()) -> String {
+    let payload = catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic");
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+/// Polls `f` once with a no-op waker.
+pub fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
+    std::pin::Pin::new(f).poll(&mut Context::from_waker(Waker::noop()))
 }
