@@ -159,28 +159,12 @@ pub(crate) fn network_of_run<R>(run_id: u64, f: impl FnOnce(&mut Network<'_>) ->
 /// Runs `f` with the current run's [`Network`] facet, or returns `None` outside a run
 /// (BUGGIFY sites are `false` there).
 pub(crate) fn try_network<R>(f: impl FnOnce(&mut Network<'_>) -> R) -> Option<R> {
-    CURRENT
-        .try_with(|c| {
-            let c = c.borrow();
-            let shared = c.as_ref()?;
-            let mut core = shared.core.try_borrow_mut().ok()?;
-            Some(f(&mut Network(&mut core)))
-        })
-        .ok()
-        .flatten()
+    with_current(|core| f(&mut Network(core)))
 }
 
 /// Runs `f` with the current run's [`Tasks`] facet, or returns `None` outside a run.
 pub(crate) fn try_tasks<R>(f: impl FnOnce(&mut Tasks<'_>) -> R) -> Option<R> {
-    CURRENT
-        .try_with(|c| {
-            let c = c.borrow();
-            let shared = c.as_ref()?;
-            let mut core = shared.core.try_borrow_mut().ok()?;
-            Some(f(&mut Tasks(&mut core)))
-        })
-        .ok()
-        .flatten()
+    with_current(|core| f(&mut Tasks(core)))
 }
 
 /// Runs `f` with the current run's generator for user code (`sim::rand`).
@@ -232,16 +216,8 @@ fn with_core_checked<R>(what: &str, run_id: Option<u64>, f: impl FnOnce(&mut Cor
 /// (see `Core::point`): whether the task must yield first (it is then woken, to run
 /// again later). Outside a run there is no point: `false`.
 pub(crate) fn point(waker: &Waker) -> bool {
-    let (yields, wake) = CURRENT
-        .try_with(|c| {
-            let c = c.borrow();
-            let shared = c.as_ref()?;
-            let mut core = shared.core.try_borrow_mut().ok()?;
-            Some(core.point_waking(waker, true))
-        })
-        .ok()
-        .flatten()
-        .unwrap_or((false, false));
+    let (yields, wake) =
+        with_current(|core| core.point_waking(waker, true)).unwrap_or((false, false));
     if wake {
         waker.wake_by_ref();
     }
@@ -252,6 +228,20 @@ pub(crate) fn point(waker: &Waker) -> bool {
 /// 32 bits of a run id (wakers and join handles do), so only those are compared.
 fn same_run(run_id: u64, current: u64) -> bool {
     run_id as u32 == current as u32
+}
+
+/// `f` on the current run's core: `None` outside a run, while the core is borrowed,
+/// or while the thread-local is being torn down.
+#[inline]
+fn with_current<R>(f: impl FnOnce(&mut Core) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|c| {
+            let c = c.borrow();
+            let mut core = c.as_ref()?.core.try_borrow_mut().ok()?;
+            Some(f(&mut core))
+        })
+        .ok()
+        .flatten()
 }
 
 /// `f` on the core of run `run_id` only: `None` outside a run, in another run, or
