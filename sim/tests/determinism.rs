@@ -234,3 +234,70 @@ fn trace_snapshot_of_a_pinned_seed() {
         *rt.schedule()
     );
 }
+
+/// Under `Strategy::Bytes` a `yield_now` lets the other ready tasks go first, as tokio's
+/// does: no input, whether it decides the run from its bytes or past their end (the
+/// tail), polls the yielder again straight after its yield while another task is ready.
+/// Every such run still replays from its replay input.
+#[test]
+fn a_bytes_run_never_undoes_a_yield() {
+    // `a` yields three times while `b` and `c` count and yield; after each of `a`'s
+    // yields, one of them has counted or finished. Three tasks ready at once make the
+    // tail choose among two after a yield, so it sometimes picks the yielder and must
+    // be overruled.
+    async fn program() {
+        // (counted, finished) by `b` and `c`.
+        let count = Rc::new(RefCell::new((0u32, 0u32)));
+        let counters: Vec<_> = (0..2)
+            .map(|_| {
+                let count = count.clone();
+                sim::spawn(async move {
+                    for _ in 0..3 {
+                        count.borrow_mut().0 += 1;
+                        sim::task::yield_now().await;
+                    }
+                    count.borrow_mut().1 += 1;
+                })
+            })
+            .collect();
+        let a = {
+            let count = count.clone();
+            sim::spawn(async move {
+                for i in 0..3 {
+                    let before = *count.borrow();
+                    sim::task::yield_now().await;
+                    let now = *count.borrow();
+                    assert!(
+                        now.0 > before.0 || now.1 > before.1 || now.1 == 2,
+                        "a ran again at once after yield {i}"
+                    );
+                }
+            })
+        };
+        a.await.unwrap();
+        for c in counters {
+            c.await.unwrap();
+        }
+    }
+    let mut inputs: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
+    inputs.extend((0..500u64).map(|s| {
+        (0..s % 12)
+            .map(|i| (s.wrapping_mul(0x9E37_79B9) >> (i % 24)) as u8)
+            .collect()
+    }));
+    for input in inputs {
+        let mut rt = Builder::new()
+            .strategy(Strategy::Bytes(input.clone()))
+            .build();
+        rt.block_on(program())
+            .unwrap_or_else(|f| panic!("input {input:?}: {f}"));
+        let replay = rt.replay_input().expect("a bytes run").to_vec();
+        let mut again = Builder::new().strategy(Strategy::Bytes(replay)).build();
+        again.block_on(program()).unwrap();
+        assert_eq!(
+            again.trace().digest(),
+            rt.trace().digest(),
+            "input {input:?}"
+        );
+    }
+}
