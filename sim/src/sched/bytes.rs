@@ -10,12 +10,15 @@
 //!
 //! A yield is a real yield: at the decision after a task's `yield_now`, while another
 //! task is ready, the yielder is no candidate (the candidates are the others, in the
-//! same order). tokio runs the other ready tasks before a task that yielded, so an
-//! option that polled it again at once would spend input on a schedule no runtime
-//! makes; measured, it made the fuzzer find `philosophers/left-then-right`'s deadlock
-//! in 3.25 runs instead of 3.99 (random seeds: 4.07). Past the end of the input the
-//! same holds: a tail that picks the yielder is overruled by a candidate drawn from its
-//! seed and the decision's index.
+//! same order). tokio's current-thread runtime always runs the other ready tasks before
+//! a task that yielded, and polling it again at once changes nothing but the order
+//! of one poll, so that option spent input on a schedule that rarely matters. It is a
+//! search heuristic of this decoder, like PCT's demotion of a yielder: `Random` keeps
+//! the option (it stays uniform over every interleaving the model allows, including
+//! ones a multi-threaded runtime can make). Measured, it made the fuzzer find
+//! `philosophers/left-then-right`'s deadlock in 3.28 runs instead of 3.99 (random
+//! seeds: 4.07). Past the end of the input the same holds: a tail that picks the
+//! yielder is overruled by a candidate drawn from its seed and the decision's index.
 //!
 //! When fewer than `w` bytes remain, the source is spent and the run goes on as a seed
 //! of the default portfolio would: its *tail seed* `s` is a hash of the bytes taken
@@ -122,8 +125,7 @@ impl Scheduler for BytesScheduler {
 
     fn choose(&mut self, ready: &mut ReadySet, at: Decision) -> Result<TaskId, Divergence> {
         // A task that yielded is no candidate for the decision after its yield while
-        // another task is ready: tokio runs the others first, and a choice that undid
-        // the yield would spend input on a schedule no runtime makes.
+        // another task is ready (see the module docs).
         let skip = self
             .yielder
             .take()
