@@ -98,20 +98,20 @@ impl ByteSource {
             .iter()
             .rev()
             .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
-        self.record(width, if arity == 0 { value } else { value % arity }, arity);
+        self.record(width, value, arity);
         self.pos += width;
         Some(value)
     }
 
     /// Notes the choice of the next `width` bytes of the replay input, about to be
-    /// taken or written.
-    fn record(&mut self, width: usize, index: u64, arity: u64) {
+    /// taken or written: their `value`, a choice among `arity` options (0: raw).
+    fn record(&mut self, width: usize, value: u64, arity: u64) {
         let at = self.pos + self.written.len();
         if at < CHOICES_RECORDED {
             self.choices.push(Choice {
                 at,
                 width,
-                index,
+                index: if arity == 0 { value } else { value % arity },
                 arity,
             });
         }
@@ -158,7 +158,7 @@ impl ByteSource {
     /// Writes down a value decided past the end of the input, as the `width` bytes
     /// (little-endian) that would have decided it.
     pub(crate) fn write(&mut self, value: u64, width: usize, arity: u64) {
-        self.record(width, if arity == 0 { value } else { value % arity }, arity);
+        self.record(width, value, arity);
         self.written
             .extend_from_slice(&value.to_le_bytes()[..width]);
     }

@@ -396,12 +396,12 @@ impl Core {
         self.timers.next_deadline()
     }
 
-    /// The current task yields: recorded, and a hint to the scheduler.
     /// Whether the task being polled has budget left (see `Decider`).
     pub(crate) fn has_budget_remaining(&self) -> bool {
         self.decider.has_budget_remaining()
     }
 
+    /// The current task yields: recorded, and a hint to the scheduler.
     pub(crate) fn yield_current(&mut self) {
         self.record(self.current, EventKind::Yield);
         if let Some(id) = self.current {

@@ -84,22 +84,33 @@ impl BytesScheduler {
     /// far and of the ready ones (the running one, if any, has no ready entry, as in
     /// any scheduler).
     fn tail(&mut self, ready: &ReadySet) -> &mut Box<dyn Scheduler> {
-        let (bytes, pct_steps, spawned) = (&self.bytes, self.pct_steps, self.spawned);
-        self.tail.get_or_insert_with(|| {
-            let seed = crate::rng::source(bytes)
-                .tail_seed()
-                .expect("a spent source has a tail seed");
+        if self.tail.is_none() {
+            let (seed, pct_steps) = (self.tail_seed(), self.pct_steps);
             let mut s =
                 super::build(&tail_strategy(seed, pct_steps), seed, pct_steps, None).scheduler;
-            for i in 0..spawned {
+            for i in 0..self.spawned {
                 s.spawned(TaskId(i));
             }
             for i in 0..ready.len() {
                 s.readied(ready.get(i));
             }
-            s
-        })
+            self.tail = Some(s);
+        }
+        self.tail.as_mut().expect("built above")
     }
+
+    /// The seed of the spent source's tail.
+    fn tail_seed(&self) -> u64 {
+        crate::rng::source(&self.bytes)
+            .tail_seed()
+            .expect("a spent source has a tail seed")
+    }
+}
+
+/// Candidate index `i` of a decision that leaves out the candidate at `skip` (the
+/// yielder), as an index among all of the decision's candidates.
+fn unskip(i: usize, skip: Option<usize>) -> usize {
+    skip.map_or(i, |s| i + usize::from(i >= s))
 }
 
 impl Scheduler for BytesScheduler {
@@ -133,24 +144,20 @@ impl Scheduler for BytesScheduler {
             .and_then(|y| ready.position(y));
         let n = at.candidates(ready) - usize::from(skip.is_some());
         // Candidate `i` of this decision: `at`'s, with the yielder left out.
-        let candidate = |i: usize| at.candidate(ready, skip.map_or(i, |s| i + usize::from(i >= s)));
         if n == 1 {
-            return Ok(candidate(0));
+            return Ok(at.candidate(ready, unskip(0, skip)));
         }
         let width = byte_width(n as u64);
         let taken = crate::rng::source(&self.bytes).take(width, n as u64);
         if let Some(value) = taken {
-            return Ok(candidate((value % n as u64) as usize));
+            return Ok(at.candidate(ready, unskip((value % n as u64) as usize, skip)));
         }
         let mut t = self.tail(ready).choose(ready, at)?;
         if let Some(s) = skip.filter(|&s| ready.get(s) == t) {
             // The tail chose the yielder: take another candidate, drawn from the tail's
             // seed and the decision's index, and give the yielder back its turn.
-            let seed = crate::rng::source(&self.bytes)
-                .tail_seed()
-                .expect("a spent source has a tail seed");
-            let i = (splitmix(seed ^ at.index) % n as u64) as usize;
-            t = ready.get(i + usize::from(i >= s));
+            let i = (splitmix(self.tail_seed() ^ at.index) % n as u64) as usize;
+            t = at.candidate(ready, unskip(i, skip));
             if let Some(tail) = &mut self.tail {
                 tail.readied(ready.get(s));
             }
