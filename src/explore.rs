@@ -15,17 +15,25 @@ use scenarios::Entry;
 use sim::config::parse;
 use sim::{Explore, ExploreReport, FailureKind};
 
-use crate::{emit, expectation, flag, for_each_entry, jobs, point_at_corosim, select, verdict};
+use crate::{emit, expectation, flag, flag_named, for_each_entry, jobs, point_at_corosim, select, verdict};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct ExploreArgs {
     /// `SCENARIO` (all its variants) or `SCENARIO/VARIANT`; none: everything.
     specs: Vec<String>,
     /// The preemption bound: explore only schedules with at most K preemptions.
-    #[arg(long, value_name = "K", default_value = "2", value_parser = flag(parse::preemption_bound))]
+    #[arg(long, value_name = "K", default_value = "2", value_parser = flag_named("--bound", None, parse::preemption_bound))]
     bound: u32,
     /// Also bound the schedules' delays (deviations from the default policy).
-    #[arg(long, value_name = "D", value_parser = flag(parse::preemption_bound))]
+    #[arg(
+        long,
+        value_name = "D",
+        value_parser = flag_named(
+            "--delay-bound",
+            Some("a whole number of delays up to 4294967295"),
+            parse::preemption_bound
+        )
+    )]
     delay_bound: Option<u32>,
     /// The most schedules per variant.
     #[arg(long, default_value = "20000", value_parser = flag(parse::max_schedules))]

@@ -24,7 +24,7 @@ use sim::config::parse;
 use sim::fuzz::{Fuzzer, minimize};
 use sim::reproduce::Selection;
 
-use crate::{emit, expectation, flag, for_each_entry, jobs, point_at_corosim, select, verdict};
+use crate::{emit, expectation, flag, flag_named, for_each_entry, jobs, point_at_corosim, select, verdict};
 
 /// Default `--runs`.
 const DEFAULT_RUNS: u64 = 10_000;
@@ -36,7 +36,7 @@ pub(crate) struct FuzzArgs {
     /// `SCENARIO` (all its variants) or `SCENARIO/VARIANT`; none: everything.
     specs: Vec<String>,
     /// Executions per variant (the campaign stops earlier at a failure).
-    #[arg(long, value_parser = flag(parse::fuzz), default_value_t = DEFAULT_RUNS)]
+    #[arg(long, value_parser = flag_named("--runs", None, parse::fuzz), default_value_t = DEFAULT_RUNS)]
     runs: u64,
     /// Also stop after this much wall-clock time per variant (`30s`, `10m`); the
     /// campaign is then no longer the same on every machine.

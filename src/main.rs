@@ -139,6 +139,22 @@ fn flag<T>(
     move |s| parser(Source::Flag, s)
 }
 
+/// [`flag`] for a flag whose name is not the setting's (`fuzz --runs` reads the
+/// `fuzz` setting): the error names the flag the user typed, and says `expected` when
+/// given (the setting's own words would name another quantity).
+fn flag_named<T>(
+    name: &'static str,
+    expected: Option<&'static str>,
+    parser: fn(Source, &str) -> Result<T, ConfigError>,
+) -> impl Fn(&str) -> Result<T, String> + Clone {
+    move |s| {
+        parser(Source::Flag, s).map_err(|e| {
+            let expected = expected.unwrap_or(&e.expected);
+            format!("invalid {name}={:?}: expected {expected}", e.value)
+        })
+    }
+}
+
 /// The width of the variant column: the longest variant name, at least 20.
 fn variant_width<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> usize {
     entries

@@ -385,6 +385,19 @@ fn bad_arguments_exit_2_naming_the_input() {
         ),
         (&["run", "--shard", "x"], &["\"x\"", "expected I/N"]),
         (&["run", "--seeds", "0"], &["'0'", "--seeds"]),
+        // Flags that read a setting of another name still name themselves.
+        (
+            &["fuzz", "bank/unlocked", "--runs", "0"],
+            &["invalid --runs=\"0\"", "a whole number >= 1"],
+        ),
+        (
+            &["explore", "bank/unlocked", "--bound", "x"],
+            &["invalid --bound=\"x\"", "preemptions"],
+        ),
+        (
+            &["explore", "bank/unlocked", "--delay-bound=-1"],
+            &["invalid --delay-bound=\"-1\"", "a whole number of delays"],
+        ),
         (
             &["run", "--strategy", "bogus"],
             &["bogus", "accepted forms"],
