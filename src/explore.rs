@@ -15,7 +15,9 @@ use scenarios::Entry;
 use sim::config::parse;
 use sim::{Explore, ExploreReport, FailureKind};
 
-use crate::{emit, expectation, flag, flag_named, for_each_entry, jobs, point_at_corosim, select, verdict};
+use crate::{
+    emit, expectation, flag, flag_named, for_each_entry, jobs, point_at_corosim, select, verdict,
+};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct ExploreArgs {

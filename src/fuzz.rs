@@ -24,7 +24,9 @@ use sim::config::parse;
 use sim::fuzz::{Fuzzer, minimize};
 use sim::reproduce::Selection;
 
-use crate::{emit, expectation, flag, flag_named, for_each_entry, jobs, point_at_corosim, select, verdict};
+use crate::{
+    emit, expectation, flag, flag_named, for_each_entry, jobs, point_at_corosim, select, verdict,
+};
 
 /// Default `--runs`.
 const DEFAULT_RUNS: u64 = 10_000;

@@ -76,7 +76,7 @@ mod tests {
         s.observe(12);
         assert_eq!(s.pct_steps(), 40);
         assert_eq!(
-            s.strategy_for(&Strategy::Portfolio, 2).to_string(),
+            s.strategy_for(&Strategy::Portfolio, 3).to_string(),
             "pct:3:40"
         );
         assert_eq!(s.strategy_for(&Strategy::Portfolio, 0), Strategy::Random);
