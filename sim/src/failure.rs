@@ -371,29 +371,6 @@ impl DeadlockFailure {
         out.push_str("}\n");
         out
     }
-    /// The wait-for graph as a standalone SVG, laid out without Graphviz: tasks as
-    /// boxes, what they wait on as ellipses, a solid arrow from a task to what it waits
-    /// on, a dashed one from a resource to the task holding it, the cycles in red,
-    /// each cycle drawn as a ring. The HTML report ([`crate::report::HtmlReport`])
-    /// shows it; every arrow carries `data-edge` (`waits` or `held-by`), `data-cycle="1"`
-    /// when on a cycle, and `data-from`/`data-to` with the nodes' labels (`name#id` for
-    /// a task).
-    ///
-    /// ```
-    /// let failure = sim::Builder::new().seed(2).build().block_on(async {
-    ///     let lock = std::rc::Rc::new(sim::sync::Mutex::new(()));
-    ///     let _held = lock.lock().await;
-    ///     let again = lock.clone();
-    ///     sim::spawn(async move { drop(again.lock().await) }).await.unwrap();
-    /// }).unwrap_err();
-    /// let sim::Failure::Deadlock(d) = failure else { panic!("a deadlock") };
-    /// let svg = d.to_svg();
-    /// assert!(svg.starts_with("<svg"));
-    /// assert!(svg.contains("data-to=\"mutex#r0\""));
-    /// ```
-    pub fn to_svg(&self) -> String {
-        crate::report::graph::svg(self)
-    }
 }
 
 /// One side of a data race.

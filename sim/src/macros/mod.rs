@@ -162,7 +162,7 @@ pub mod support {
     /// failure prints its report and exits with status 101.
     #[track_caller]
     pub fn run_main<F: Future>(future: F) -> F::Output {
-        let mut rt = match crate::Builder::from_env() {
+        let mut rt = match crate::runtime::run::Builder::from_env() {
             Ok(builder) => builder.build(),
             Err(e) => {
                 eprintln!("{e}");
@@ -183,7 +183,7 @@ pub mod support {
     /// its report instead of ending the process (the test fails, not the whole binary).
     #[track_caller]
     pub fn run_fn<F: Future>(future: F) -> F::Output {
-        let builder = crate::Builder::from_env().unwrap_or_else(|e| panic!("{e}"));
+        let builder = crate::runtime::run::Builder::from_env().unwrap_or_else(|e| panic!("{e}"));
         builder
             .build()
             .block_on(future)

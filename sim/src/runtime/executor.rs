@@ -11,7 +11,7 @@ use super::context::Shared;
 use super::core::{Next, Turn};
 use super::panic;
 use super::task_table::Outcome;
-use crate::UnhandledPanic;
+use crate::config::UnhandledPanic;
 use crate::ids::TaskId;
 
 /// Runs `main` to completion or failure. Every other task lives in the core.

@@ -44,6 +44,4 @@ pub use crate::config::UnhandledPanic;
 pub const DEFAULT_MAX_STEPS: u64 = 1_000_000;
 /// Default [`crate::Builder::max_time`]: one hour of virtual time.
 pub const DEFAULT_MAX_TIME: Duration = Duration::from_secs(3600);
-/// Default [`crate::Builder::pct_steps`]: without an estimate of its own (a sweep learns one
-/// from its earlier runs), PCT draws change points from the first 1,000 decisions.
-pub const DEFAULT_PCT_STEPS: u64 = 1_000;
+pub use crate::sched::DEFAULT_PCT_STEPS;

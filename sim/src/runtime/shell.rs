@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use super::context;
 use super::handle::Handle;
-use crate::Failure;
 use crate::config::UnhandledPanic;
+use crate::failure::Failure;
 use crate::task::{self, JoinHandle};
 
 /// tokio's runtime builder (`tokio::runtime::Builder`). Every flavour and setting is
@@ -107,7 +107,7 @@ impl Builder {
     /// # Errors
     /// When a `SIM_` variable is malformed.
     pub fn build(&mut self) -> std::io::Result<Runtime> {
-        crate::Builder::from_env().map_err(std::io::Error::other)?;
+        super::run::Builder::from_env().map_err(std::io::Error::other)?;
         Ok(Runtime {
             handle: Handle::of_run_in_progress(),
         })
@@ -145,7 +145,7 @@ impl Runtime {
              (like `block_on`) attempted to block the current thread while the thread is \
              being used to drive asynchronous tasks."
         );
-        let builder = crate::Builder::from_env()
+        let builder = super::run::Builder::from_env()
             .unwrap_or_else(|e| panic!("{e}"))
             .unhandled_panic(UnhandledPanic::Ignore);
         match builder.build().block_on(future) {

@@ -30,7 +30,9 @@ use crate::rng::{ByteSource, DetRng, SharedBytes, Stream};
 pub(crate) use bytes::tail_arm;
 pub(crate) use ready::ReadySet;
 pub use schedule::{MAX_DECISIONS, ParseScheduleError, Schedule};
-pub use strategy::{DEFAULT_KEEP_PERCENT, MAX_PCT_DEPTH, ParseStrategyError, Strategy};
+pub use strategy::{
+    DEFAULT_KEEP_PERCENT, DEFAULT_PCT_STEPS, MAX_PCT_DEPTH, ParseStrategyError, Strategy,
+};
 pub use sweep::SweepState;
 pub(crate) use switches::{SwitchPoint, switch_points};
 

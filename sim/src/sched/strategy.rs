@@ -13,6 +13,10 @@ pub const MAX_PCT_DEPTH: usize = 64;
 /// last goes on.
 pub const DEFAULT_KEEP_PERCENT: u8 = 80;
 
+/// Default [`crate::Builder::pct_steps`]: without an estimate of its own (a sweep learns one
+/// from its earlier runs), PCT draws change points from the first 1,000 decisions.
+pub const DEFAULT_PCT_STEPS: u64 = 1_000;
+
 /// How the runtime picks the next task among the runnable ones.
 ///
 /// Decisions are made between polls and at scheduling points (just before an async

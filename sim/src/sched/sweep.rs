@@ -44,11 +44,11 @@ impl SweepState {
     }
 
     /// The run length the next PCT run gets: the fixed one, else the longest run so
-    /// far, else [`DEFAULT_PCT_STEPS`](crate::DEFAULT_PCT_STEPS).
+    /// far, else [`DEFAULT_PCT_STEPS`](super::DEFAULT_PCT_STEPS).
     pub fn pct_steps(&self) -> u64 {
         self.fixed
             .or(self.longest)
-            .unwrap_or(crate::DEFAULT_PCT_STEPS)
+            .unwrap_or(super::DEFAULT_PCT_STEPS)
     }
 
     /// The strategy the run of `seed` gets under `strategy`: the portfolio's pick for
@@ -71,7 +71,7 @@ mod tests {
     #[test]
     fn learns_the_longest_run_unless_fixed() {
         let mut s = SweepState::new(None);
-        assert_eq!(s.pct_steps(), crate::DEFAULT_PCT_STEPS);
+        assert_eq!(s.pct_steps(), crate::sched::DEFAULT_PCT_STEPS);
         s.observe(40);
         s.observe(12);
         assert_eq!(s.pct_steps(), 40);
