@@ -113,11 +113,18 @@ impl Campaign {
 
 pub(crate) fn fuzz(args: &FuzzArgs) -> Result<ExitCode, String> {
     let entries = select(&args.specs)?;
-    if let Some(dir) = &args.corpus
-        && dir.exists()
-        && !dir.is_dir()
-    {
-        return Err(format!("--corpus {}: not a directory", dir.display()));
+    if let Some(dir) = &args.corpus {
+        if dir.exists() && !dir.is_dir() {
+            return Err(format!("--corpus {}: not a directory", dir.display()));
+        }
+        // Made before any run: a corpus that cannot be kept is an error up front, not a
+        // campaign whose new inputs are lost at the end.
+        std::fs::create_dir_all(dir).map_err(|e| {
+            format!(
+                "--corpus {}: cannot create the corpus directory: {e}",
+                dir.display()
+            )
+        })?;
     }
     let bars = if std::io::stderr().is_terminal() {
         MultiProgress::new()

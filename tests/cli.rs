@@ -506,6 +506,26 @@ fn an_unwritable_trace_out_exits_2_before_running() {
 }
 
 #[test]
+fn an_uncreatable_corpus_exits_2_before_running() {
+    let out = corosim(&[
+        "fuzz",
+        "bank/locked",
+        "--runs",
+        "5",
+        "--corpus",
+        // Under a file: not creatable, whoever runs the test (root may create /x/y).
+        "Cargo.toml/corpus",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        stderr(&out).contains("--corpus Cargo.toml/corpus: cannot create the corpus directory"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stdout(&out), "", "the campaign went ahead");
+}
+
+#[test]
 fn json_strings_are_escaped_by_serde() {
     // A report holds newlines, quotes and backslashes: the output must be valid JSON.
     let out = corosim(&["run", "bank/unlocked", "--seeds", "20", "--format", "json"]);
