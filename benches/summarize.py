@@ -25,7 +25,9 @@ WORKLOADS = [
     ("w4_spawn", "W4 (ns/task)", 100_000),
     ("w5_mutex", "W5 (ns/lock)", 10_000),
 ]
-RUNTIMES = ["corosim_random", "corosim_pct3", "tokio_paused", "bare_localpool"]
+RUNTIMES = [
+    "corosim_default", "corosim_random", "corosim_pct3", "tokio_paused", "bare_localpool"
+]
 
 
 def snapshot(name):
@@ -52,8 +54,9 @@ def table():
         with open(os.path.join(RUNS, fname)) as f:
             runs.append(json.load(f))
     print(f"median of {len(runs)} runs")
-    print("| workload (unit) | corosim Random | corosim Pct3 | tokio paused | bare LocalPool | Random / tokio | Pct3 / tokio |")
-    print("|---|---|---|---|---|---|---|")
+    print("| workload (unit) | corosim default | corosim Random | corosim Pct3 | tokio paused "
+          "| bare LocalPool | default / tokio | Random / tokio | Pct3 / tokio |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for group, label, units in WORKLOADS:
         med = {}
         for rt in RUNTIMES:
@@ -61,8 +64,9 @@ def table():
             med[rt] = statistics.median(vals) if vals else None
         cell = lambda v: "–" if v is None else f"{v:,.0f}"
         ratio = lambda rt: "–" if med[rt] is None or not med["tokio_paused"] else f"{med[rt] / med['tokio_paused']:.2f}×"
-        print(f"| {label} | {cell(med['corosim_random'])} | {cell(med['corosim_pct3'])} | "
-              f"{cell(med['tokio_paused'])} | {cell(med['bare_localpool'])} | "
+        print(f"| {label} | {cell(med['corosim_default'])} | {cell(med['corosim_random'])} | "
+              f"{cell(med['corosim_pct3'])} | {cell(med['tokio_paused'])} | "
+              f"{cell(med['bare_localpool'])} | {ratio('corosim_default')} | "
               f"{ratio('corosim_random')} | {ratio('corosim_pct3')} |")
 
 
