@@ -205,21 +205,26 @@ fn campaign(entry: &'static Entry, args: &FuzzArgs, bar: &ProgressBar) -> Campai
         if let Ok(path) = &file {
             failure.run_mut().reproduce.selection = Selection::InputFile(path.clone());
         }
-        let mut report = failure.to_string();
-        let _ = write!(
-            report,
-            "\nfound by: corosim fuzz {} --seed {} at execution {} (input of {} bytes, \
-             minimized to {} bytes: {})",
+        // How it was found first: the report itself ends with the command that
+        // reproduces it, as every report does.
+        let mut report = format!(
+            "found by: corosim fuzz {} --seed {} at execution {} (input of {} bytes, \
+             minimized to {} bytes{})\n",
             entry.id(),
             args.seed,
             fuzzer.execs(),
             input.len(),
             small.len(),
-            hex(&small)
+            if small.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", hex(&small))
+            }
         );
         if let Err(e) = &file {
-            let _ = write!(report, "\n(the input could not be written: {e})");
+            let _ = writeln!(report, "(the input could not be written: {e})");
         }
+        report.push_str(&failure.to_string());
         Found {
             kind: failure.kind(),
             report,

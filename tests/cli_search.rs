@@ -72,6 +72,17 @@ fn fuzz_catches_a_bug_and_its_minimized_input_replays_byte_for_byte() {
         input.display()
     );
     assert!(text.contains(&command), "{text}");
+    // The report ends with that command: how the campaign found it comes first.
+    let found_by = text
+        .find("found by: corosim fuzz classic/reorder-10 --seed")
+        .expect("the campaign says how it found the failure");
+    let report_start = text.find("corosim: `checker`").unwrap();
+    assert!(found_by < report_start, "{text}");
+    let after = &text[text.find(&command).unwrap() + command.len()..];
+    assert!(
+        after.starts_with("\n\n") || after.trim().is_empty(),
+        "nothing may follow the reproduce command in its report: {after:?}"
+    );
 
     // The printed command replays the same failure: the same report, line for line.
     let replayed = corosim(&[
