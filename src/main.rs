@@ -9,7 +9,7 @@
 //! - `corosim explore [SPEC...]`: a systematic exploration of each variant's schedules
 //!   ([`explore`]).
 //! - `corosim replay SCENARIO/VARIANT`: one seed, schedule or fuzz input again, with
-//!   its report and trace ([`replay`]).
+//!   its trace, then its report ([`replay`]).
 //! - `corosim schedule SCHEDULE`: decodes and summarises a schedule string
 //!   ([`schedule`]).
 //!
@@ -62,7 +62,7 @@ enum Command {
     Fuzz(fuzz::FuzzArgs),
     /// Explore scenario variants' schedules systematically, within a preemption bound.
     Explore(explore::ExploreArgs),
-    /// Run one seed, schedule or fuzz input of one variant again; print its report and trace.
+    /// Run one seed, schedule or fuzz input of one variant again; print its trace, then its report.
     Replay(replay::ReplayArgs),
 }
 

@@ -1,5 +1,6 @@
 //! `corosim replay SCENARIO/VARIANT`: runs one seed, schedule or fuzz input of one
-//! variant again and prints its report and trace.
+//! variant again and prints its trace, then its report (which ends with the command
+//! that reproduces it).
 //!
 //! `--seed N [--strategy S]`, `--schedule STR|@file` or `--bytes FILE` (a fuzz input,
 //! as `corosim fuzz` writes it) choose the run. Exit code 1 when the run fails, 0 when
@@ -135,6 +136,13 @@ pub(crate) fn replay(args: &ReplayArgs) -> Result<ExitCode, String> {
         Ok(()) => format!("{}: passed ({what})\n", entry.id()),
         Err(failure) => format!("{failure}\n"),
     };
+    // The trace first, the report last: the output ends with the command that
+    // reproduces the run, as every report does.
+    if trace_out.is_none() {
+        emit("--- trace ---\n");
+        emit(&trace.to_string());
+        emit("---\n");
+    }
     emit(&report);
     if let Some(file) = perfetto {
         file.write(&match &result {
@@ -150,12 +158,8 @@ pub(crate) fn replay(args: &ReplayArgs) -> Result<ExitCode, String> {
         };
         file.write(&page.title(title).text(report.trim_end()).render())?;
     }
-    match trace_out {
-        Some(file) => file.write(&trace.to_string())?,
-        None => {
-            emit("--- trace ---\n");
-            emit(&trace.to_string());
-        }
+    if let Some(file) = trace_out {
+        file.write(&trace.to_string())?;
     }
     Ok(if result.is_ok() {
         ExitCode::SUCCESS

@@ -323,11 +323,19 @@ fn replay_reproduces_the_first_failing_seed_of_a_run() {
     ]);
     assert_eq!(replayed.status.code(), Some(1), "{replayed:?}");
     let text = stdout(&replayed);
+    // The trace, then the same report, ending with its reproduce command.
     assert!(
-        text.starts_with(&report),
+        text.starts_with("--- trace ---") && text.trim_end().ends_with(report.trim_end()),
         "run said:\n{report}\nreplay said:\n{text}"
     );
-    assert!(text.contains("--- trace ---"), "{text}");
+    assert!(
+        text.trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .contains("reproduce: corosim replay producer_consumer/cancelled-consumer"),
+        "{text}"
+    );
 
     // The schedule replays the same run: the same trace.
     let dir = std::env::temp_dir().join(format!("corosim-replay-{}", std::process::id()));
