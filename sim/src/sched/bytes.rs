@@ -23,8 +23,9 @@
 //! When fewer than `w` bytes remain, the source is spent and the run goes on with one
 //! of the portfolio's strategies: its *tail seed* `s` is a hash of the bytes taken
 //! ([`tail_seed_of`](crate::rng::tail_seed_of)), and every later decision is made by
-//! [`tail_strategy`]`(s)` (one of `Strategy::PORTFOLIO`, each with equal chance: random,
-//! PCT of depth 2 or 3, or probabilistic) seeded by `s`, which learns the tasks spawned and ready so far.
+//! [`tail_strategy`]`(s)` (one of `Strategy::PORTFOLIO`, each with equal chance:
+//! random, PCT of depth 2 or 3, or probabilistic) seeded by `s`, which learns the tasks
+//! spawned and ready so far.
 //! Each of those decisions is written down as the byte that makes it, so the run's
 //! replay input decides it from bytes too: every input is a complete run, a function
 //! of the bytes it took, and the tail of a short input is a schedule of the shape the
