@@ -494,43 +494,40 @@ fn durations_read_as_sim_max_time_reads_them() {
 }
 
 #[test]
-fn an_unwritable_trace_out_exits_2_before_running() {
-    let out = corosim(&[
-        "replay",
-        "bank/unlocked",
-        "--seed",
-        "0",
-        "--trace-out",
-        "/nonexistent/corosim-dir/trace.txt",
-    ]);
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
-    assert!(
-        stderr(&out).contains("cannot write the trace to /nonexistent/corosim-dir/trace.txt"),
-        "{}",
-        stderr(&out)
-    );
-    // Checked first: nothing ran, so no report whose result the exit code would hide.
-    assert_eq!(stdout(&out), "", "the run went ahead");
-}
-
-#[test]
-fn an_uncreatable_corpus_exits_2_before_running() {
-    let out = corosim(&[
-        "fuzz",
-        "bank/locked",
-        "--runs",
-        "5",
-        "--corpus",
-        // Under a file: not creatable, whoever runs the test (root may create /x/y).
-        "Cargo.toml/corpus",
-    ]);
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
-    assert!(
-        stderr(&out).contains("--corpus Cargo.toml/corpus: cannot create the corpus directory"),
-        "{}",
-        stderr(&out)
-    );
-    assert_eq!(stdout(&out), "", "the campaign went ahead");
+fn an_unusable_output_path_exits_2_before_running() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "replay",
+                "bank/unlocked",
+                "--seed",
+                "0",
+                "--trace-out",
+                "/nonexistent/corosim-dir/trace.txt",
+            ],
+            "cannot write the trace to /nonexistent/corosim-dir/trace.txt",
+        ),
+        (
+            // Under a file: not creatable, whoever runs the test (root may create /x/y).
+            &[
+                "fuzz",
+                "bank/locked",
+                "--runs",
+                "5",
+                "--corpus",
+                "Cargo.toml/corpus",
+            ],
+            "--corpus Cargo.toml/corpus: cannot create the corpus directory",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = corosim(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+        // Checked first: nothing ran, so no report whose result the exit code would
+        // hide, and no campaign whose inputs would be lost.
+        assert_eq!(stdout(&out), "", "{args:?}: it went ahead");
+    }
 }
 
 #[test]
