@@ -579,9 +579,13 @@ pub mod parse {
     /// [`Key::NetFaults`]: what [`Faults`](crate::net::Faults) parses, e.g.
     /// `latency=1ms..5ms,loss=0.1`.
     pub fn net_faults(source: Source, v: &str) -> Result<crate::net::faults::Faults, ConfigError> {
-        v.trim()
-            .parse()
-            .map_err(|e: String| ConfigError::new(Key::NetFaults, source, v, e))
+        v.trim().parse().map_err(|e: String| {
+            let expected = format!(
+                "network faults: comma-separated `key=value` pairs, e.g. \
+                 latency=1ms..5ms,loss=0.1,dup=0,reorder=0.2,clock=10ms,drift=50 ({e})"
+            );
+            ConfigError::new(Key::NetFaults, source, v, expected)
+        })
     }
 
     /// [`Key::BuggifyOff`]: `buggify!` sites as reports print them (`file:line:column`),
@@ -885,6 +889,13 @@ mod tests {
             ("SIM_SHRINK_BUDGET", "4294967296", "4294967295"),
             ("SIM_CHECK_DETERMINISM", "perhaps", "0/false"),
             ("SIM_LOG", "maybe", "0/false"),
+            (
+                "SIM_NET_FAULTS",
+                "loss=2",
+                "comma-separated `key=value` pairs",
+            ),
+            ("SIM_NET_FAULTS", "loss=2", "within 0..=1"),
+            ("SIM_BUGGIFY_OFF", "a:b", "file:line:column"),
         ] {
             let e = vars(&[(var, value)]).unwrap_err();
             let text = e.to_string();
