@@ -64,10 +64,11 @@ pub(crate) struct FuzzArgs {
 
 /// `--time`: a duration of the one grammar, greater than zero.
 fn wall_time(v: &str) -> Result<Duration, String> {
+    let expected = format!("expected a duration > 0: {}", parse::DURATION_FORMS);
     match parse::duration(v) {
         Ok(d) if !d.is_zero() => Ok(d),
-        Ok(_) => Err(format!("--time {v:?}: expected a duration > 0")),
-        Err(e) => Err(format!("--time {v:?}: {e}")),
+        Ok(_) => Err(format!("invalid --time={v:?}: {expected}")),
+        Err(e) => Err(format!("invalid --time={v:?}: {expected} ({e})")),
     }
 }
 

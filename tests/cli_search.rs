@@ -134,6 +134,7 @@ fn fuzz_and_explore_reject_bad_input_naming_it() {
         (vec!["fuzz", "--runs", "0"], "--runs"),
         (vec!["fuzz", "--time", "0s"], "--time"),
         (vec!["fuzz", "--time", "10"], "--time"),
+        (vec!["fuzz", "--time", "forever"], "a number with a unit"),
         (vec!["fuzz", "nope/nothing"], "nope"),
         (
             vec!["fuzz", "--corpus", file.to_str().unwrap()],
