@@ -163,7 +163,7 @@ impl FromStr for Schedule {
                     err(
                         offset,
                         token,
-                        "a task id (decimal), optionally followed by x<count>",
+                        "a task id (decimal, up to 4294967295), optionally followed by x<count>",
                     )
                 })?;
                 let count = match count_str {
@@ -172,7 +172,7 @@ impl FromStr for Schedule {
                         err(
                             offset + id_str.len() + 1,
                             c,
-                            "a repeat count of at least 2 after `x`",
+                            "a repeat count from 2 to 4294967295 after `x`",
                         )
                     })?,
                 };
@@ -235,6 +235,10 @@ mod tests {
         assert_eq!((e.position, e.found.as_str()), (10, "q"));
         let e = "v2:2a:0.1x1".parse::<Schedule>().unwrap_err();
         assert_eq!(e.position, 10);
+        let e = "v2:2a:0x99999999999".parse::<Schedule>().unwrap_err();
+        assert!(e.to_string().contains("from 2 to 4294967295"), "{e}");
+        let e = "v2:2a:99999999999".parse::<Schedule>().unwrap_err();
+        assert!(e.to_string().contains("up to 4294967295"), "{e}");
         let e = "v2:2a:0..1".parse::<Schedule>().unwrap_err();
         assert_eq!(e.position, 8);
         assert!(e.to_string().contains("byte 8"), "{e}");
