@@ -1,7 +1,8 @@
 //! The virtual clock: the current instant, and the timers armed on it in deadline
-//! buckets over a slab of timer slots, with lazy deletion of cancelled entries. Buckets are found by hashing the deadline
-//! (never iterated, so the hash order decides nothing) and ordered by a heap of the
-//! distinct deadlines.
+//! buckets over a slab of timer slots, with lazy deletion of cancelled entries (and a
+//! compaction once they outnumber the live ones). Buckets are found by hashing the
+//! deadline and ordered by a heap of the distinct deadlines; only the compaction
+//! iterates the hash map, and its result does not depend on the order.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -71,7 +72,14 @@ pub(crate) struct Timers {
     free: Vec<u32>,
     next_seq: u64,
     live: usize,
+    // Cancelled registrations still in `buckets`. Invariant: the number of entries of
+    // `buckets` that are not live; kept at most about twice `live` by `compact`.
+    stale: usize,
 }
+
+/// Cancelled registrations the buckets may hold before [`Timers::compact`] may run:
+/// below it, lazy deletion costs less than a pass over the buckets.
+const COMPACT_MIN: usize = 1024;
 
 impl Timers {
     pub(crate) fn register(
@@ -140,7 +148,33 @@ impl Timers {
         let waker = slot.waker.take();
         self.free.push(key.slot);
         self.live -= 1;
+        self.stale += 1;
+        if self.stale > COMPACT_MIN && self.stale > 2 * self.live {
+            self.compact();
+        }
         waker
+    }
+
+    /// Drops every cancelled registration from the buckets, and the buckets left
+    /// empty. Lazy deletion alone would keep a cancelled timer until its deadline
+    /// passed: a loop of `timeout(1h, op)` whose operations finish at once would grow
+    /// the buckets (and the deadline scan) by one entry per round for an hour of
+    /// virtual time. Firing order is unchanged: live entries keep their order, and
+    /// `order` pops distinct deadlines the same way whatever order it is built in.
+    fn compact(&mut self) {
+        let (slots, spare) = (&self.slots, &mut self.spare);
+        self.buckets.retain(|_, bucket| {
+            bucket.retain(|&(seq, slot)| {
+                let s = &slots[slot as usize];
+                s.live && s.seq == seq
+            });
+            if bucket.is_empty() {
+                spare.push(std::mem::take(bucket));
+            }
+            !bucket.is_empty()
+        });
+        self.order = self.buckets.keys().map(|&d| Reverse(d)).collect();
+        self.stale = 0;
     }
 
     /// The tasks with a pending timer (for the deadlock detector: a timed wait is not
@@ -166,8 +200,9 @@ impl Timers {
                 return Some(Duration::from_nanos(deadline));
             }
             let mut stale = self.pop_bucket();
+            self.stale -= stale.len();
             stale.clear();
-            self.spare.push(stale);
+            self.recycle(stale);
         }
     }
 
@@ -200,10 +235,18 @@ impl Timers {
                     if let Some(w) = s.waker.take() {
                         fired(s.owner, w);
                     }
+                } else {
+                    self.stale -= 1;
                 }
             }
-            self.spare.push(bucket);
+            self.recycle(bucket);
         }
+    }
+
+    /// Keeps an emptied bucket vector for reuse.
+    fn recycle(&mut self, bucket: Vec<(u64, u32)>) {
+        debug_assert!(bucket.is_empty());
+        self.spare.push(bucket);
     }
 
     /// Removes the earliest bucket; the caller empties it and gives it back to `spare`.
@@ -220,6 +263,7 @@ impl Timers {
         self.order.clear();
         self.free.clear();
         self.live = 0;
+        self.stale = 0;
         self.slots.drain(..).filter_map(|s| s.waker).collect()
     }
 }
@@ -250,6 +294,56 @@ mod tests {
         assert_eq!(owners, vec![3, 1]);
         assert_eq!(t.live, 1);
         assert_eq!(t.next_deadline(), Some(ms(9)));
+    }
+
+    /// Entries the buckets hold, live or cancelled.
+    fn entries(t: &Timers) -> usize {
+        t.buckets.values().map(Vec::len).sum()
+    }
+
+    #[test]
+    fn cancelled_timers_do_not_pile_up() {
+        // A loop of `timeout(1h, op)` whose operations finish at once: each round arms a
+        // timer an hour out and cancels it, while the clock barely moves.
+        let mut t = Timers::default();
+        let w = Waker::noop().clone();
+        let keep = t.register(ms(7_200_000), w.clone(), Some(TaskId(9)));
+        for round in 0..100_000u64 {
+            let k = t.register(ms(3_600_000 + round % 3), w.clone(), Some(TaskId(1)));
+            assert!(t.cancel(k).is_some());
+            assert!(entries(&t) <= COMPACT_MIN + 2 * t.live + 2, "round {round}");
+            assert_eq!(entries(&t), t.live + t.stale);
+        }
+        assert!(t.buckets.len() <= COMPACT_MIN + 2);
+        assert_eq!(t.order.len(), t.buckets.len());
+        assert_eq!(t.next_deadline(), Some(ms(7_200_000)));
+        assert!(t.cancel(keep).is_some());
+        assert_eq!(t.next_deadline(), None);
+    }
+
+    #[test]
+    fn compaction_keeps_the_firing_order() {
+        let mut t = Timers::default();
+        let w = Waker::noop().clone();
+        let mut keys = Vec::new();
+        // Interleave timers to keep (owners 0..40, deadlines 5 ms apart, two per
+        // deadline) with many to cancel, enough to compact several times.
+        for i in 0..40u32 {
+            let d = ms(u64::from(i / 2) * 5 + 1);
+            t.register(d, w.clone(), Some(TaskId(i)));
+            for j in 0..200u64 {
+                keys.push(t.register(ms(j % 97 + 1), w.clone(), None));
+            }
+        }
+        for k in keys {
+            t.cancel(k);
+        }
+        assert!(entries(&t) < 8_000, "compacted");
+        let mut out = Vec::new();
+        t.advance_to(ms(1_000), |o, w| out.push((o, w)));
+        let owners: Vec<u32> = out.iter().map(|(o, _)| o.unwrap().0).collect();
+        assert_eq!(owners, (0..40).collect::<Vec<_>>());
+        assert_eq!((t.live, t.stale, entries(&t)), (0, 0, 0));
     }
 
     #[test]
