@@ -156,6 +156,22 @@ pub const FRESH_HEAD_MIN: usize = 4;
 /// The longest random head of a fresh input, in bytes.
 pub const FRESH_HEAD_MAX: usize = 8;
 
+/// The shortest random head of a warm-up input (a fresh input of the first
+/// [`WARM_UP`] runs), in bytes: the decisions past the stratified ones are random up
+/// to there, and only the rest of a longer run follows the input's priority tail
+/// (see [`Fuzzer::next_input`]). Measured over the buggy scenario variants
+/// (`benches/fuzz.rs`), shorter heads hand runs of about 20 decisions to the tail too
+/// soon: heads of 12 to 16 bytes took `classic/dining-philosophers` 3.76 runs and
+/// `philosophers/left-then-right-no-yield` 8.02 (10,000 searches; random seeds 3.60
+/// and 7.75), while 20 to 24 bytes are level with random seeds (40,000 searches:
+/// 3.62 against 3.63, 7.89 against 7.83); longer heads leave too little of
+/// `pipeline/bounded-feedback`'s runs to the tail (28 to 32 bytes: 14.14 runs against
+/// 13.65, 10,000 searches).
+pub const WARM_UP_HEAD_MIN: usize = 20;
+
+/// The longest random head of a warm-up input, in bytes.
+pub const WARM_UP_HEAD_MAX: usize = 24;
+
 /// The longest input the fuzzer makes, in bytes.
 pub const MAX_INPUT_LEN: usize = 4096;
 
@@ -301,13 +317,29 @@ impl StrataNode {
 /// The tail shapes a fresh input can ask for: `Strategy::PORTFOLIO`'s strategies.
 const ARMS: usize = Strategy::PORTFOLIO.len();
 
-/// The tail shape of the warm-up's fresh inputs: `Strategy::PORTFOLIO[0]`, random.
-/// Measured over the buggy scenario variants (`benches/fuzz.rs`), random schedules
-/// find the shallow bugs fastest, or within 8 % of the fastest (the portfolio's), on
-/// every variant, while PCT's are up to a hundred times slower on some (and a
-/// portfolio's mix is slower in proportion); the other shapes are kept for the fresh
-/// inputs mixed into the mutations, where variety matters more.
-const WARM_UP_ARM: usize = 0;
+/// The tail shape of the warm-up's fresh inputs: `Strategy::PORTFOLIO[1]`, PCT of
+/// depth 2, after a random head of [`WARM_UP_HEAD_MIN`] to [`WARM_UP_HEAD_MAX`]
+/// bytes. A run of such an input schedules its first decisions at random and the rest
+/// by priorities (PCT's are random, and its one change point is drawn from 1,000
+/// decisions unless the builder sets `pct_steps`, so a run of a few dozen decisions
+/// rarely meets it): a random start, then a consistent order of tasks, which a cycle
+/// of bounded channels needs to fill up.
+///
+/// Measured over the buggy scenario variants (`benches/fuzz.rs`): random schedules
+/// find the shallow bugs fastest, or within 8 % of the fastest, on almost every
+/// variant, while whole PCT schedules are up to a hundred times slower on some
+/// (`classic/dining-philosophers`: 3.6 runs against 347), so warm-up tails of either
+/// shape, or of both at any fixed rate, lost on one variant or another. Most of those
+/// variants' runs end within the random head (all but two classic bugs take fewer
+/// than 15 decisions), so they stay random schedules; on `pipeline/bounded-feedback`
+/// (runs of about 65 decisions, a deadlock formed late) the priority tail took the
+/// fuzzer from 15.51 runs (random tails) to 13.65 (10,000 searches; random seeds
+/// 15.45, the default portfolio 14.73), and no variant got slower than the random
+/// seeds or the portfolio by more than 1.5 standard errors (the closest,
+/// `philosophers/left-then-right-no-yield`: 7.89 against 7.83, 40,000 searches). The
+/// other shapes are kept for the fresh inputs mixed into the mutations, where variety
+/// matters more.
+const WARM_UP_ARM: usize = 1;
 
 impl Fuzzer {
     /// A fuzzer whose inputs and mutations draw from `seed`, with an empty corpus.
@@ -360,10 +392,13 @@ impl Fuzzer {
     /// The next input to try: the starting corpus first (once each, in order); then,
     /// for the first [`WARM_UP`] runs, fresh inputs only (the first decisions
     /// stratified: at each decision the runs so far made, an option taken least
-    /// often; then a few random decisions, and a tail seeded by them that schedules at
-    /// random: a new random schedule each, which builds a varied corpus and finds
-    /// shallow bugs at least as fast as a random seed sweep does); after that, mostly
-    /// mutations of corpus inputs, with one fresh input in four, whose tail is any of
+    /// often; then [`WARM_UP_HEAD_MIN`] to [`WARM_UP_HEAD_MAX`] random decisions, and
+    /// a tail seeded by them that is a PCT schedule of depth 2: a new schedule each,
+    /// random at first and by priorities after that, which builds a varied corpus and
+    /// finds shallow bugs about as fast as a random seed sweep does, and a bug that
+    /// needs one order of tasks late in a long run faster); after that, mostly
+    /// mutations of corpus inputs, with one fresh input in four, whose head is
+    /// [`FRESH_HEAD_MIN`] to [`FRESH_HEAD_MAX`] random bytes and whose tail is any of
     /// the portfolio's shapes (random, PCT of depth 2 or 3, probabilistic), chosen
     /// uniformly.
     pub fn next_input(&mut self) -> Vec<u8> {
@@ -371,11 +406,11 @@ impl Fuzzer {
             return input;
         }
         if self.execs < WARM_UP || self.corpus.is_empty() {
-            return self.fresh(WARM_UP_ARM);
+            return self.fresh(WARM_UP_ARM, WARM_UP_HEAD_MIN..=WARM_UP_HEAD_MAX);
         }
         if self.rng.below(4) == 0 {
             let arm = self.rng.below(ARMS as u64) as usize;
-            return self.fresh(arm);
+            return self.fresh(arm, FRESH_HEAD_MIN..=FRESH_HEAD_MAX);
         }
         let base = self.pick();
         let mut input = self.corpus[base].clone();
@@ -440,16 +475,16 @@ impl Fuzzer {
     }
 
     /// A fresh input: the prefix, the stratified first decisions ([`Strata`]), then
-    /// random bytes (4 to 8: each fresh input's tail seed is new even where its first
-    /// decisions repeat an earlier run's) and a tail that is a run of
-    /// `Strategy::PORTFOLIO[arm]`: the random bytes are drawn until the tail seed of
-    /// the whole picks that arm (the run takes them all, unless it ends or asks for a
-    /// wider draw first).
-    fn fresh(&mut self, arm: usize) -> Vec<u8> {
+    /// random bytes (as many as `head` says, at least 4: each fresh input's tail seed
+    /// is new even where its first decisions repeat an earlier run's) and a tail that
+    /// is a run of `Strategy::PORTFOLIO[arm]`: the random bytes are drawn until the
+    /// tail seed of the whole picks that arm (the run takes them all, unless it ends or
+    /// asks for a wider draw first).
+    fn fresh(&mut self, arm: usize, head: std::ops::RangeInclusive<usize>) -> Vec<u8> {
         let strata = self.strata.walk(&mut self.rng);
+        let (min, max) = head.into_inner();
         loop {
-            let len = FRESH_HEAD_MIN
-                + self.rng.below((FRESH_HEAD_MAX - FRESH_HEAD_MIN + 1) as u64) as usize;
+            let len = min + self.rng.below((max - min + 1) as u64) as usize;
             let mut head = vec![0; strata.len() + len];
             head[..strata.len()].copy_from_slice(&strata);
             self.rng.fill(&mut head[strata.len()..]);
@@ -584,14 +619,16 @@ mod tests {
         assert_ne!(inputs(3), inputs(4));
     }
 
+    /// Warm-up inputs are a random head of 20 to 24 bytes (no run has taught the
+    /// fuzzer any decision yet) and a PCT tail of depth 2.
     #[test]
-    fn warm_up_inputs_schedule_at_random() {
-        assert_eq!(Strategy::PORTFOLIO[WARM_UP_ARM], Strategy::Random);
+    fn warm_up_inputs_are_random_heads_with_priority_tails() {
+        assert_eq!(Strategy::PORTFOLIO[WARM_UP_ARM], Strategy::pct(2));
         let mut f = Fuzzer::new(5);
         for _ in 0..WARM_UP {
             let input = f.next_input();
             assert!(
-                (FRESH_HEAD_MIN..=FRESH_HEAD_MAX).contains(&input.len()),
+                (WARM_UP_HEAD_MIN..=WARM_UP_HEAD_MAX).contains(&input.len()),
                 "{input:?}"
             );
             assert_eq!(crate::sched::tail_arm(tail_seed_of(&input)), WARM_UP_ARM);
