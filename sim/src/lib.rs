@@ -195,9 +195,13 @@
 //!   [`sync`](mod@sync#outside-a-run)). Its scheduling is the run's strategy's, not
 //!   tokio's current-thread FIFO order.
 //! - **Time is bounded.** A run fails when its clock would pass
-//!   [`Builder::max_time`] (an hour by default, `max_time = "..."` in `#[sim::test]`), to
-//!   catch tasks that wait forever on timers: a test that sleeps for years, or on
-//!   `Duration::MAX`, which tokio's paused clock reaches at once, needs a larger bound.
+//!   [`Builder::max_time`] (a hundred years by default, `max_time = "..."` in
+//!   `#[sim::test]`). That is past tokio's thirty-year "far future", where a sleep,
+//!   timeout or interval period of `Duration::MAX` ends on both clocks, so a test that
+//!   sleeps for years finishes as on tokio's paused clock; a task waiting forever on a
+//!   periodic timer meets the step bound instead. A deadline past the clock's end
+//!   (`u64::MAX` ns, about 584 years) is due thirty years on, where tokio's `Instant`
+//!   (which reaches further) would keep it.
 //! - **Not simulated:** `tokio::io`, `net`, `fs`, `process`, `signal`, task dumps and
 //!   runtime metrics.
 

@@ -208,6 +208,73 @@ fn pct_lets_others_run_after_a_yield() {
     }
 }
 
+/// A task spinning on `yield_now` until another finishes ends under every PCT seed and
+/// depth, even when the task it waits for was demoted at a change point: a yield drops
+/// the yielder below every priority, change points' too (else the spinner, above the
+/// demoted task, would starve it and the run would end at its step bound, a false
+/// livelock; tokio's `JoinSet` coop test spins like this).
+#[test]
+fn pct_spin_wait_on_a_demoted_task_ends() {
+    for depth in [2, 3, 5] {
+        for seed in 0..200 {
+            let mut rt = Builder::new()
+                .seed(seed)
+                .strategy(Strategy::Pct {
+                    depth,
+                    steps: Some(4),
+                })
+                .max_steps(10_000)
+                .build();
+            rt.block_on(async {
+                let done = Rc::new(std::cell::Cell::new(0));
+                for _ in 0..3 {
+                    let done = done.clone();
+                    sim::spawn(async move {
+                        sim::task::yield_now().await;
+                        done.set(done.get() + 1);
+                    });
+                }
+                while done.get() < 3 {
+                    sim::task::yield_now().await;
+                }
+            })
+            .unwrap_or_else(|f| panic!("depth {depth}, seed {seed}: {f}"));
+        }
+    }
+}
+
+/// A task busy-waiting by waking itself (no `yield_now`: a `poll_fn` that wakes its
+/// waker and returns `Pending`, as `futures_lite::future::yield_now` does) ends under
+/// every PCT seed: after `SPIN_LIMIT` such polls in a row it is treated as yielding.
+/// Before, PCT gave it the top priority for good in about one run in five (56 of 300
+/// here) and the run ended at its step bound: a livelock no fair scheduler has.
+#[test]
+fn pct_busy_wait_by_self_wake_ends() {
+    for depth in [1, 2, 3] {
+        for seed in 0..100 {
+            let mut rt = Builder::new()
+                .seed(seed)
+                .strategy(Strategy::pct(depth))
+                .max_steps(10_000)
+                .build();
+            rt.block_on(async {
+                let done = Rc::new(std::cell::Cell::new(false));
+                let flag = done.clone();
+                sim::spawn(async move { flag.set(true) });
+                std::future::poll_fn(|cx| {
+                    if done.get() {
+                        return std::task::Poll::Ready(());
+                    }
+                    cx.waker().wake_by_ref();
+                    std::task::Poll::Pending
+                })
+                .await;
+            })
+            .unwrap_or_else(|f| panic!("depth {depth}, seed {seed}: {f}"));
+        }
+    }
+}
+
 #[test]
 fn trace_snapshot_of_a_pinned_seed() {
     let mut rt = Builder::new().seed(2024).build();

@@ -689,7 +689,8 @@ fn a_check_keeps_its_report_when_a_destructor_panics() {
 #[test]
 fn a_sleep_past_the_end_of_the_clock_ends_there() {
     // With no time bound, a sleep past the clock's last nanosecond (about 584 years)
-    // used to fire and re-arm forever, until the step limit.
+    // used to fire and re-arm forever, until the step limit. (A sleep of
+    // `Duration::MAX` ends thirty years on, as tokio's: `sleep_until` gets past the end.)
     let mut rt = Builder::new()
         .seed(1)
         .max_time(Duration::MAX)
@@ -697,8 +698,12 @@ fn a_sleep_past_the_end_of_the_clock_ends_there() {
         .build();
     let end = rt
         .block_on(async {
-            sim::time::sleep(Duration::MAX).await;
+            let start = sim::time::Instant::now();
+            let century = Duration::from_secs(100 * 365 * 86_400);
+            sim::time::sleep_until(start + 6 * century).await;
+            assert_eq!(start.elapsed(), Duration::from_nanos(u64::MAX));
             sim::time::sleep(Duration::from_secs(1)).await;
+            sim::time::sleep(Duration::MAX).await;
             sim::time::Instant::now().since_start()
         })
         .unwrap();

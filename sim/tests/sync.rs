@@ -700,18 +700,19 @@ fn broadcast_every_receiver_sees_every_message_or_exact_lag() {
 fn broadcast_lagged_count_exact_and_stream() {
     use sim::sync::broadcast::{self, error::RecvError, error::TryRecvError};
     sweep(10, || async {
+        // Capacity 3 keeps the last 4 messages (rounded up to a power of two, as tokio).
         let (tx, mut rx) = broadcast::channel(3);
         let mut rx2 = rx.resubscribe();
         for i in 0..10 {
             assert_eq!(tx.send(i).unwrap(), 2);
         }
-        assert_eq!(rx.try_recv(), Err(TryRecvError::Lagged(7)));
-        assert_eq!(rx.try_recv(), Ok(7));
-        assert_eq!(rx2.recv().await, Err(RecvError::Lagged(7)));
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Lagged(6)));
+        assert_eq!(rx.try_recv(), Ok(6));
+        assert_eq!(rx2.recv().await, Err(RecvError::Lagged(6)));
         drop(tx);
         let rest: Vec<_> = rx.collect().await;
-        assert_eq!(rest, [Ok(8), Ok(9)]);
-        assert_eq!(rx2.recv().await, Ok(7));
+        assert_eq!(rest, [Ok(7), Ok(8), Ok(9)]);
+        assert_eq!(rx2.recv().await, Ok(6));
         let (tx, rx) = broadcast::channel::<u8>(1);
         drop(rx);
         assert!(tx.send(1).is_err());

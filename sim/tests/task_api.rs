@@ -452,3 +452,46 @@ fn reading_an_unset_task_local_panics() {
         "{failure}"
     );
 }
+
+/// An output that reports `sim::task::try_id()` from its destructor.
+struct ReportsIdOnDrop(Rc<Cell<Option<Option<sim::task::Id>>>>);
+
+impl Drop for ReportsIdOnDrop {
+    fn drop(&mut self) {
+        self.0.set(Some(sim::task::try_id()));
+    }
+}
+
+/// A task's output is dropped with `task::id()` answering that task's id, as tokio's:
+/// whether its JoinHandle was dropped before it finished (the output is dropped as it
+/// ends) or after (the handle drops it), and whoever drops it (tokio's
+/// `task_id_output_destructor_handle_dropped_{before,after}_completion`).
+#[test]
+fn an_output_is_dropped_as_the_task_that_made_it() {
+    sweep(20, || async {
+        let main = sim::task::id();
+        let seen = Rc::new(Cell::new(None));
+        let out = ReportsIdOnDrop(seen.clone());
+        let before = sim::spawn(async move {
+            yield_now().await;
+            out
+        });
+        let id = before.id();
+        drop(before);
+        while seen.get().is_none() {
+            yield_now().await;
+        }
+        assert_eq!(seen.take(), Some(Some(id)), "dropped as the task ended");
+
+        let out = ReportsIdOnDrop(seen.clone());
+        let after = sim::spawn(async move { out });
+        let id = after.id();
+        while !after.is_finished() {
+            yield_now().await;
+        }
+        assert_eq!(seen.get(), None, "the handle still holds the output");
+        drop(after);
+        assert_eq!(seen.take(), Some(Some(id)), "dropped by main's handle");
+        assert_eq!(sim::task::try_id(), Some(main), "main's own id again after");
+    });
+}

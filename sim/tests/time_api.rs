@@ -320,3 +320,57 @@ fn a_tick_up_to_five_ms_late_is_on_time() {
             .unwrap();
     }
 }
+
+const YEAR: Duration = Duration::from_secs(365 * 86_400);
+
+/// tokio's paused clock finishes years-long sleeps in one jump, and a sleep, timeout or
+/// interval period of `Duration::MAX` ends thirty years on (its `Instant::far_future`);
+/// so does a run with the default bounds (tokio's `time_sleep` and `time_timeout`
+/// tests: `long_sleeps`, `exactly_max`, `no_out_of_bounds_close_to_max`,
+/// `very_large_timeout`).
+#[test]
+fn years_long_and_maximal_sleeps_end_as_on_a_paused_tokio_clock() {
+    let mut rt = Builder::new().build();
+    rt.block_on(async {
+        let start = Instant::now();
+        sleep(10 * YEAR).await;
+        assert_eq!(start.elapsed(), 10 * YEAR);
+        sleep(Duration::MAX).await;
+        assert_eq!(start.elapsed(), 40 * YEAR);
+        sleep(Duration::MAX - ms(1)).await;
+        assert_eq!(start.elapsed(), 70 * YEAR);
+        let (tx, rx) = sim::sync::oneshot::channel::<()>();
+        let waiting = sim::spawn(sim::time::timeout(Duration::MAX, rx));
+        advance(10 * YEAR).await;
+        assert!(!waiting.is_finished());
+        tx.send(()).unwrap();
+        assert!(waiting.await.unwrap().is_ok());
+        assert_eq!(start.elapsed(), 80 * YEAR);
+    })
+    .unwrap();
+    rt.block_on(async {
+        let mut every = interval(Duration::MAX);
+        let first = every.tick().await;
+        assert_eq!(every.tick().await - first, 30 * YEAR);
+    })
+    .unwrap();
+}
+
+/// The default time bound is a hundred years: a sleep past it is a time-limit failure
+/// naming the timer's deadline.
+#[test]
+fn the_default_time_bound_is_a_hundred_years() {
+    assert_eq!(sim::DEFAULT_MAX_TIME, 100 * YEAR);
+    let failure = Builder::new()
+        .build()
+        .block_on(async {
+            sleep(99 * YEAR).await;
+            sleep(2 * YEAR).await;
+        })
+        .unwrap_err();
+    let Failure::TimeLimit(t) = &failure else {
+        panic!("{failure}")
+    };
+    assert_eq!(t.next_timer, 101 * YEAR);
+    assert_eq!(t.run.time, 99 * YEAR);
+}

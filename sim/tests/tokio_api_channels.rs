@@ -130,6 +130,34 @@ async fn broadcast_sender_api() {
     tx.closed().await;
 }
 
+/// A capacity is rounded up to a power of two, as tokio's: capacity 3 keeps four
+/// messages before a receiver lags (tokio's `lag_uses_power_of_two_buffer_length`).
+#[test]
+fn broadcast_capacity_rounds_up_to_a_power_of_two() {
+    let (tx, mut rx) = broadcast::channel(3);
+    for i in 1..=4 {
+        tx.send(i).unwrap();
+    }
+    assert_eq!(rx.len(), 4);
+    assert_eq!(rx.try_recv(), Ok(1));
+    tx.send(5).unwrap();
+    assert_eq!(rx.len(), 4);
+    tx.send(6).unwrap(); // overwrites 2
+    assert_eq!(
+        rx.try_recv(),
+        Err(broadcast::error::TryRecvError::Lagged(1))
+    );
+    assert_eq!(rx.try_recv(), Ok(3));
+    let (tx, mut rx) = broadcast::channel(4);
+    for i in 1..=5 {
+        tx.send(i).unwrap();
+    }
+    assert_eq!(
+        rx.try_recv(),
+        Err(broadcast::error::TryRecvError::Lagged(1))
+    );
+}
+
 #[test]
 fn broadcast_sender_api_in_and_outside_a_run() {
     block_on(broadcast_sender_api());

@@ -6,7 +6,7 @@
 //! sections. No user code runs, no waker is called and no user value is dropped while
 //! it is borrowed; such work is returned to the caller and done after the borrow ends.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::task::Waker;
 
@@ -29,6 +29,28 @@ pub(crate) struct Shared {
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<Shared>>> = const { RefCell::new(None) };
+    /// The task whose output (or future) is being dropped outside its poll, if any.
+    static DROPPING: Cell<Option<TaskId>> = const { Cell::new(None) };
+}
+
+/// Drops `value`, a cell of task `task` (its output, or its future), with
+/// `sim::task::id()` answering `task` meanwhile, as tokio's does: an output's
+/// destructor sees the id of the task that made it, wherever it is dropped (a
+/// `JoinHandle` dropped after the task ended, a detached task ending).
+pub(crate) fn drop_as<T>(task: TaskId, value: T) {
+    struct Restore(Option<TaskId>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = DROPPING.try_with(|d| d.set(self.0));
+        }
+    }
+    let _restore = Restore(DROPPING.with(|d| d.replace(Some(task))));
+    drop(value);
+}
+
+/// The task of [`drop_as`] in progress, if any.
+pub(crate) fn dropping_task() -> Option<TaskId> {
+    DROPPING.try_with(Cell::get).ok().flatten()
 }
 
 /// Makes `shared` the current run on this thread until dropped.

@@ -11,6 +11,12 @@ use crate::sched::{Built, Decision, Divergence, ReadySet, Schedule, Scheduler};
 /// cooperative budget): a loop of operations that never wait still gives way.
 pub(crate) const COOP_BUDGET: u32 = 128;
 
+/// How many polls in a row a task may end still runnable (it woke itself: a busy
+/// wait) while others wait, before the scheduler hears it is spinning
+/// ([`Scheduler::spinning`]): a priority scheduler then lets the others run, as after
+/// a yield, instead of starving the task the spinner waits for.
+pub(crate) const SPIN_LIMIT: u32 = 64;
+
 /// What a scheduling point needs before it can be answered.
 pub(super) enum AtPoint {
     /// Nobody else can run: go on, nothing decided, nothing recorded.
@@ -35,6 +41,18 @@ pub(super) struct Decider {
     /// already recorded). Invariant: `Some` only between that point and the next step,
     /// and then the task is ready.
     switch_to: Option<TaskId>,
+    /// The task of the last poll.
+    last_polled: Option<TaskId>,
+    /// How many polls in a row `last_polled` ended runnable with others waiting and ran
+    /// again.
+    spin: u32,
+    /// The task of the poll in progress (or just ended) is spinning: its poll began a
+    /// run of [`SPIN_LIMIT`] polls that ended runnable. Invariant: `false` once the
+    /// next decision between polls is made.
+    spun: bool,
+    /// The task of the poll in progress (or just ended) yielded (`yield_now`).
+    /// Invariant: `false` once the next decision between polls is made.
+    yielded: bool,
     /// Whether the task being polled must yield at its next scheduling point.
     yielding: bool,
     /// Scheduling points the task being polled has passed in this poll.
@@ -54,6 +72,10 @@ impl Decider {
             schedule: Schedule::new(seed, Vec::new()),
             last_chosen: None,
             switch_to: None,
+            last_polled: None,
+            spin: 0,
+            spun: false,
+            yielded: false,
             yielding: false,
             poll_points: 0,
             blocking: false,
@@ -102,6 +124,7 @@ impl Decider {
     /// The running task yielded (`yield_now`).
     #[inline]
     pub(super) fn yielded(&mut self, id: TaskId) {
+        self.yielded = true;
         self.scheduler.yielded(id);
     }
 
@@ -120,6 +143,8 @@ impl Decider {
             running,
             event: events,
             user_point: user,
+            last_spun: self.spun,
+            last_yielded: self.yielded,
         };
         let id = self.scheduler.choose(&mut self.ready, at)?;
         self.schedule.push(id);
@@ -136,7 +161,23 @@ impl Decider {
             Some(id) => id, // Decided (and recorded) at a scheduling point.
             None => self.decide(None, events, false)?,
         };
+        // The task of the last poll again, when another could run: it was runnable at
+        // once after its poll (no timer fires while a task is ready), so it woke itself.
+        let again = self.last_polled == Some(id) && self.ready.len() > 1;
         self.ready.remove(id);
+        self.spun = false;
+        self.yielded = false;
+        if again {
+            self.spin += 1;
+            if self.spin >= SPIN_LIMIT {
+                self.spin = 0;
+                self.spun = true;
+                self.scheduler.spinning(id);
+            }
+        } else {
+            self.spin = 0;
+            self.last_polled = Some(id);
+        }
         self.yielding = false;
         self.poll_points = 0;
         self.blocking = false;

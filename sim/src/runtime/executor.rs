@@ -124,7 +124,8 @@ fn poll_task(shared: &Shared, turn: Turn) -> Result<(), Stop> {
 /// report (after the failure that ended the run, if any), never lost and never
 /// instead of that failure.
 pub(crate) fn drop_reporting<T>(shared: &Shared, id: TaskId, value: T) {
-    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+    let dropped = catch_unwind(AssertUnwindSafe(move || super::context::drop_as(id, value)));
+    if let Err(payload) = dropped {
         shared.core.borrow_mut().drop_panicked(id, &*payload);
     }
 }

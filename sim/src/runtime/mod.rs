@@ -42,6 +42,9 @@ pub use crate::config::UnhandledPanic;
 
 /// Default [`crate::Builder::max_steps`]: one million polls.
 pub const DEFAULT_MAX_STEPS: u64 = 1_000_000;
-/// Default [`crate::Builder::max_time`]: one hour of virtual time.
-pub const DEFAULT_MAX_TIME: Duration = Duration::from_secs(3600);
+/// Default [`crate::Builder::max_time`]: a hundred years of virtual time (365-day
+/// years). Longer than tokio's thirty-year "far future", where a sleep of
+/// `Duration::MAX` ends, so every sleep a test finishes on tokio's paused clock also
+/// finishes here; a task waiting forever on a periodic timer meets the step bound.
+pub const DEFAULT_MAX_TIME: Duration = Duration::from_secs(100 * 365 * 86_400);
 pub use crate::sched::DEFAULT_PCT_STEPS;

@@ -101,13 +101,18 @@ pub(crate) enum Joined {
 #[derive(Default)]
 #[must_use]
 pub(crate) struct Leftovers {
+    /// The task whose cell `drop` is (its output, or its future).
+    pub(crate) task: Option<TaskId>,
     pub(crate) drop: Option<BoxTask>,
     pub(crate) wake: Option<Waker>,
 }
 
 impl Leftovers {
     pub(crate) fn finish(self) {
-        drop(self.drop);
+        match (self.task, self.drop) {
+            (Some(task), Some(cell)) => super::context::drop_as(task, cell),
+            (_, cell) => drop(cell),
+        }
         if let Some(w) = self.wake {
             w.wake();
         }
@@ -220,6 +225,7 @@ impl TaskTable {
             }
         }
         Leftovers {
+            task: Some(id),
             drop,
             wake: joined.then(|| self.join_wakers.remove(&id)).flatten(),
         }

@@ -135,6 +135,13 @@ impl Scheduler for BytesScheduler {
         }
     }
 
+    fn spinning(&mut self, task: TaskId) {
+        // Only a tail has priorities to starve a task with; the bytes choose freely.
+        if let Some(t) = &mut self.tail {
+            t.spinning(task);
+        }
+    }
+
     fn choose(&mut self, ready: &mut ReadySet, at: Decision) -> Result<TaskId, Divergence> {
         // A task that yielded is no candidate for the decision after its yield while
         // another task is ready (see the module docs).

@@ -1,7 +1,8 @@
 //! The exploration's decision source (`sim::Explore`): one branch of a systematic
 //! search. It replays a prefix of choices, then follows the default policy (no
-//! preemption: the running task goes on, else the task that ran last if it can, else
-//! the lowest id), and writes down every decision it makes, with its candidates, for
+//! preemption: the running task goes on, else the task that ran last if it can and
+//! did not yield or spin, else the one runnable longest if it did, else the lowest
+//! id), and writes down every decision it makes, with its candidates, for
 //! the explorer to find the next branches.
 //!
 //! State across runs (the search tree) lives in the explorer; a branch's scheduler
@@ -21,7 +22,8 @@ pub(crate) struct Decided {
     /// At a scheduling point, the task being polled.
     pub(crate) running: Option<TaskId>,
     /// The task chosen at the decision before, if it is a candidate here (choosing
-    /// another is a preemption).
+    /// another is a preemption); after it yielded or spun, the task runnable longest
+    /// instead (it gave way, and is no candidate while another can run).
     pub(crate) last: Option<TaskId>,
     /// The task chosen.
     pub(crate) chosen: TaskId,
@@ -88,7 +90,19 @@ impl Scheduler for ExploreScheduler {
         let mut candidates = ready.sorted();
         candidates.extend(at.running);
         candidates.sort_unstable();
-        let last = at.running.or(at.last.filter(|&t| ready.contains(t)));
+        // A task that yielded or spins gives way, as loom's yield does: while another
+        // can run it is no candidate, and the incumbent is the task runnable longest
+        // (tokio's FIFO). So a branch that waits in a `yield_now` loop cannot spin to
+        // the step bound, and the search does not branch on spinning a little longer.
+        let gave_way = at.running.is_none() && (at.last_yielded || at.last_spun);
+        if let Some(y) = at.last.filter(|_| gave_way && candidates.len() > 1) {
+            candidates.retain(|&t| t != y);
+        }
+        let last = match at.running {
+            Some(t) => Some(t),
+            None if gave_way => Some(ready.oldest()),
+            None => at.last.filter(|&t| ready.contains(t)),
+        };
         let mut log = self.log.borrow_mut();
         let chosen = match self.prefix.get(log.len()) {
             Some(&t) if candidates.contains(&t) => t,

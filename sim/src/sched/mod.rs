@@ -69,6 +69,12 @@ pub(crate) struct Decision {
     pub(crate) event: usize,
     /// Whether the point is one the user placed (`sim::task::scheduling_point`).
     pub(crate) user_point: bool,
+    /// Between polls, whether the task of the last poll is spinning
+    /// ([`Scheduler::spinning`]): it ended that many polls in a row runnable while
+    /// others waited (a `yield_now` loop, a busy wait).
+    pub(crate) last_spun: bool,
+    /// Between polls, whether the task of the last poll yielded (`yield_now`).
+    pub(crate) last_yielded: bool,
 }
 
 impl Decision {
@@ -126,6 +132,11 @@ pub(crate) trait Scheduler {
     fn readied(&mut self, _task: TaskId) {}
     /// The running task yielded (`yield_now`): a hint that it waits for others.
     fn yielded(&mut self, _task: TaskId) {}
+    /// The task about to run has ended its last
+    /// [`SPIN_LIMIT`](crate::runtime::decider::SPIN_LIMIT) polls still runnable (it
+    /// woke itself) while others waited: a busy wait, which a scheduler that always
+    /// picks the same task would turn into a livelock no fair scheduler has.
+    fn spinning(&mut self, _task: TaskId) {}
     /// Chooses among the candidates of `at` (never fewer than two at a point, never
     /// none between polls). The executor removes a chosen ready task from `ready`;
     /// choosing `at.running` means the running task goes on.
@@ -137,14 +148,16 @@ pub(crate) trait Scheduler {
     }
 }
 
-/// The deterministic default used when a decision source runs dry (`Bytes` past its
-/// end, lenient replay): keep running the task that ran last (no preemption: the
-/// running task at a point, the last one polled between polls if it is runnable
-/// again), else the task that has been runnable longest (FIFO).
+/// The deterministic default used when a decision source runs dry (the shrinker's
+/// candidates, lenient replay): keep running the task that ran last (no preemption:
+/// the running task at a point, the last one polled between polls if it is runnable
+/// again and not spinning), else the task that has been runnable longest (FIFO). A
+/// spinning task gives way, as on tokio's FIFO scheduler: kept running, a task waiting
+/// in a `yield_now` loop for another would spin to the step bound.
 pub(crate) fn fallback(ready: &mut ReadySet, at: Decision) -> TaskId {
     match (at.running, at.last) {
         (Some(t), _) => t,
-        (None, Some(t)) if ready.contains(t) => t,
+        (None, Some(t)) if ready.contains(t) && !at.last_spun => t,
         _ => ready.oldest(),
     }
 }

@@ -1,19 +1,25 @@
 //! `Strategy::Pct { depth }`: probabilistic concurrency testing (Burckhardt, Kothari,
 //! Musuvathi, Nagarakatte, ASPLOS 2010).
 //!
-//! Every task gets a random priority at spawn, above `depth`. `depth - 1` change points
+//! Every task gets a random priority at spawn. `depth - 1` change points
 //! are drawn uniformly from decisions `1..=k` (`k` is the length estimate: the
 //! strategy's own `steps`, else [`Builder::pct_steps`](crate::Builder::pct_steps), else
 //! what a sweep learned from its earlier runs). Every decision counts, those between
 //! polls and those at scheduling points. At the `i`-th drawn change point the task that
-//! would run gets priority `depth - i` (lower than every initial one) and the choice is
+//! would run gets the `i`-th highest of `depth - 1` low priorities (lower than every
+//! initial one, so the `i`-th demoted task still runs before the later ones) and the choice is
 //! made again. The highest-priority candidate always runs: at a scheduling point the
 //! running task goes on unless a ready task now has a higher priority. A bug of depth
 //! `d` is then found with probability at least `1 / (n * k^(d-1))` per run.
 //!
-//! A task that yields (`yield_now`) drops below every task that has not (but above the
-//! change-point priorities), as shuttle's PCT does: a yield says "let the others run",
-//! and without this a task spinning on `yield_now` would starve the task it waits for.
+//! A task that yields (`yield_now`) drops below every other priority, the change
+//! points' included (each yield lower than the one before), as shuttle's PCT does: a
+//! yield says "let the others run", and without this a task spinning on `yield_now`
+//! would starve the task it waits for, a livelock no fair scheduler has. That holds
+//! for a task demoted at a change point too: a spinner left above it would spin until
+//! the run's step bound, a false alarm. A task that spins without saying so (it wakes
+//! itself and returns `Pending`, poll after poll, while others wait) is treated the
+//! same once the run sees it spin ([`Scheduler::spinning`]).
 
 use std::collections::BinaryHeap;
 
@@ -23,7 +29,6 @@ use crate::rng::DetRng;
 
 pub(crate) struct PctScheduler {
     rng: DetRng,
-    depth: u64,
     // Invariant: prio[t] is task t's current priority.
     prio: Vec<u64>,
     // Max-heap of `entry(priority, task)`: highest priority first, then lower id; an
@@ -33,13 +38,16 @@ pub(crate) struct PctScheduler {
     // (decision index, new priority), sorted by index, distinct indices.
     change_points: Vec<(u64, u64)>,
     next_change: usize,
-    // Invariant: below every initial priority, above every change-point priority;
+    // Invariant: below every initial and every change-point priority, at least 1;
     // decreases with each yield.
     yield_floor: u64,
 }
 
 /// Initial priorities are drawn from `[INITIAL_MIN, u64::MAX)`.
 const INITIAL_MIN: u64 = 1 << 48;
+/// The `i`-th change point gives priority `CHANGE_BASE + depth - i`: below every initial
+/// priority, above every yielded task's (which are below `CHANGE_BASE`).
+const CHANGE_BASE: u64 = 1 << 40;
 
 /// A heap entry ordered as (priority, lower id first), in one integer so the heap
 /// compares once per level.
@@ -55,18 +63,18 @@ impl PctScheduler {
     pub(crate) fn new(mut rng: DetRng, depth: usize, k: u64) -> Self {
         let depth = depth as u64;
         let k = k.max(1);
-        let mut change_points: Vec<(u64, u64)> =
-            (1..depth).map(|i| (1 + rng.below(k), depth - i)).collect();
+        let mut change_points: Vec<(u64, u64)> = (1..depth)
+            .map(|i| (1 + rng.below(k), CHANGE_BASE + depth - i))
+            .collect();
         change_points.sort_by_key(|&(step, _)| step);
         change_points.dedup_by_key(|&mut (step, _)| step);
         PctScheduler {
             rng,
-            depth,
             prio: Vec::new(),
             heap: BinaryHeap::new(),
             change_points,
             next_change: 0,
-            yield_floor: INITIAL_MIN,
+            yield_floor: CHANGE_BASE,
         }
     }
 }
@@ -82,8 +90,13 @@ impl Scheduler for PctScheduler {
 
     fn yielded(&mut self, task: TaskId) {
         // The task is running, so it has no live heap entry; `readied` adds one.
-        self.yield_floor = (self.yield_floor - 1).max(self.depth);
+        self.yield_floor = (self.yield_floor - 1).max(1);
         self.prio[task.index()] = self.yield_floor;
+    }
+
+    fn spinning(&mut self, task: TaskId) {
+        // A busy wait is a yield that does not say so.
+        self.yielded(task);
     }
 
     fn readied(&mut self, task: TaskId) {

@@ -155,7 +155,9 @@ struct Shared<T> {
     state: StateLock<State<T>>,
 }
 
-/// A broadcast channel keeping the last `capacity` messages.
+/// A broadcast channel keeping the last `capacity` messages, `capacity` rounded up to a
+/// power of two as tokio's is (a receiver lags once `capacity.next_power_of_two()`
+/// newer messages are kept).
 ///
 /// ```
 /// use sim::sync::broadcast::{self, error::RecvError};
@@ -187,8 +189,8 @@ pub struct Sender<T> {
 }
 
 impl<T> Sender<T> {
-    /// A sender of a new channel keeping the last `capacity` messages, with no
-    /// receiver yet ([`subscribe`](Self::subscribe) makes them), as
+    /// A sender of a new channel keeping the last `capacity` messages (rounded up to a
+    /// power of two, as [`channel`]), with no receiver yet ([`subscribe`](Self::subscribe) makes them), as
     /// `tokio::sync::broadcast::Sender::new`.
     ///
     /// ```
@@ -215,7 +217,7 @@ impl<T> Sender<T> {
                 state: StateLock::new(State {
                     buf: VecDeque::new(),
                     base: 0,
-                    cap: capacity,
+                    cap: capacity.next_power_of_two(),
                     senders: 1,
                     weak_senders: 0,
                     receivers: 0,

@@ -108,7 +108,9 @@ impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
         let id = self.id;
         let cell = context::tasks_of_run(self.run_id.into(), |tasks| tasks.detach(id)).flatten();
-        drop(cell);
+        if let Some(cell) = cell {
+            context::drop_as(id, cell);
+        }
     }
 }
 

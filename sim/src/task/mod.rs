@@ -212,7 +212,7 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// The id of the task being polled.
+/// The id of the task being polled (see [`try_id`]).
 ///
 /// # Panics
 /// Outside a task of a simulated run.
@@ -220,9 +220,10 @@ pub fn id() -> TaskId {
     try_id().expect("sim::task::id called outside a task of a simulated run")
 }
 
-/// The id of the task being polled, or `None` outside one.
+/// The id of the task being polled, or `None` outside one. In the destructor of a
+/// task's output (or future) dropped outside its poll, that task's id, as tokio's.
 pub fn try_id() -> Option<TaskId> {
-    context::try_current_task()
+    context::dropping_task().or_else(context::try_current_task)
 }
 
 /// Yields once: the task stays runnable and the scheduler may run another task first.

@@ -6,16 +6,22 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use super::sleep::{CLOCK_END, FAR_FUTURE};
 use super::{Instant, Sleep, sleep_until};
 
 /// How late a tick may be and still count as on time (tokio's tolerance).
 const MISSED_AFTER: Duration = Duration::from_millis(5);
 
-/// `t + d`, or the clock's end when that is past it (as tokio's `far_future`): a
-/// period of `Duration::MAX` is a tick that never comes, not an overflow.
+/// `t + d`, or thirty years after `t` when that is past the clock's end (as tokio's
+/// `far_future`): a period of `Duration::MAX` is a tick that comes after thirty years,
+/// as on tokio's paused clock, not an overflow.
 fn later(t: Instant, d: Duration) -> Instant {
-    t.checked_add(d)
-        .unwrap_or_else(|| Instant::at(Duration::MAX))
+    // `sleep::deadline_after`'s rule on instants, which may be before the start.
+    let end = Instant::at(CLOCK_END);
+    match t.checked_add(d) {
+        Some(due) if due <= end => due,
+        _ => t.checked_add(FAR_FUTURE).map_or(end, |due| due.min(end)),
+    }
 }
 
 /// What an [`Interval`] does when a tick was missed, that is, polled more than 5 ms

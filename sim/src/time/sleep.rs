@@ -31,7 +31,7 @@ use crate::runtime::timers::TimerKey;
 pub fn sleep(duration: Duration) -> Sleep {
     let (now, run_id) = context::clock("sim::time::sleep", |clock| (clock.now(), clock.run_id()));
     Sleep {
-        deadline: Instant::at(now.checked_add(duration).unwrap_or(Duration::MAX)),
+        deadline: Instant::at(deadline_after(now, duration)),
         timer: None,
         run_id,
         jump: false,
@@ -49,8 +49,25 @@ pub(super) fn jump(duration: Duration) -> Sleep {
 }
 
 /// The last instant the virtual clock can show: `u64::MAX` nanoseconds (about 584
-/// years) after the start. Sleeps past it end there.
-const CLOCK_END: Duration = Duration::from_nanos(u64::MAX);
+/// years) after the start. A `sleep_until` past it ends there.
+pub(super) const CLOCK_END: Duration = Duration::from_nanos(u64::MAX);
+
+/// tokio's "far future": thirty years. A timer set `d` after a time `t` where `t + d`
+/// is past the clock's end (a sleep or a timeout of `Duration::MAX`, an interval of
+/// that period) is due thirty years after `t` instead, as tokio's is when `d` does not
+/// fit its `Instant` (`Instant::far_future`): a paused tokio clock reaches it in one
+/// jump, and so does this one, well inside the default
+/// [`max_time`](crate::DEFAULT_MAX_TIME).
+pub(super) const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
+
+/// The deadline `d` after `t` (both since the start): `t + d`, or `t +`
+/// [`FAR_FUTURE`] when that is past the clock's end (never past it).
+pub(super) fn deadline_after(t: Duration, d: Duration) -> Duration {
+    match t.checked_add(d) {
+        Some(due) if due <= CLOCK_END => due,
+        _ => t.saturating_add(FAR_FUTURE).min(CLOCK_END),
+    }
+}
 
 /// Waits until the virtual clock reaches `deadline` (at once if it already has).
 ///
