@@ -275,6 +275,85 @@ fn pct_busy_wait_by_self_wake_ends() {
     }
 }
 
+/// Peterson's mutual exclusion for two tasks, each entering twice, waiting in a
+/// `yield_now` loop; `buggy` publishes `turn` before its flag (the textbook mistake),
+/// which lets both in.
+async fn peterson(buggy: bool) {
+    use std::cell::Cell;
+    let flag = Rc::new([Cell::new(false), Cell::new(false)]);
+    let turn = Rc::new(Cell::new(0usize));
+    let inside = Rc::new(Cell::new(0u32));
+    let tasks: Vec<_> = (0..2usize)
+        .map(|me| {
+            let (flag, turn, inside) = (flag.clone(), turn.clone(), inside.clone());
+            sim::spawn(async move {
+                let other = 1 - me;
+                for _ in 0..2 {
+                    if buggy {
+                        turn.set(other);
+                        sim::task::scheduling_point().await;
+                        flag[me].set(true);
+                    } else {
+                        flag[me].set(true);
+                        sim::task::scheduling_point().await;
+                        turn.set(other);
+                    }
+                    sim::task::scheduling_point().await;
+                    while flag[other].get() && turn.get() == other {
+                        sim::task::yield_now().await;
+                    }
+                    inside.set(inside.get() + 1);
+                    assert_eq!(inside.get(), 1, "both tasks are inside");
+                    sim::task::scheduling_point().await;
+                    inside.set(inside.get() - 1);
+                    flag[me].set(false);
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
+
+/// Every strategy lets a spin wait finish: Peterson's correct lock passes 300 seeds of
+/// each (POS starved the task the spinner waited for when its priority was drawn low:
+/// seed 0 ran to its step bound), and the buggy one is still caught by each that can.
+#[test]
+fn every_strategy_lets_a_spin_wait_finish_and_still_finds_the_bug() {
+    let strategies = [
+        Strategy::Portfolio,
+        Strategy::Random,
+        Strategy::pct(2),
+        Strategy::pct(3),
+        Strategy::Probabilistic { keep_percent: 80 },
+        Strategy::Pos,
+        Strategy::RoundRobin,
+    ];
+    for strategy in strategies {
+        let check = || {
+            sim::Check::new()
+                .strategy(strategy.clone())
+                .max_steps(50_000)
+                .no_regressions()
+                .shrink_budget(0)
+        };
+        check()
+            .seeds(300)
+            .try_run(|| peterson(false))
+            .unwrap_or_else(|f| panic!("{strategy}: {f}"));
+        // The bug needs two preemptions (one task stopped after publishing `turn`,
+        // the other stopped inside), out of reach of PCT with one change point and of
+        // round-robin's one schedule.
+        if ![Strategy::pct(2), Strategy::RoundRobin].contains(&strategy) {
+            let Err(found) = check().seeds(2_000).try_run(|| peterson(true)) else {
+                panic!("{strategy}: the buggy lock was not caught in 2,000 seeds");
+            };
+            assert_eq!(found.failure.kind(), sim::FailureKind::Panic, "{strategy}");
+        }
+    }
+}
+
 #[test]
 fn trace_snapshot_of_a_pinned_seed() {
     let mut rt = Builder::new().seed(2024).build();

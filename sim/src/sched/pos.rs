@@ -5,7 +5,9 @@
 //! priority runs, and once a task has run (it was chosen at a decision) its next event
 //! draws a fresh priority. Unlike `Random`, which flips a coin at every decision and so
 //! favours schedules that switch all the time, a task keeps winning while its priority
-//! stays high: the orderings of events are sampled more evenly.
+//! stays high: the orderings of events are sampled more evenly. A task that spins
+//! ([`Scheduler::spinning`]) has its next event put last, below every drawn priority
+//! and every earlier spinner's.
 
 use std::collections::BinaryHeap;
 
@@ -20,7 +22,12 @@ pub(crate) struct PosScheduler {
     // Max-heap of `entry(priority, task)`; an entry is live iff its task is ready and
     // still has that priority. The running task has no live entry.
     heap: BinaryHeap<u128>,
+    // Invariant: below every drawn priority; decreases with each spin.
+    spin_floor: u64,
 }
+
+/// Drawn priorities are at least this; the spinners' are below it.
+const DRAWN_MIN: u64 = 1 << 32;
 
 /// A heap entry ordered as (priority, lower id first).
 fn entry(prio: u64, task: TaskId) -> u128 {
@@ -37,7 +44,15 @@ impl PosScheduler {
             rng,
             prio: Vec::new(),
             heap: BinaryHeap::new(),
+            spin_floor: DRAWN_MIN,
         }
+    }
+}
+
+impl PosScheduler {
+    /// A fresh priority, above every spinner's (one draw in 2^32 moves up to the band).
+    fn draw(&mut self) -> u64 {
+        self.rng.next_u64().max(DRAWN_MIN)
     }
 }
 
@@ -47,7 +62,16 @@ impl Scheduler for PosScheduler {
         if i >= self.prio.len() {
             self.prio.resize(i + 1, 0);
         }
-        self.prio[i] = self.rng.next_u64();
+        self.prio[i] = self.draw();
+    }
+
+    fn spinning(&mut self, task: TaskId) {
+        // The spinner's next event goes last, below the last spinner's: a spin adds no
+        // event of interest, and a task it waits for whose priority happens to be tiny
+        // would otherwise wait for a draw above it, which can take longer than the
+        // run's step bound (and two spinners must not tie there for good).
+        self.spin_floor = self.spin_floor.saturating_sub(1);
+        self.prio[task.index()] = self.spin_floor;
     }
 
     fn readied(&mut self, task: TaskId) {
@@ -78,7 +102,7 @@ impl Scheduler for PosScheduler {
             (None, None) => unreachable!("POS asked to choose among no candidates"),
         };
         // The chosen task's next event gets a fresh priority.
-        self.prio[chosen.index()] = self.rng.next_u64();
+        self.prio[chosen.index()] = self.draw();
         Ok(chosen)
     }
 }
