@@ -585,3 +585,63 @@ fn channel_halves_are_unwind_safe() {
     assert_unwind_safe::<watch::Sender<P>>();
     assert_unwind_safe::<watch::Receiver<P>>();
 }
+
+/// A waker that counts its wakes.
+struct WakeCount(AtomicUsize);
+
+impl Wake for WakeCount {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A reservation of several slots that must wait keeps the slots it was assigned
+/// meanwhile, as tokio's does, so a closed channel is not idle (its receiver not
+/// ended) until the reservation fails and gives them back, or is dropped (tokio's
+/// `failed_reserve_many_wakes_closed_receiver` and
+/// `cancelled_reserve_many_wakes_closed_receiver`).
+#[test]
+fn a_waiting_reserve_many_holds_its_assigned_slots_until_it_fails_or_is_dropped() {
+    for cancel in [false, true] {
+        let (tx, mut rx) = mpsc::channel::<()>(2);
+        let permit = tx.try_reserve().unwrap();
+        let reserve_counter = Arc::new(WakeCount(AtomicUsize::new(0)));
+        let reserve_waker = Waker::from(reserve_counter.clone());
+        let mut reserve = Box::pin(tx.reserve_many(2));
+        let mut cx = Context::from_waker(&reserve_waker);
+        assert!(reserve.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(
+            tx.capacity(),
+            0,
+            "the free slot is assigned to the reservation"
+        );
+        rx.close();
+        let recv_counter = Arc::new(WakeCount(AtomicUsize::new(0)));
+        let recv_waker = Waker::from(recv_counter.clone());
+        let mut recv = Box::pin(rx.recv());
+        assert!(
+            recv.as_mut()
+                .poll(&mut Context::from_waker(&recv_waker))
+                .is_pending()
+        );
+        drop(permit);
+        assert_eq!(
+            recv_counter.0.load(Ordering::SeqCst),
+            0,
+            "a slot is still out"
+        );
+        if cancel {
+            drop(reserve);
+        } else {
+            assert!(matches!(
+                reserve.as_mut().poll(&mut cx),
+                Poll::Ready(Err(_))
+            ));
+        }
+        assert_eq!(recv_counter.0.load(Ordering::SeqCst), 1, "now idle: ended");
+        assert!(matches!(
+            recv.as_mut().poll(&mut Context::from_waker(&recv_waker)),
+            Poll::Ready(None)
+        ));
+    }
+}

@@ -190,7 +190,8 @@ pub struct Sender<T> {
 
 impl<T> Sender<T> {
     /// A sender of a new channel keeping the last `capacity` messages (rounded up to a
-    /// power of two, as [`channel`]), with no receiver yet ([`subscribe`](Self::subscribe) makes them), as
+    /// power of two, as [`channel`]), with no receiver yet
+    /// ([`subscribe`](Self::subscribe) makes them), as
     /// `tokio::sync::broadcast::Sender::new`.
     ///
     /// ```

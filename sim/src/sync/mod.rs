@@ -100,15 +100,7 @@
 //!
 //! # Differences from tokio
 //!
-//! - A semaphore never assigns part of a request: while a large request waits at the
-//!   front, [`Semaphore::available_permits`] may count permits no one can take (tokio
-//!   would already have assigned them to that waiter). The same holds for a bounded
-//!   channel's `reserve_many`: a slot freed while it waits for more is not its own yet,
-//!   so a receiver that closed the channel may see it end before that reservation
-//!   fails (tokio counts the slot as out until then).
 //! - A [`Barrier`] wait dropped while waiting withdraws its arrival.
-//! - A [`broadcast`] channel keeps exactly `capacity` messages (tokio rounds up to a
-//!   power of two), so `Lagged(n)` counts are exact for the capacity given.
 //! - A [`watch::Receiver`] used as a `Stream` yields changes only, not the value it
 //!   starts with.
 //! - An operation that could complete at once may let another task run first (its

@@ -551,8 +551,8 @@ impl<T, F: Fill<T>> Op<State<T>> for SlotOp<F> {
         }
     }
 
-    fn park(&mut self, _: &mut State<T>, _: &mut Ctx<'_>) -> SemWait {
-        Permits::parked(self.n)
+    fn park(&mut self, st: &mut State<T>, _: &mut Ctx<'_>) -> SemWait {
+        st.slots().park(self.n)
     }
 
     fn released(
@@ -562,7 +562,7 @@ impl<T, F: Fill<T>> Op<State<T>> for SlotOp<F> {
         cx: &mut Ctx<'_>,
         wakers: &mut Wakers,
     ) -> Option<Self::Output> {
-        Some(match w.outcome() {
+        Some(match st.slots().take_up(w, wakers) {
             // Handed its slots before the receiver closed, taken up after: it fails
             // (as tokio's) and gives them back.
             Ok(()) if st.rx_closed => {
@@ -571,7 +571,11 @@ impl<T, F: Fill<T>> Op<State<T>> for SlotOp<F> {
                 Err(self.fill())
             }
             Ok(()) => self.fill().fill(st, cx, wakers),
-            Err(Closed) => Err(self.fill()),
+            // Failed by the close: the slots it had been assigned are back.
+            Err(Closed) => {
+                st.wake_rx_if_ended(wakers);
+                Err(self.fill())
+            }
         })
     }
 

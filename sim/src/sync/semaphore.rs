@@ -4,8 +4,9 @@
 //! its free slots in a `Permits` of its own state.
 //!
 //! Owns permit accounting and the FIFO waiter list. Permits are
-//! handed to the waiter at the front directly (never to a later arrival), so waiters
-//! are served strictly in order, as in tokio. Each operation locks the state once,
+//! assigned to the waiter at the front directly as they come (never to a later
+//! arrival; one that wants several collects them, and gives them back if it fails or
+//! is dropped), so waiters are served strictly in order, as in tokio. Each operation locks the state once,
 //! inside one core access that also records its events; it never calls a waker while
 //! its state is locked.
 //!
@@ -60,18 +61,15 @@ impl Hold {
     }
 }
 
-/// A parked acquisition: how many permits it wants, and whether it got them (a waiter
-/// released without them was failed by a close).
+/// A parked acquisition: how many permits it wants, how many it has been assigned so
+/// far (the front waiter takes free permits as they come, as tokio's does: they are
+/// out, though not yet held), and whether it got all of them (a waiter released
+/// without them was failed by a close, and gives back what it was assigned when its
+/// operation takes the failure up or is dropped).
 pub(crate) struct SemWait {
     n: usize,
+    assigned: usize,
     granted: bool,
-}
-
-impl SemWait {
-    /// What a released acquisition got.
-    pub(crate) fn outcome(self) -> Result<(), Closed> {
-        if self.granted { Ok(()) } else { Err(Closed) }
-    }
 }
 
 /// An acquisition failed: the permits are closed.
@@ -95,9 +93,18 @@ impl Permits {
         }
     }
 
-    /// Permits free now.
+    /// Permits free now (not those assigned to a waiter, as tokio's).
     pub(crate) fn available(&self) -> usize {
         self.free
+    }
+
+    /// Permits nobody holds: free, or assigned to a waiter that has not got all it
+    /// wants (what traces count as not held).
+    pub(crate) fn unheld(&self) -> usize {
+        let partial = |w: &SemWait| if w.granted { 0 } else { w.assigned };
+        self.free
+            + self.waiters.front().map_or(0, partial)
+            + self.waiters.released_data().map(partial).sum::<usize>()
     }
 
     /// Whether [`close`](Self::close) was called.
@@ -138,14 +145,17 @@ impl Permits {
         self.grant(wakers);
     }
 
-    /// Hands free permits to the front waiters, in order, while there are enough.
+    /// Assigns free permits to the front waiters, in order: each front waiter takes
+    /// what is free up to what it wants, and is released once it has all of it.
     #[inline]
     fn grant(&mut self, wakers: &mut Wakers) {
         while let Some(w) = self.waiters.front_mut() {
-            if w.n > self.free {
+            let take = (w.n - w.assigned).min(self.free);
+            w.assigned += take;
+            self.free -= take;
+            if w.assigned < w.n {
                 break;
             }
-            self.free -= w.n;
             w.granted = true;
             wakers.extend(self.waiters.release_front());
         }
@@ -158,14 +168,16 @@ impl Permits {
         k
     }
 
-    /// Permits handed to released waiters that have not taken them up yet (their task
-    /// has not polled since): still out, as tokio's assigned permits are.
+    /// Permits assigned to waiters: to released ones that have not taken them up yet
+    /// (their task has not polled since), and to the front waiter still collecting
+    /// them. Still out, as tokio's assigned permits are.
     pub(crate) fn handed(&self) -> usize {
-        self.waiters
-            .released_data()
-            .filter(|w| w.granted)
-            .map(|w| w.n)
-            .sum()
+        self.waiters.front().map_or(0, |w| w.assigned)
+            + self
+                .waiters
+                .released_data()
+                .map(|w| w.assigned)
+                .sum::<usize>()
     }
 
     /// Closes: every waiter fails, later acquisitions fail. Returns whether it was open.
@@ -182,9 +194,30 @@ impl Permits {
         &mut self.waiters
     }
 
-    /// An acquisition of `n` permits that must wait parks with this.
-    pub(crate) fn parked(n: usize) -> SemWait {
-        SemWait { n, granted: false }
+    /// An acquisition of `n` permits that must wait parks with this: at the front (no
+    /// one waits), it is assigned what is free at once.
+    pub(crate) fn park(&mut self, n: usize) -> SemWait {
+        let assigned = if self.waiters.is_empty() {
+            self.free.min(n)
+        } else {
+            0
+        };
+        self.free -= assigned;
+        SemWait {
+            n,
+            assigned,
+            granted: false,
+        }
+    }
+
+    /// A released acquisition takes up what it got: `Ok` with all its permits, or the
+    /// close that failed it, giving back what it had been assigned.
+    pub(crate) fn take_up(&mut self, w: SemWait, wakers: &mut Wakers) -> Result<(), Closed> {
+        if w.granted {
+            return Ok(());
+        }
+        self.give(w.assigned, wakers);
+        Err(Closed)
     }
 
     /// Completes an acquisition of `n` permits at once (after
@@ -199,12 +232,12 @@ impl Permits {
         Ok(())
     }
 
-    /// A parked acquisition is dropped: permits it was already handed go to the next
+    /// A parked acquisition is dropped: permits it was already assigned go to the next
     /// waiters (and its leaving may let the new front through).
     #[inline]
     pub(crate) fn cancelled(&mut self, removed: Removed<SemWait>, wakers: &mut Wakers) {
-        if let Removed::Released(SemWait { n, granted: true }) = removed {
-            self.free += n;
+        if let Removed::Waiting(w) | Removed::Released(w) = removed {
+            self.free += w.assigned;
         }
         self.grant(wakers);
     }
@@ -237,7 +270,7 @@ impl SemState {
     fn hold(&mut self, n: usize, report: Report, cx: &mut Ctx<'_>) -> Hold {
         let task = cx.task();
         cx.hold(task);
-        cx.event(report.op(), report.value(self.permits.free));
+        cx.event(report.op(), report.value(self.permits.unheld()));
         let access = self.exclusive.map(|all| {
             if n == all {
                 self.ledger.lend_exclusive()
@@ -389,7 +422,7 @@ impl Sem {
     pub(crate) fn release(&self, hold: Hold, report: Report) {
         self.res.update_lenient(&self.state, |st, cx, wakers| {
             let (n, task) = (hold.n, hold.task);
-            let value = report.value(st.permits.free + n);
+            let value = report.value(st.permits.unheld() + n);
             st.unhold(hold);
             cx.release(task);
             st.permits.give(n, wakers);
@@ -409,8 +442,8 @@ impl Sem {
             }
             hold.access = Some(st.ledger.lend_shared());
             hold.n = 1;
-            cx.event(release.op(), release.value(st.permits.free + extra));
-            cx.event(acquire.op(), acquire.value(st.permits.free + extra));
+            cx.event(release.op(), release.value(st.permits.unheld() + extra));
+            cx.event(acquire.op(), acquire.value(st.permits.unheld() + extra));
             st.permits.give(extra, wakers);
             hold
         })
@@ -528,8 +561,8 @@ impl Op<SemState> for AcquireOp {
         Ok(st.hold(self.n, self.report, cx))
     }
 
-    fn park(&mut self, _: &mut SemState, _: &mut Ctx<'_>) -> SemWait {
-        Permits::parked(self.n)
+    fn park(&mut self, st: &mut SemState, _: &mut Ctx<'_>) -> SemWait {
+        st.permits.park(self.n)
     }
 
     fn released(
@@ -537,9 +570,9 @@ impl Op<SemState> for AcquireOp {
         st: &mut SemState,
         w: SemWait,
         cx: &mut Ctx<'_>,
-        _: &mut Wakers,
+        wakers: &mut Wakers,
     ) -> Option<Self::Output> {
-        Some(match w.outcome() {
+        Some(match st.permits.take_up(w, wakers) {
             Ok(()) => Ok(st.hold(self.n, self.report, cx)),
             Err(Closed) => Err(AcquireError(())),
         })

@@ -854,6 +854,10 @@ impl<D> WaitQueue<D> {
         self.waiting.is_empty()
     }
 
+    pub(crate) fn front(&self) -> Option<&D> {
+        self.waiting.front().map(|w| &w.2)
+    }
+
     pub(crate) fn front_mut(&mut self) -> Option<&mut D> {
         self.waiting.front_mut().map(|w| &mut w.2)
     }
