@@ -79,6 +79,9 @@ pub(crate) struct Closed;
 /// closed. It lives under its owner's lock (a [`Sem`], a bounded channel's state).
 pub(crate) struct Permits {
     free: usize,
+    /// Invariant: the permits assigned to waiters that have not got all they want
+    /// (the front waiter, and released ones a close failed).
+    partial: usize,
     closed: bool,
     waiters: WaitQueue<SemWait>,
 }
@@ -88,6 +91,7 @@ impl Permits {
     pub(crate) const fn new(permits: usize) -> Self {
         Permits {
             free: permits,
+            partial: 0,
             closed: false,
             waiters: WaitQueue::new(),
         }
@@ -100,11 +104,9 @@ impl Permits {
 
     /// Permits nobody holds: free, or assigned to a waiter that has not got all it
     /// wants (what traces count as not held).
+    #[inline]
     pub(crate) fn unheld(&self) -> usize {
-        let partial = |w: &SemWait| if w.granted { 0 } else { w.assigned };
-        self.free
-            + self.waiters.front().map_or(0, partial)
-            + self.waiters.released_data().map(partial).sum::<usize>()
+        self.free + self.partial
     }
 
     /// Whether [`close`](Self::close) was called.
@@ -150,12 +152,17 @@ impl Permits {
     #[inline]
     fn grant(&mut self, wakers: &mut Wakers) {
         while let Some(w) = self.waiters.front_mut() {
-            let take = (w.n - w.assigned).min(self.free);
-            w.assigned += take;
-            self.free -= take;
-            if w.assigned < w.n {
+            let want = w.n - w.assigned;
+            if want > self.free {
+                // It collects what is free, and waits for the rest.
+                w.assigned += self.free;
+                self.partial += self.free;
+                self.free = 0;
                 break;
             }
+            self.free -= want;
+            self.partial -= w.assigned;
+            w.assigned = w.n;
             w.granted = true;
             wakers.extend(self.waiters.release_front());
         }
@@ -203,6 +210,7 @@ impl Permits {
             0
         };
         self.free -= assigned;
+        self.partial += assigned;
         SemWait {
             n,
             assigned,
@@ -212,12 +220,21 @@ impl Permits {
 
     /// A released acquisition takes up what it got: `Ok` with all its permits, or the
     /// close that failed it, giving back what it had been assigned.
+    #[inline]
     pub(crate) fn take_up(&mut self, w: SemWait, wakers: &mut Wakers) -> Result<(), Closed> {
         if w.granted {
             return Ok(());
         }
-        self.give(w.assigned, wakers);
+        self.failed(w.assigned, wakers);
         Err(Closed)
+    }
+
+    /// A waiter a close failed gives back the `assigned` permits it had collected.
+    #[cold]
+    #[inline(never)]
+    fn failed(&mut self, assigned: usize, wakers: &mut Wakers) {
+        self.partial -= assigned;
+        self.give(assigned, wakers);
     }
 
     /// Completes an acquisition of `n` permits at once (after
@@ -237,6 +254,9 @@ impl Permits {
     #[inline]
     pub(crate) fn cancelled(&mut self, removed: Removed<SemWait>, wakers: &mut Wakers) {
         if let Removed::Waiting(w) | Removed::Released(w) = removed {
+            if !w.granted {
+                self.partial -= w.assigned;
+            }
             self.free += w.assigned;
         }
         self.grant(wakers);
@@ -565,6 +585,7 @@ impl Op<SemState> for AcquireOp {
         st.permits.park(self.n)
     }
 
+    #[inline]
     fn released(
         &mut self,
         st: &mut SemState,
