@@ -1,6 +1,8 @@
 //! Seed sweeps: `#[sim::test]`, `sim::check`, `Check`, shrinking, regression files,
 //! artifacts, `sim::replay`.
 
+mod common;
+
 use std::cell::Cell;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -387,24 +389,6 @@ async fn network_attributes_configure_every_run() {
     );
 }
 
-/// A lost update whose main task waits for the workers in a `yield_now` loop.
-async fn lost_update_behind_a_spin_wait() {
-    let done = Rc::new(Cell::new(0));
-    let counter = Rc::new(sim::sync::Mutex::new(0u32));
-    for _ in 0..2 {
-        let (done, counter) = (done.clone(), counter.clone());
-        sim::spawn(async move {
-            let v = *counter.lock().await;
-            *counter.lock().await = v + 1; // the bug: read and write in two acquisitions
-            done.set(done.get() + 1);
-        });
-    }
-    while done.get() < 2 {
-        sim::task::yield_now().await;
-    }
-    assert_eq!(*counter.lock().await, 2, "an increment was lost");
-}
-
 /// The shrinker's candidates let a task spinning in a `yield_now` loop give way (as
 /// tokio's FIFO scheduler does) where their decisions run out: kept running, the
 /// spin-waiting main task spun to the step bound in every candidate that removed a
@@ -417,7 +401,7 @@ fn shrinking_a_failure_behind_a_yield_loop_removes_switches() {
         .seeds(50)
         .max_steps(5_000)
         .no_regressions()
-        .try_run(lost_update_behind_a_spin_wait)
+        .try_run(|| common::counted_behind_a_spin_wait(false))
         .unwrap_err();
     assert_eq!(failure.failure.kind(), FailureKind::Panic, "{failure}");
     let shrunk = failure.shrunk.as_ref().expect("switches to spare");
@@ -427,7 +411,7 @@ fn shrinking_a_failure_behind_a_yield_loop_removes_switches() {
         "two workers and a waiter need few switches, got {small}"
     );
     assert_eq!(
-        sim::replay(small, lost_update_behind_a_spin_wait)
+        sim::replay(small, || common::counted_behind_a_spin_wait(false))
             .unwrap_err()
             .kind(),
         FailureKind::Panic

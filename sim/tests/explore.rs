@@ -2,6 +2,8 @@
 //! reduction, bugs found within a preemption bound, exhaustion, and soundness (every
 //! final state random schedules reach, the reduced exploration reaches too).
 
+mod common;
+
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::rc::Rc;
@@ -146,30 +148,6 @@ fn a_schedule_budget_stops_the_search_unexhausted() {
     assert!(report.to_string().contains("not exhausted"), "{report}");
 }
 
-/// Two tasks add one to a counter under a lock (in one acquisition when `atomic`,
-/// else read and write in two), while the main task waits for both in a `yield_now`
-/// loop and then checks the sum.
-async fn counted_behind_a_spin_wait(atomic: bool) {
-    let done = Rc::new(std::cell::Cell::new(0));
-    let counter = Arc::new(Mutex::new(0u32));
-    for _ in 0..2 {
-        let (done, counter) = (done.clone(), counter.clone());
-        sim::spawn(async move {
-            if atomic {
-                *counter.lock().await += 1;
-            } else {
-                let seen = *counter.lock().await;
-                *counter.lock().await = seen + 1;
-            }
-            done.set(done.get() + 1);
-        });
-    }
-    while done.get() < 2 {
-        sim::task::yield_now().await;
-    }
-    assert_eq!(*counter.lock().await, 2, "an update was lost");
-}
-
 /// A task waiting in a `yield_now` loop gives way, as loom's yield does: the search of
 /// the correct program is exhausted with no failure (it used to report a false
 /// step-limit failure: the default branch kept the waiting task spinning), and the
@@ -178,11 +156,11 @@ async fn counted_behind_a_spin_wait(atomic: bool) {
 fn a_yield_loop_neither_spins_the_search_nor_hides_the_bug() {
     let correct = Explore::new()
         .max_steps(10_000)
-        .run(|| counted_behind_a_spin_wait(true));
+        .run(|| common::counted_behind_a_spin_wait(true));
     assert!(correct.exhausted && correct.failure.is_none(), "{correct}");
     let buggy = Explore::new()
         .max_steps(10_000)
-        .run(|| counted_behind_a_spin_wait(false));
+        .run(|| common::counted_behind_a_spin_wait(false));
     let failure = buggy.failure.as_ref().expect("the lost update is found");
     assert_eq!(failure.kind(), FailureKind::Panic, "{failure}");
 }

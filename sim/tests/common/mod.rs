@@ -92,3 +92,27 @@ pub fn panic_message(f: impl FnOnce()) -> String {
 pub fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
     std::pin::Pin::new(f).poll(&mut Context::from_waker(Waker::noop()))
 }
+
+/// Two tasks add one to a counter under a lock (in one acquisition when `atomic`,
+/// else read and write in two: an update can be lost), while the main task waits for
+/// both in a `yield_now` loop and then checks the sum.
+pub async fn counted_behind_a_spin_wait(atomic: bool) {
+    let done = std::rc::Rc::new(std::cell::Cell::new(0));
+    let counter = std::rc::Rc::new(sim::sync::Mutex::new(0u32));
+    for _ in 0..2 {
+        let (done, counter) = (done.clone(), counter.clone());
+        sim::spawn(async move {
+            if atomic {
+                *counter.lock().await += 1;
+            } else {
+                let seen = *counter.lock().await;
+                *counter.lock().await = seen + 1;
+            }
+            done.set(done.get() + 1);
+        });
+    }
+    while done.get() < 2 {
+        sim::task::yield_now().await;
+    }
+    assert_eq!(*counter.lock().await, 2, "an update was lost");
+}
