@@ -98,20 +98,18 @@ pub(crate) enum Joined {
 }
 
 /// Work to finish outside the core borrow.
-#[derive(Default)]
 #[must_use]
 pub(crate) struct Leftovers {
     /// The task whose cell `drop` is (its output, or its future).
-    pub(crate) task: Option<TaskId>,
+    pub(crate) task: TaskId,
     pub(crate) drop: Option<BoxTask>,
     pub(crate) wake: Option<Waker>,
 }
 
 impl Leftovers {
     pub(crate) fn finish(self) {
-        match (self.task, self.drop) {
-            (Some(task), Some(cell)) => super::context::drop_as(task, cell),
-            (_, cell) => drop(cell),
+        if let Some(cell) = self.drop {
+            super::context::drop_as(self.task, cell);
         }
         if let Some(w) = self.wake {
             w.wake();
@@ -225,7 +223,7 @@ impl TaskTable {
             }
         }
         Leftovers {
-            task: Some(id),
+            task: id,
             drop,
             wake: joined.then(|| self.join_wakers.remove(&id)).flatten(),
         }

@@ -1,14 +1,14 @@
 //! `Strategy::Pct { depth }`: probabilistic concurrency testing (Burckhardt, Kothari,
 //! Musuvathi, Nagarakatte, ASPLOS 2010).
 //!
-//! Every task gets a random priority at spawn. `depth - 1` change points
-//! are drawn uniformly from decisions `1..=k` (`k` is the length estimate: the
-//! strategy's own `steps`, else [`Builder::pct_steps`](crate::Builder::pct_steps), else
-//! what a sweep learned from its earlier runs). Every decision counts, those between
-//! polls and those at scheduling points. At the `i`-th drawn change point the task that
-//! would run gets the `i`-th highest of `depth - 1` low priorities (lower than every
-//! initial one, so the `i`-th demoted task still runs before the later ones) and the choice is
-//! made again. The highest-priority candidate always runs: at a scheduling point the
+//! Every task gets a random priority at spawn. `depth - 1` change points are drawn
+//! uniformly from decisions `1..=k` (`k` is the length estimate: the strategy's own
+//! `steps`, else [`Builder::pct_steps`](crate::Builder::pct_steps), else what a sweep
+//! learned from its earlier runs). Every decision counts, those between polls and those
+//! at scheduling points. At the `i`-th drawn change point the task that would run gets
+//! the `i`-th highest of `depth - 1` low priorities (lower than every initial one, so
+//! the `i`-th demoted task still runs before the later ones) and the choice is made
+//! again. The highest-priority candidate always runs: at a scheduling point the
 //! running task goes on unless a ready task now has a higher priority. A bug of depth
 //! `d` is then found with probability at least `1 / (n * k^(d-1))` per run.
 //!

@@ -47,9 +47,7 @@ impl PosScheduler {
             spin_floor: DRAWN_MIN,
         }
     }
-}
 
-impl PosScheduler {
     /// A fresh priority, above every spinner's (one draw in 2^32 moves up to the band).
     fn draw(&mut self) -> u64 {
         self.rng.next_u64().max(DRAWN_MIN)
