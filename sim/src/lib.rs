@@ -173,6 +173,9 @@
 //!   seed replays it, and a `bytes:` run's input drives it), one draw per poll;
 //!   `biased;` draws nothing. `futures::select!` draws from a thread-local generator
 //!   outside the simulation: use `sim::select!` or `futures::select_biased!`.
+//!   `select!` and `try_join!` futures have the size of tokio's (the futures pinned
+//!   together behind one pointer); a `join!` of futures whose output fits their niche
+//!   can be smaller (tokio's `MaybeDone` is `repr(C)`, ours is not).
 //! - **Entry points.** `#[sim::test]` runs many seeds, not one: its body runs once per
 //!   seed, so state it keeps in a `static` (a counter, a `OnceCell`, a `SetOnce`) is
 //!   still there at the next seed, where a tokio test sees it fresh. A task's panic

@@ -1,7 +1,9 @@
-//! All of the crate's `unsafe` code, in three parts with one soundness argument each:
+//! All of the crate's `unsafe` code, in four parts with one soundness argument each:
 //! the vtable of the task waker, which carries its task and run in the pointer word
 //! instead of an allocation, so a task needs no `Arc` for its waker and cloning one is
-//! a copy; [`StateLock`], the lock around each primitive's state; and [`cells`], the
+//! a copy; [`pin_pair`], the pinning projection of a pair that lets `join!` and
+//! `select!` keep their futures in one pinned tuple (one pointer for all of them, as
+//! tokio's); [`StateLock`], the lock around each primitive's state; and [`cells`], the
 //! values of `Mutex` and `RwLock` with the [`Ledger`](cells::Ledger) that lends access
 //! to them.
 //!
@@ -60,6 +62,30 @@ unsafe fn wake(data: *const ()) {
 /// # Safety
 /// Nothing to free.
 unsafe fn drop_waker(_: *const ()) {}
+
+/// A pinned pair's two fields, each pinned (structural pinning): `join!` and
+/// `select!` pin their futures as nested pairs `(f0, (f1, f2))` and reach each one
+/// through this.
+///
+/// Sound for any `A` and `B` because a tuple meets every condition of structural
+/// pinning (`std::pin`'s module docs): it is `Unpin` only when both fields are (an
+/// auto trait, no manual impl can exist), it has no `Drop` of its own that could move a
+/// field, it is not `repr(packed)`, and no safe operation on a `Pin<&mut (A, B)>` moves
+/// a field out (`Pin::set` drops the old pair in place; `get_mut` needs `Unpin`).
+pub fn pin_pair<A, B>(
+    pair: std::pin::Pin<&mut (A, B)>,
+) -> (std::pin::Pin<&mut A>, std::pin::Pin<&mut B>) {
+    // SAFETY: the fields are never moved through these references (the pins only
+    // hand out what `Pin` allows), and the pair itself stays pinned for as long as they
+    // live: the projection is structural, sound for tuples as argued above.
+    unsafe {
+        let (a, b) = pair.get_unchecked_mut();
+        (
+            std::pin::Pin::new_unchecked(a),
+            std::pin::Pin::new_unchecked(b),
+        )
+    }
+}
 
 /// The atomics and the cell the lock and the cells are made of: std's in the crate,
 /// loom's when `sim/tests/loom.rs` model-checks this file.

@@ -327,6 +327,55 @@ fn try_join_returns_every_output_or_the_first_error() {
     });
 }
 
+/// The futures of `select!`, `join!` and `try_join!` keep the futures they wait on
+/// pinned together behind one pointer, as tokio's: the same size as tokio's macros
+/// make (compared with tokio in the same build, so the layout rules are the same), and
+/// one more future adds only its own size. A `join!` may be smaller: its `MaybeDone`
+/// uses niches where tokio's is `repr(C)`.
+#[test]
+fn macro_futures_are_as_small_as_tokios() {
+    use futures::future::ready;
+    use std::mem::size_of_val;
+    macro_rules! sizes {
+        ($m:ident; $($f:expr),+) => {
+            (
+                size_of_val(&async { sim::$m!($($f),+) }),
+                size_of_val(&async { tokio::$m!($($f),+) }),
+            )
+        };
+    }
+    macro_rules! select_sizes {
+        ($($f:expr),+) => {
+            (
+                size_of_val(&async { sim::select! { $(_ = $f => {},)+ } }),
+                size_of_val(&async { tokio::select! { $(_ = $f => {},)+ } }),
+            )
+        };
+    }
+    let ok = |v: i32| ready(Ok::<i32, ()>(v));
+    for (ours, tokio) in [
+        select_sizes!(ready(0i32)),
+        select_sizes!(ready(0i32), ready(1i32)),
+        select_sizes!(ready(0i32), ready(1i32), ready(2i32)),
+        sizes!(try_join; ok(0)),
+        sizes!(try_join; ok(0), ok(1)),
+        sizes!(try_join; ok(0), ok(1), ok(2)),
+    ] {
+        assert_eq!(ours, tokio);
+    }
+    for (ours, tokio) in [
+        sizes!(join; ready(0i32)),
+        sizes!(join; ready(0i32), ready(1i32)),
+        sizes!(join; ready(0i32), ready(1i32), ready(2i32)),
+    ] {
+        assert!(ours <= tokio, "join!: {ours} bytes, tokio's {tokio}");
+    }
+    // One pointer for all: two more 16-byte futures add their 32 bytes, no pointers.
+    let (one, _) = select_sizes!(ready(0u64));
+    let (three, _) = select_sizes!(ready(0u64), ready(1u64), ready(2u64));
+    assert!(three - one <= 2 * 16, "{one} -> {three}");
+}
+
 #[test]
 fn pin_shadows_variables_and_let_statements() {
     Builder::new()

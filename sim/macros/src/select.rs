@@ -159,16 +159,16 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     });
     // The future expressions go into one tuple first, so that temporaries they borrow
     // (`&mut std::future::ready(())`) live as long as the select (temporary lifetime
-    // extension), then each is pinned on the stack.
-    let all = syn::Ident::new("__sim_futures", site);
+    // extension), then they are pinned on the stack together, behind one pointer that
+    // the poll closure owns (tokio's layout: the futures, one pointer, the mask).
+    let all = syn::Ident::new("__sim_exprs", site);
     let exprs = select.branches.iter().map(|b| &b.future);
     let tuple = quote_spanned! {site=> let #all = ( #(#exprs,)* ); };
-    let pins = futures.iter().enumerate().map(|(i, f)| {
+    let pinned = (0..n).map(|i| {
         let i = syn::Index::from(i);
-        quote_spanned! {site=>
-            let mut #f = ::core::pin::pin!(::core::future::IntoFuture::into_future(#all.#i));
-        }
+        quote_spanned! {site=> ::core::future::IntoFuture::into_future(#all.#i) }
     });
+    let (store, project) = crate::join::pinned_together(site, pinned.collect(), &futures);
     let arms = select.branches.iter().enumerate().map(|(i, b)| {
         let bit = 1u64 << i;
         let f = &futures[i];
@@ -222,8 +222,12 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             let mut #disabled: u64 = 0;
             #(#conditions)*
             #tuple
-            #(#pins)*
-            ::core::future::poll_fn(|__sim_cx: &mut ::core::task::Context<'_>| {
+            #store
+            // A branch whose future never completes (output `!`) makes the code after
+            // its poll unreachable; tokio's `select!` warns of none.
+            #[allow(unreachable_code)]
+            let __sim_poll = move |__sim_cx: &mut ::core::task::Context<'_>| {
+                #project
                 // A task out of budget yields here, before any branch (as tokio's).
                 if __sim_support::budget_spent(__sim_cx) {
                     return ::core::task::Poll::Pending;
@@ -242,8 +246,8 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
                 } else {
                     ::core::task::Poll::Ready(#out::Disabled)
                 }
-            })
-            .await
+            };
+            ::core::future::poll_fn(__sim_poll).await
         };
         #[allow(unused_mut)]
         let mut __sim_selected = __sim_selected;

@@ -139,7 +139,8 @@ macro_rules! pin {
 pub mod support {
     use std::future::Future;
 
-    pub use futures::future::{MaybeDone, maybe_done};
+    pub use crate::unsafe_parts::pin_pair;
+    pub use futures::future::maybe_done;
     pub use sim_macros::{join_inner, select_inner, try_join_inner};
 
     /// The branch a `select!` poll starts from: drawn from the run's generator for user
