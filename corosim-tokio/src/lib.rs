@@ -30,10 +30,13 @@
 //!
 //! Arguments of tokio's attributes that describe threads (`flavor`, `worker_threads`)
 //! or the clock (`start_paused`) are accepted and change nothing: a simulated run is
-//! one thread with a paused clock. Not simulated: `tokio::io`, `tokio::net`,
-//! `tokio::fs`, `tokio::process`, `tokio::signal` (they do not exist under the cfg, so
-//! a crate using them does not compile there), and the features beyond `rt`,
-//! `rt-multi-thread`, `macros`, `sync`, `time`, `test-util`.
+//! one thread with a paused clock. `tokio::net` is `sim`'s simulated network (TCP and
+//! UDP between simulated hosts, with latency and faults from the seed) and `tokio::io`
+//! is tokio's runtime-free I/O code (`copy`, `split`, `duplex`, `BufReader`, ...) over
+//! it. Not simulated: `tokio::fs`, `tokio::process`, `tokio::signal` (they do not
+//! exist under the cfg, so a crate using them does not compile there), and the
+//! features beyond `rt`, `rt-multi-thread`, `macros`, `sync`, `time`, `test-util`,
+//! `net`, `io-util`.
 //!
 //! Use a separate `CARGO_TARGET_DIR` for the cfg build: `RUSTFLAGS` changes every
 //! crate's fingerprint, and sharing the directory rebuilds everything at each switch.

@@ -36,3 +36,20 @@ pub mod sync {
 pub mod runtime {
     pub use sim::runtime::{Builder, Handle, Runtime, TryCurrentError};
 }
+
+/// I/O traits and utilities (tokio's `io`): `sim::io`, tokio's own runtime-free code,
+/// its copies making each read a scheduling point.
+pub mod io {
+    pub use sim::io::*;
+}
+
+/// The network (tokio's `net`): `sim::net`'s simulated TCP and UDP, with tokio's
+/// names (`TcpListener`, `TcpStream`, `UdpSocket`, `lookup_host`, the `tcp` halves).
+pub mod net {
+    pub use sim::net::{TcpListener, TcpStream, ToSocketAddrs, UdpSocket, lookup_host};
+
+    /// TCP's split halves (tokio's `net::tcp`).
+    pub mod tcp {
+        pub use sim::net::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
+    }
+}

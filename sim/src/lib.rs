@@ -219,6 +219,7 @@ pub mod explore;
 mod failure;
 pub mod fuzz;
 mod ids;
+pub mod io;
 mod json;
 pub mod log;
 pub mod macros;

@@ -498,3 +498,80 @@ fn main_attribute_passes_the_output_through() {
 async fn test_attribute_takes_the_crate_path() {
     sim::task::yield_now().await;
 }
+
+/// `#[sim::main]` on a method: the body's future owns the arguments, `self` included
+/// (tokio's attribute allows it on any function but `main`).
+struct Account(u32);
+
+impl Account {
+    #[sim::main]
+    async fn settle(self, fee: u32) -> u32 {
+        let worker = sim::spawn(async move {
+            sleep(ms(5)).await;
+            fee
+        });
+        self.0 - worker.await.unwrap()
+    }
+}
+
+#[test]
+fn main_attribute_takes_arguments_on_a_method() {
+    assert_eq!(Account(100).settle(7), 93);
+}
+
+// --- runtime names (tokio's `Builder::name`, `Handle::name`, `name = ".."`) ------------
+
+#[sim::main(name = "ledger")]
+async fn named_program() -> Option<String> {
+    let inner = sim::spawn(async { sim::runtime::Handle::current().name().map(String::from) });
+    inner.await.unwrap()
+}
+
+#[test]
+fn main_attribute_names_the_runtime() {
+    assert_eq!(named_program().as_deref(), Some("ledger"));
+}
+
+#[sim::test(name = "a valid runtime name", seeds = 3, regressions = "off")]
+async fn test_attribute_names_the_runtime_of_every_seed() {
+    let handle = sim::runtime::Handle::current();
+    assert_eq!(handle.name(), Some("a valid runtime name"));
+}
+
+#[test]
+fn runtimes_are_unnamed_unless_named() {
+    let mut rt = Builder::new().seed(3).build();
+    let name = rt.block_on(async { sim::runtime::Handle::current().name().map(String::from) });
+    assert_eq!(name.unwrap(), None);
+    let mut rt = Builder::new().name("payments").build();
+    let name = rt.block_on(async { sim::runtime::Handle::current().name().map(String::from) });
+    assert_eq!(name.unwrap().as_deref(), Some("payments"));
+    // tokio's builder, and its runtime's handle outside and inside a run.
+    let rt = sim::runtime::Builder::new_current_thread()
+        .name("shell")
+        .build()
+        .unwrap();
+    assert_eq!(rt.handle().name(), Some("shell"));
+    let inside = rt.block_on(async { sim::runtime::Handle::current().name().map(String::from) });
+    assert_eq!(inside.as_deref(), Some("shell"));
+}
+
+#[test]
+fn a_blank_runtime_name_is_refused_with_the_method_and_value() {
+    let panic = std::panic::catch_unwind(|| Builder::new().name("  ")).unwrap_err();
+    let message = panic.downcast_ref::<String>().unwrap();
+    assert_eq!(
+        message,
+        "invalid Builder::name=\"  \": expected a runtime name that is not empty or blank"
+    );
+    let panic = std::panic::catch_unwind(|| {
+        sim::runtime::Builder::new_current_thread().name("");
+    })
+    .unwrap_err();
+    assert!(
+        panic
+            .downcast_ref::<String>()
+            .unwrap()
+            .starts_with("invalid runtime::Builder::name=\"\""),
+    );
+}

@@ -590,6 +590,102 @@ fn a_full_send_buffer_makes_the_writer_wait_for_the_reader() {
     .unwrap();
 }
 
+/// A write that found the send buffer full and was abandoned (a `select!` took
+/// another branch) leaves nothing a shutdown waits for: as on tokio, `shutdown` sends
+/// the FIN behind the queued bytes at once, and the reader still gets every byte. (It
+/// used to wait for room to write, so a proxy between the two deadlocked; tokio's
+/// `copy_bidirectional` test `blocking_one_side_does_not_block_other`.)
+#[test]
+fn shutdown_does_not_wait_for_an_abandoned_write() {
+    for seed in 0..20 {
+        let mut rt = Builder::new().seed(seed).build();
+        rt.block_on(async {
+            let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let (c, a) = sim::join!(TcpStream::connect(l.local_addr().unwrap()), l.accept());
+            let (mut client, (mut server, _)) = (c.unwrap(), a.unwrap());
+            let chunk = [1u8; 2048];
+            let mut written = 0;
+            loop {
+                sim::select! {
+                    n = client.write(&chunk) => written += n.unwrap(),
+                    _ = sleep(ms(10)) => break,
+                }
+            }
+            client.shutdown().await.unwrap();
+            let mut all = Vec::new();
+            server.read_to_end(&mut all).await.unwrap();
+            assert_eq!(all.len(), written);
+        })
+        .unwrap_or_else(|f| panic!("seed {seed}: {f}"));
+    }
+}
+
+/// `peek` returns what has arrived without taking it, on the stream and on both
+/// kinds of reading half; at the end of the stream it returns 0.
+#[test]
+fn peek_leaves_the_bytes_to_be_read() {
+    for seed in 0..20 {
+        let mut rt = Builder::new().seed(seed).build();
+        rt.block_on(async {
+            let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let (c, a) = sim::join!(TcpStream::connect(l.local_addr().unwrap()), l.accept());
+            let (mut client, (mut server, _)) = (c.unwrap(), a.unwrap());
+            client.write_all(b"hello").await.unwrap();
+            let mut buf = [0u8; 16];
+            let n = server.peek(&mut buf).await.unwrap();
+            assert!(n >= 1 && buf[..n] == b"hello"[..n], "{n} {buf:?}");
+            let mut all = [0u8; 5];
+            server.read_exact(&mut all).await.unwrap();
+            assert_eq!(&all, b"hello");
+            client.write_all(b"ab").await.unwrap();
+            {
+                let (mut rd, _wr) = server.split();
+                let n = rd.peek(&mut buf).await.unwrap();
+                assert_eq!(buf[0], b'a', "{n}");
+            }
+            let (mut rd, _wr) = server.into_split();
+            let mut two = [0u8; 2];
+            rd.read_exact(&mut two).await.unwrap();
+            assert_eq!(&two, b"ab");
+            drop(client);
+            assert_eq!(rd.peek(&mut buf).await.unwrap(), 0, "the end of the stream");
+        })
+        .unwrap_or_else(|f| panic!("seed {seed}: {f}"));
+    }
+}
+
+/// `set_zero_linger`: dropping the stream resets the connection, so the peer's read
+/// fails with `ConnectionReset` (after any bytes that had arrived), where a plain drop
+/// makes it read the end of the stream.
+#[test]
+fn zero_linger_resets_the_peer_on_drop() {
+    for (zero, seed) in [(true, 1), (false, 1), (true, 2), (false, 2)] {
+        let mut rt = Builder::new().seed(seed).build();
+        let read = rt
+            .block_on(async move {
+                let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let (c, a) = sim::join!(TcpStream::connect(l.local_addr().unwrap()), l.accept());
+                let (mut client, (server, _)) = (c.unwrap(), a.unwrap());
+                if zero {
+                    server.set_zero_linger().unwrap();
+                    assert_eq!(server.linger().unwrap(), Some(Duration::ZERO));
+                } else {
+                    assert_eq!(server.linger().unwrap(), None);
+                }
+                drop(server);
+                let mut buf = [0u8; 8];
+                client.read(&mut buf).await.map_err(|e| e.kind())
+            })
+            .unwrap();
+        let expected = if zero {
+            Err(ErrorKind::ConnectionReset)
+        } else {
+            Ok(0)
+        };
+        assert_eq!(read, expected, "zero linger: {zero}, seed {seed}");
+    }
+}
+
 #[test]
 fn half_close_ends_one_direction_only() {
     for seed in 0..10 {

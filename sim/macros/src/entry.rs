@@ -38,6 +38,8 @@ fn literal_of(kind: Kind, flavor: Flavor, key: &str) -> Option<Literal> {
         (_, _, "flavor") => Some(Literal::Str),
         (_, _, "worker_threads") => Some(Literal::Int),
         (_, _, "start_paused") => Some(Literal::Bool),
+        // tokio's runtime name, for `Handle::name`.
+        (_, _, "name") => Some(Literal::Str),
         (Kind::Test, Flavor::Sim, _) => Key::from_attr(key).and_then(Key::attr),
         (_, Flavor::Tokio, "unhandled_panic") => Some(Literal::Str),
         _ => None,
@@ -48,10 +50,14 @@ fn literal_of(kind: Kind, flavor: Flavor, key: &str) -> Option<Literal> {
 fn accepted(kind: Kind, flavor: Flavor) -> String {
     match (kind, flavor) {
         (Kind::Test, Flavor::Sim) => {
-            format!("{}, crate, {}", Key::attr_names(), TOKIO_IGNORED.join(", "))
+            format!(
+                "{}, crate, name, {}",
+                Key::attr_names(),
+                TOKIO_IGNORED.join(", ")
+            )
         }
-        (Kind::Main, Flavor::Sim) => format!("crate, {}", TOKIO_IGNORED.join(", ")),
-        (_, Flavor::Tokio) => [TOKIO_IGNORED, &["unhandled_panic", "crate"]]
+        (Kind::Main, Flavor::Sim) => format!("crate, name, {}", TOKIO_IGNORED.join(", ")),
+        (_, Flavor::Tokio) => [TOKIO_IGNORED, &["unhandled_panic", "crate", "name"]]
             .concat()
             .join(", "),
     }
@@ -121,13 +127,17 @@ pub(crate) fn expand(
             format!("{what} needs an `async fn`"),
         ));
     }
-    if !func.sig.inputs.is_empty() {
-        return Err(syn::Error::new_spanned(
-            &func.sig.inputs,
-            format!("{what} functions take no arguments"),
-        ));
+    // A test takes no arguments, nor does `main`; another function under a main
+    // attribute may (a method taking `self`, as tokio's allows).
+    if !func.sig.inputs.is_empty() && (kind == Kind::Test || func.sig.ident == "main") {
+        let what = match kind {
+            Kind::Test => format!("{what} functions take no arguments"),
+            Kind::Main => format!("{what}: the main function cannot accept arguments"),
+        };
+        return Err(syn::Error::new_spanned(&func.sig.inputs, what));
     }
     let mut krate: Option<syn::Path> = None;
+    let mut runtime_name: Option<String> = None;
     let mut settings = Vec::new();
     for arg in &args {
         let key = arg
@@ -153,6 +163,7 @@ pub(crate) fn expand(
             }
             // A simulated run is one thread with a paused clock: nothing to set.
             "flavor" | "worker_threads" | "start_paused" => {}
+            "name" => runtime_name = Some(value),
             _ if kind == Kind::Main => {} // `unhandled_panic` of a tokio main
             _ => settings.push(quote! { .attr(#key, #value) }),
         }
@@ -171,6 +182,7 @@ pub(crate) fn expand(
     } = func;
     let name = &sig.ident;
     let output = &sig.output;
+    let named = runtime_name.as_ref().map(|n| quote! { .runtime_name(#n) });
     Ok(match kind {
         Kind::Test => quote! {
             #(#attrs)*
@@ -180,6 +192,7 @@ pub(crate) fn expand(
                 #sim::Check::new()
                     .test_path(::core::module_path!(), ::core::stringify!(#name))
                     .package(::core::env!("CARGO_PKG_NAME"), ::core::env!("CARGO_MANIFEST_DIR"))
+                    #named
                     #(#settings)*
                     .run(__sim_test_body);
             }
@@ -192,11 +205,29 @@ pub(crate) fn expand(
             } else {
                 quote! { run_fn }
             };
-            quote! {
-                #(#attrs)*
-                #vis fn #name() #output {
-                    async fn __sim_main_body() #output #block
-                    #sim::macros::support::#run(__sim_main_body())
+            let runtime_name = match &runtime_name {
+                Some(n) => quote! { ::core::option::Option::Some(#n) },
+                None => quote! { ::core::option::Option::None },
+            };
+            if sig.inputs.is_empty() {
+                quote! {
+                    #(#attrs)*
+                    #vis fn #name() #output {
+                        async fn __sim_main_body() #output #block
+                        #sim::macros::support::#run(#runtime_name, __sim_main_body())
+                    }
+                }
+            } else {
+                // The body becomes an async block that owns the arguments (`self`
+                // included), as the `async fn`'s future would.
+                let mut sig = sig;
+                sig.asyncness = None;
+                quote! {
+                    #(#attrs)*
+                    #vis #sig {
+                        let __sim_main_body = async move #block;
+                        #sim::macros::support::#run(#runtime_name, __sim_main_body)
+                    }
                 }
             }
         }
@@ -227,7 +258,7 @@ mod tests {
             e,
             format!(
                 "unknown #[sim::test] argument `colour`; expected one of {}, crate, \
-                 flavor, worker_threads, start_paused",
+                 name, flavor, worker_threads, start_paused",
                 Key::attr_names()
             )
         );
@@ -300,5 +331,44 @@ mod tests {
             e.starts_with("unknown #[tokio::test] argument `seeds`"),
             "{e}"
         );
+    }
+
+    #[::core::prelude::v1::test]
+    fn only_main_functions_other_than_main_take_arguments() {
+        let method = quote! { async fn f(self, n: u32) -> u32 { n } };
+        let ok = expand(Kind::Main, Flavor::Sim, quote! {}, method.clone())
+            .unwrap()
+            .to_string();
+        assert!(ok.contains("fn f (self , n : u32) -> u32"), "{ok}");
+        assert!(ok.contains("async move"), "{ok}");
+        let e = expand(
+            Kind::Main,
+            Flavor::Sim,
+            quote! {},
+            quote! { async fn main(n: u32) {} },
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(e, "#[sim::main]: the main function cannot accept arguments");
+        let e = expand(Kind::Test, Flavor::Tokio, quote! {}, method)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "#[tokio::test] functions take no arguments");
+    }
+
+    #[::core::prelude::v1::test]
+    fn name_names_the_runtime() {
+        let test = expanded(quote! { name = "bank" });
+        assert!(test.contains(". runtime_name (\"bank\")"), "{test}");
+        let main = expand(
+            Kind::Main,
+            Flavor::Tokio,
+            quote! { name = "bank" },
+            quote! { async fn m() {} },
+        )
+        .unwrap()
+        .to_string();
+        assert!(main.contains("Some (\"bank\")"), "{main}");
+        assert_eq!(error(quote! { name = 1 }), "`name` takes a string literal");
     }
 }

@@ -31,8 +31,9 @@ use entry::{Flavor, Kind};
 /// Arguments: `seeds`, `start_seed`, `max_steps`, `pct_steps`, `shrink_budget`
 /// (integers); `strategy` (`"random"`, `"pct"`, `"pct:<depth>"`, `"round-robin"`,
 /// `"bytes:<hex>"`), `max_time` (`"10s"`, `"250ms"`), `unhandled_panic` (`"ignore"`),
-/// `regressions` (`"off"` or a file path), `crate` (the path of `sim` where it is
-/// renamed) (strings). The body may return `()` or `Result<(), E: Debug>`.
+/// `regressions` (`"off"` or a file path), `name` (the runtime's name, for
+/// `Handle::name`, as tokio's), `crate` (the path of `sim` where it is renamed)
+/// (strings). The body may return `()` or `Result<(), E: Debug>`.
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     entry::expand(Kind::Test, Flavor::Sim, args.into(), item.into())
@@ -40,8 +41,8 @@ pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
         .into()
 }
 
-/// Runs an `async fn main` (or any `async fn` without arguments) as one simulated run,
-/// for examples and programs: the seed and bounds come from the `SIM_` variables
+/// Runs an `async fn main` (or any other `async fn`, a method taking `self` included)
+/// as one simulated run, for examples and programs: the seed and bounds come from the `SIM_` variables
 /// (`SIM_SEED`, `SIM_STRATEGY`, `SIM_MAX_TIME`, ...), and a failure of `main` prints
 /// its report and exits with status 101 (on any other function, such as a helper a
 /// test calls, it panics with the report).
@@ -54,7 +55,9 @@ pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
 /// }
 /// ```
 ///
-/// Argument: `crate` (the path of `sim` where it is renamed).
+/// Arguments: `name` (the runtime's name, for `Handle::name`, as tokio's); `crate`
+/// (the path of `sim` where it is renamed); tokio's `flavor`, `worker_threads` and
+/// `start_paused`, accepted and ignored.
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     entry::expand(Kind::Main, Flavor::Sim, args.into(), item.into())
@@ -65,7 +68,8 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `#[tokio::test]` of the `corosim-tokio` facade under `--cfg corosim`: a seed sweep
 /// like `#[sim::test]`, taking tokio's arguments (`flavor`, `worker_threads`,
 /// `start_paused` are accepted and change nothing: a run is one thread with a paused
-/// clock; `unhandled_panic`; `crate`, the path of the facade, default `tokio`).
+/// clock; `unhandled_panic`; `name`, the runtime's name; `crate`, the path of the
+/// facade, default `tokio`).
 #[doc(hidden)]
 #[proc_macro_attribute]
 pub fn tokio_test(args: TokenStream, item: TokenStream) -> TokenStream {

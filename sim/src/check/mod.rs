@@ -151,6 +151,8 @@ pub struct Check {
     /// settings go over these when it runs.
     settings: Settings,
     name: Option<String>,
+    /// The runtime name of every run ([`Check::runtime_name`]).
+    runtime_name: Option<std::sync::Arc<str>>,
     package: Option<String>,
     manifest_dir: Option<String>,
     caller: &'static Location<'static>,
@@ -183,6 +185,7 @@ impl Check {
         Check {
             settings: Settings::default(),
             name: None,
+            runtime_name: None,
             package: None,
             manifest_dir: None,
             caller: Location::caller(),
@@ -341,6 +344,22 @@ impl Check {
         self
     }
 
+    /// Names the runtime of every run (tokio's `#[tokio::test(name = "...")]`, which
+    /// `#[sim::test(name = "...")]` calls): what
+    /// [`Handle::name`](crate::runtime::Handle::name) returns in them. Not the test's
+    /// name: that is [`name`](Self::name).
+    ///
+    /// # Panics
+    /// If `name` is empty or only whitespace.
+    #[track_caller]
+    pub fn runtime_name(mut self, name: &str) -> Self {
+        self.runtime_name = Some(crate::runtime::run::runtime_name(
+            "Check::runtime_name",
+            name.to_string(),
+        ));
+        self
+    }
+
     /// Sets the name from `module_path!()` and the function name, dropping the crate
     /// segment as `cargo test` does (what `#[sim::test]` calls).
     #[doc(hidden)]
@@ -431,7 +450,10 @@ impl Check {
         let strategy = settings.strategy.clone().unwrap_or_default();
         let shrink_budget = settings.shrink_budget.unwrap_or(DEFAULT_SHRINK_BUDGET);
         let target = Target::of(&self);
-        let base = Self::builder(&settings);
+        let mut base = Self::builder(&settings);
+        if let Some(name) = &self.runtime_name {
+            base = base.name(&**name);
+        }
         let runner = Runner {
             base: base.clone(),
             body,

@@ -159,12 +159,13 @@ pub mod support {
         !crate::task::coop::has_budget_remaining() && crate::runtime::context::point(cx.waker())
     }
 
-    /// `#[sim::main]`: runs `future` as one run configured by the `SIM_` variables; a
-    /// failure prints its report and exits with status 101.
+    /// `#[sim::main]`: runs `future` as one run configured by the `SIM_` variables (the
+    /// runtime named `name`, the attribute's `name`); a failure prints its report and
+    /// exits with status 101.
     #[track_caller]
-    pub fn run_main<F: Future>(future: F) -> F::Output {
+    pub fn run_main<F: Future>(name: Option<&str>, future: F) -> F::Output {
         let mut rt = match crate::runtime::run::Builder::from_env() {
-            Ok(builder) => builder.build(),
+            Ok(builder) => named(builder, name).build(),
             Err(e) => {
                 eprintln!("{e}");
                 std::process::exit(2);
@@ -179,15 +180,24 @@ pub mod support {
         }
     }
 
-    /// `#[sim::main]` on a function other than `main` (a helper a test calls, as
-    /// tokio's attribute allows): one run like [`run_main`], but a failure panics with
-    /// its report instead of ending the process (the test fails, not the whole binary).
+    /// `#[sim::main]` on a function other than `main` (a helper a test calls, a method,
+    /// as tokio's attribute allows): one run like [`run_main`], but a failure panics
+    /// with its report instead of ending the process (the test fails, not the whole
+    /// binary).
     #[track_caller]
-    pub fn run_fn<F: Future>(future: F) -> F::Output {
+    pub fn run_fn<F: Future>(name: Option<&str>, future: F) -> F::Output {
         let builder = crate::runtime::run::Builder::from_env().unwrap_or_else(|e| panic!("{e}"));
-        builder
+        named(builder, name)
             .build()
             .block_on(future)
             .unwrap_or_else(|failure| panic!("{failure}"))
+    }
+
+    #[track_caller]
+    fn named(builder: crate::Builder, name: Option<&str>) -> crate::Builder {
+        match name {
+            Some(name) => builder.name(name),
+            None => builder,
+        }
     }
 }

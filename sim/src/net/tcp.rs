@@ -269,6 +269,9 @@ struct Inner {
     res: Arc<Res>,
     local: SocketAddr,
     peer: SocketAddr,
+    /// `SO_LINGER` ([`TcpStream::set_linger`]): at zero, dropping the stream resets
+    /// the connection instead of closing it.
+    linger: std::sync::Mutex<Option<Duration>>,
 }
 
 /// A TCP connection (mirrors `tokio::net::TcpStream`): an ordered, reliable byte
@@ -330,6 +333,7 @@ impl TcpStream {
                 res: c.res.clone(),
                 local: c.ends[end].addr,
                 peer: c.ends[1 - end].addr,
+                linger: std::sync::Mutex::new(None),
             }),
             read: Waiter::new(),
             write: Waiter::new(),
@@ -366,6 +370,47 @@ impl TcpStream {
     /// Never.
     pub fn nodelay(&self) -> io::Result<bool> {
         Ok(true)
+    }
+
+    /// Sets `SO_LINGER` (mirrors tokio's `set_linger`): with `Some(Duration::ZERO)`,
+    /// dropping the stream resets the connection (the peer's operations fail with
+    /// `ConnectionReset` once the reset arrives) instead of closing it after the bytes
+    /// written; any other value closes it as usual (a drop never blocks).
+    ///
+    /// # Errors
+    /// Never.
+    pub fn set_linger(&self, dur: Option<Duration>) -> io::Result<()> {
+        *self.inner.linger.lock().unwrap_or_else(|e| e.into_inner()) = dur;
+        Ok(())
+    }
+
+    /// `set_linger(Some(Duration::ZERO))`: dropping the stream resets the connection
+    /// (mirrors tokio's `set_zero_linger`).
+    ///
+    /// # Errors
+    /// Never.
+    pub fn set_zero_linger(&self) -> io::Result<()> {
+        self.set_linger(Some(Duration::ZERO))
+    }
+
+    /// The value [`set_linger`](Self::set_linger) set (`None` by default).
+    ///
+    /// # Errors
+    /// Never.
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        Ok(*self.inner.linger.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Waits for bytes (or the end of the stream) and copies what has arrived into
+    /// `buf` without taking it: the next read returns the same bytes (mirrors tokio's
+    /// `peek`; 0 at the end of the stream). Its wait uses a waiter of its own: a peek
+    /// and a read of the same stream must not wait at the same time.
+    ///
+    /// # Errors
+    /// As a read: the stream's host crashed, or the peer's host did (`ConnectionReset`).
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut waiter = Waiter::new();
+        self.inner.peek(&mut waiter, buf).await
     }
 
     /// Borrows the stream as a reading and a writing half (mirrors tokio's `split`).
@@ -575,11 +620,13 @@ impl Drop for Connecting {
     }
 }
 
-/// A read of end `i`: what has arrived, up to the buffer's size.
+/// A read of end `i`: what has arrived, up to the buffer's size; a peek leaves it to
+/// be read.
 struct ReadOp<'b> {
     id: ConnId,
     i: usize,
     buf: &'b mut [u8],
+    peek: bool,
 }
 
 impl State {
@@ -637,6 +684,9 @@ impl Op<State> for ReadOp<'_> {
             cx.event(ResourceOp::Eof, 0);
         }
         if pipe.arrived > 0 {
+            if self.peek {
+                return Ok(pipe.peek(self.buf));
+            }
             let n = pipe.read(self.buf);
             // The writer may have room again.
             wakers.extend(c.ends[1 - self.i].writer.release());
@@ -745,11 +795,13 @@ impl Op<State> for ShutdownOp {
 }
 
 impl Inner {
+    /// A read (a peek with `peek`) into `buf`.
     fn poll_read(
         &self,
         waiter: &mut Waiter,
         cx: &mut Context<'_>,
         buf: &mut [u8],
+        peek: bool,
     ) -> Poll<io::Result<usize>> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
@@ -758,17 +810,43 @@ impl Inner {
             id: self.conn,
             i: self.end,
             buf,
+            peek,
         };
         let cursor = Cursor::Read(self.conn, self.end);
+        let what = if peek {
+            "sim::net::TcpStream::peek"
+        } else {
+            "sim::net::TcpStream::read"
+        };
         drive(
             &self.world,
             &self.res,
-            "sim::net::TcpStream::read",
+            what,
             cursor,
             waiter,
             &mut op,
             cx.waker(),
         )
+    }
+
+    /// Waits for bytes (or the end of the stream) and copies them into `buf` without
+    /// taking them: the next read returns them again.
+    async fn peek(&self, waiter: &mut Waiter, buf: &mut [u8]) -> io::Result<usize> {
+        /// Cancels the peek's wait if its future is dropped while it waits.
+        struct Peeking<'a> {
+            inner: &'a Inner,
+            waiter: &'a mut Waiter,
+        }
+        impl Drop for Peeking<'_> {
+            fn drop(&mut self) {
+                self.inner.drop_waiter(self.waiter, true);
+            }
+        }
+        let p = Peeking {
+            inner: self,
+            waiter,
+        };
+        std::future::poll_fn(|cx| p.inner.poll_read(p.waiter, cx, buf, true)).await
     }
 
     fn poll_write(
@@ -798,6 +876,12 @@ impl Inner {
     }
 
     fn poll_shutdown(&self, waiter: &mut Waiter, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if waiter.is_parked() {
+            // A write that found no room left this end's waiter parked (its future
+            // dropped, or not polled since): a shutdown does not wait for room, as
+            // tokio's does not. That write, polled again, starts afresh.
+            self.drop_waiter(waiter, false);
+        }
         let mut op = ShutdownOp {
             id: self.conn,
             i: self.end,
@@ -841,7 +925,15 @@ impl Inner {
             }
             let (id, i) = (self.conn, self.end);
             let up = st.conns[id].ends[i].open;
-            if up && !st.conns[id].pipes[i].fin_sent {
+            let zero_linger =
+                *self.linger.lock().unwrap_or_else(|e| e.into_inner()) == Some(Duration::ZERO);
+            if all && up && zero_linger {
+                // An RST instead of a FIN: the peer's next operation fails with
+                // `ConnectionReset` once it arrives.
+                let (host, other) = (st.conns[id].ends[i].host, st.conns[id].ends[1 - i].host);
+                let at = st.now + st.route_latency(host, other);
+                st.conns[id].ends[1 - i].reset_at.get_or_insert(at);
+            } else if up && !st.conns[id].pipes[i].fin_sent {
                 st.conns[id].pipes[i].fin_sent = true;
                 st.transmit(id, i, None);
                 shut = true;
@@ -924,7 +1016,25 @@ impl fmt::Display for ReuniteError {
 
 impl std::error::Error for ReuniteError {}
 
+impl ReadHalf<'_> {
+    /// As [`TcpStream::peek`].
+    ///
+    /// # Errors
+    /// As [`TcpStream::peek`].
+    pub async fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.peek(self.waiter, buf).await
+    }
+}
+
 impl OwnedReadHalf {
+    /// As [`TcpStream::peek`].
+    ///
+    /// # Errors
+    /// As [`TcpStream::peek`].
+    pub async fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.peek(&mut self.waiter, buf).await
+    }
+
     /// Puts the stream back together.
     ///
     /// # Errors
@@ -1002,7 +1112,7 @@ macro_rules! read_impls {
             ) -> Poll<io::Result<()>> {
                 let $s = self.get_mut();
                 let dst = buf.initialize_unfilled();
-                match $inner.poll_read($waiter, cx, dst) {
+                match $inner.poll_read($waiter, cx, dst, false) {
                     Poll::Ready(Ok(n)) => {
                         buf.advance(n);
                         Poll::Ready(Ok(()))
@@ -1020,7 +1130,7 @@ macro_rules! read_impls {
                 buf: &mut [u8],
             ) -> Poll<io::Result<usize>> {
                 let $s = self.get_mut();
-                $inner.poll_read($waiter, cx, buf)
+                $inner.poll_read($waiter, cx, buf, false)
             }
         }
     };

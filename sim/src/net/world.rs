@@ -307,6 +307,16 @@ impl Pipe {
         n
     }
 
+    /// Copies up to `buf.len()` arrived bytes into `buf`, leaving them to be read; how
+    /// many.
+    pub(crate) fn peek(&self, buf: &mut [u8]) -> usize {
+        let n = buf.len().min(self.arrived);
+        for (to, from) in buf[..n].iter_mut().zip(&self.bytes) {
+            *to = *from;
+        }
+        n
+    }
+
     /// Appends a segment of `len` bytes (already in `bytes`) or a FIN, due at `at`
     /// (`None`: held), kept after the ones before.
     fn push(&mut self, at: Option<Duration>, len: usize, fin: bool) {

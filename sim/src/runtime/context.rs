@@ -288,6 +288,19 @@ pub(crate) fn current_run_id() -> Option<u64> {
         .flatten()
 }
 
+/// The id and the runtime name of the run in progress on this thread, if any.
+pub(crate) fn current_run() -> Option<(u64, Option<std::sync::Arc<str>>)> {
+    CURRENT
+        .try_with(|c| {
+            let c = c.borrow();
+            let shared = c.as_ref()?;
+            let name = shared.core.try_borrow().ok()?.config.name.clone();
+            Some((shared.run_id, name))
+        })
+        .ok()
+        .flatten()
+}
+
 /// The task being polled, if inside a run.
 pub(crate) fn try_current_task() -> Option<TaskId> {
     CURRENT

@@ -5,6 +5,7 @@
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
+use std::sync::Arc;
 
 use super::context;
 use crate::task::{self, JoinHandle};
@@ -26,6 +27,8 @@ pub struct Handle {
     /// The run, or [`ANY_RUN`] for a shell runtime's handle (whichever run is in
     /// progress on the thread).
     run_id: u64,
+    /// The runtime's name ([`Builder::name`](crate::Builder::name)).
+    name: Option<Arc<str>>,
 }
 
 /// The run id of a shell runtime's handle: no run has it (ids start at 1).
@@ -34,8 +37,11 @@ const ANY_RUN: u64 = 0;
 impl Handle {
     /// The handle of a [`runtime::Runtime`](super::Runtime): it stands for the run of
     /// that runtime in progress on the thread (its `block_on`), whichever it is.
-    pub(crate) fn of_run_in_progress() -> Handle {
-        Handle { run_id: ANY_RUN }
+    pub(crate) fn of_run_in_progress(name: Option<Arc<str>>) -> Handle {
+        Handle {
+            run_id: ANY_RUN,
+            name,
+        }
     }
 
     /// The run this handle names now.
@@ -56,9 +62,24 @@ impl Handle {
 
     /// The handle of the current run, or an error outside one.
     pub fn try_current() -> Result<Handle, TryCurrentError> {
-        context::current_run_id()
-            .map(|run_id| Handle { run_id })
+        context::current_run()
+            .map(|(run_id, name)| Handle { run_id, name })
             .ok_or(TryCurrentError(()))
+    }
+
+    /// The runtime's name, if it was given one (mirrors tokio's `Handle::name`):
+    /// [`Builder::name`](crate::Builder::name), `runtime::Builder::name`, or the `name`
+    /// argument of `#[sim::test]` and `#[sim::main]`.
+    ///
+    /// ```
+    /// #[sim::main(name = "billing")]
+    /// async fn run() -> Option<String> {
+    ///     sim::runtime::Handle::current().name().map(String::from)
+    /// }
+    /// assert_eq!(run().as_deref(), Some("billing"));
+    /// ```
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
     }
 
     /// Spawns a task on the run (see [`sim::spawn`](crate::spawn)).

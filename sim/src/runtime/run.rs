@@ -46,6 +46,8 @@ pub(crate) struct Config {
     pub(crate) net_faults: Option<crate::net::faults::Faults>,
     /// BUGGIFY for the run.
     pub(crate) buggify: crate::net::faults::BuggifyConfig,
+    /// The runtime's name ([`Builder::name`], tokio's), for [`Handle::name`](super::Handle::name).
+    pub(crate) name: Option<std::sync::Arc<str>>,
 }
 
 impl Config {
@@ -117,6 +119,7 @@ impl Builder {
                 fail_on_leak: false,
                 net_faults: None,
                 buggify: crate::net::faults::BuggifyConfig::default(),
+                name: None,
             },
         }
     }
@@ -226,6 +229,25 @@ impl Builder {
     /// On zero (every run with a timer would fail).
     pub fn max_time(mut self, max_time: Duration) -> Self {
         self.config.max_time = valid::max_time("Builder::max_time", max_time);
+        self
+    }
+
+    /// Names the runtime (mirrors tokio's `runtime::Builder::name`): what
+    /// [`Handle::name`](super::Handle::name) returns inside its runs. It changes nothing
+    /// else, and a seed replays the same with any name.
+    ///
+    /// ```
+    /// let mut rt = sim::Builder::new().name("bank").build();
+    /// rt.block_on(async {
+    ///     assert_eq!(sim::runtime::Handle::current().name(), Some("bank"));
+    /// }).unwrap();
+    /// ```
+    ///
+    /// # Panics
+    /// If `name` is empty or only whitespace (tokio panics too).
+    #[track_caller]
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.config.name = Some(runtime_name("Builder::name", name.into()));
         self
     }
 
@@ -749,4 +771,17 @@ fn teardown(shared: &Shared) {
         drop(wakers);
     }
     shared.woken.borrow_mut().clear();
+}
+
+/// A runtime name as `method` (`Builder::name`) takes it.
+///
+/// # Panics
+/// If it is empty or only whitespace, naming `method` and the value.
+#[track_caller]
+pub(crate) fn runtime_name(method: &str, name: String) -> std::sync::Arc<str> {
+    assert!(
+        !name.trim().is_empty(),
+        "invalid {method}={name:?}: expected a runtime name that is not empty or blank"
+    );
+    name.into()
 }

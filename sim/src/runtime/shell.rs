@@ -2,13 +2,14 @@
 //! sim's own: each [`Runtime::block_on`] is one simulated run, configured by the `SIM_`
 //! variables (read once more at each run, validated by [`Builder::build`]).
 //!
-//! Owns no run state: a shell runtime is a unit (`Send + Sync`, as tokio's), and a
-//! task exists only inside the run of a `block_on`. It must not start threads, read
+//! Owns no run state: a shell runtime is its name at most (`Send + Sync`, as tokio's),
+//! and a task exists only inside the run of a `block_on`. It must not start threads, read
 //! the wall clock or keep anything from one run to the next.
 
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::context;
@@ -18,8 +19,9 @@ use crate::failure::Failure;
 use crate::task::{self, JoinHandle};
 
 /// tokio's runtime builder (`tokio::runtime::Builder`). Every flavour and setting is
-/// accepted and changes nothing: a runtime is one thread with the virtual clock,
-/// always paused, and its runs are configured by the `SIM_` variables.
+/// accepted and, but for [`name`](Self::name), changes nothing: a runtime is one
+/// thread with the virtual clock, always paused, and its runs are configured by the
+/// `SIM_` variables.
 ///
 /// ```
 /// let rt = sim::runtime::Builder::new_current_thread()
@@ -34,17 +36,33 @@ use crate::task::{self, JoinHandle};
 /// assert_eq!(out, 42);
 /// ```
 #[derive(Debug, Default)]
-pub struct Builder(());
+pub struct Builder {
+    name: Option<Arc<str>>,
+}
 
 impl Builder {
     /// A builder for a runtime (the one flavour there is).
     pub fn new_current_thread() -> Builder {
-        Builder(())
+        Builder::default()
     }
 
     /// A builder for a runtime (the one flavour there is: one thread).
     pub fn new_multi_thread() -> Builder {
-        Builder(())
+        Builder::default()
+    }
+
+    /// Names the runtime: [`Handle::name`] returns it, in its runs and from
+    /// [`Runtime::handle`].
+    ///
+    /// # Panics
+    /// If `name` is empty or only whitespace (as tokio's).
+    #[track_caller]
+    pub fn name(&mut self, name: impl Into<String>) -> &mut Self {
+        self.name = Some(super::run::runtime_name(
+            "runtime::Builder::name",
+            name.into(),
+        ));
+        self
     }
 
     /// Accepted: the simulated drivers are always on.
@@ -109,7 +127,7 @@ impl Builder {
     pub fn build(&mut self) -> std::io::Result<Runtime> {
         super::run::Builder::from_env().map_err(std::io::Error::other)?;
         Ok(Runtime {
-            handle: Handle::of_run_in_progress(),
+            handle: Handle::of_run_in_progress(self.name.clone()),
         })
     }
 }
@@ -145,9 +163,12 @@ impl Runtime {
              (like `block_on`) attempted to block the current thread while the thread is \
              being used to drive asynchronous tasks."
         );
-        let builder = super::run::Builder::from_env()
+        let mut builder = super::run::Builder::from_env()
             .unwrap_or_else(|e| panic!("{e}"))
             .unhandled_panic(UnhandledPanic::Ignore);
+        if let Some(name) = self.handle.name() {
+            builder = builder.name(name);
+        }
         match builder.build().block_on(future) {
             Ok(output) => output,
             // The future panicked: its panic goes on from here, as tokio's `block_on`
