@@ -294,7 +294,13 @@ pub(crate) fn current_run() -> Option<(u64, Option<std::sync::Arc<str>>)> {
         .try_with(|c| {
             let c = c.borrow();
             let shared = c.as_ref()?;
-            let name = shared.core.try_borrow().ok()?.config.name.clone();
+            // The core may be borrowed (a destructor run by the executor): the run is
+            // still current, its name unknown there.
+            let name = shared
+                .core
+                .try_borrow()
+                .ok()
+                .and_then(|core| core.config.name.clone());
             Some((shared.run_id, name))
         })
         .ok()

@@ -28,6 +28,7 @@ impl<T> Chunked<T> {
         self.len
     }
 
+    #[inline]
     pub(crate) fn push(&mut self, entry: T) {
         if self.len % CHUNK == 0 {
             self.chunks.push(Vec::with_capacity(CHUNK));
