@@ -215,7 +215,7 @@ impl<T: Unpin> Points<T> {
 /// The point of an operation whose `passed` flag this is: whether it must yield first
 /// (then its task was woken).
 fn yields(passed: &mut bool, cx: &Context<'_>) -> bool {
-    !std::mem::replace(passed, true) && crate::runtime::context::point(cx.waker())
+    crate::runtime::context::point_once(passed, cx.waker())
 }
 
 /// The operation `polled` ended (or not): the next one asks again.

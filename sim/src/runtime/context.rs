@@ -246,6 +246,13 @@ pub(crate) fn point(waker: &Waker) -> bool {
     yields
 }
 
+/// The point of an operation whose `passed` flag this is: asked once, when the
+/// operation starts (the flag is then set), not again when it is polled after waiting
+/// or yielding. Whether it must yield first.
+pub(crate) fn point_once(passed: &mut bool, waker: &Waker) -> bool {
+    !std::mem::replace(passed, true) && point(waker)
+}
+
 /// Whether a handle's `run_id` names the run `current`: handles may keep only the low
 /// 32 bits of a run id (wakers and join handles do), so only those are compared.
 fn same_run(run_id: u64, current: u64) -> bool {

@@ -304,10 +304,10 @@ impl Future for SchedulingPoint {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if std::mem::replace(&mut self.passed, true) || !context::point(cx.waker()) {
-            return Poll::Ready(());
+        if context::point_once(&mut self.passed, cx.waker()) {
+            return Poll::Pending;
         }
-        Poll::Pending
+        Poll::Ready(())
     }
 }
 
