@@ -12,6 +12,7 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::panic::Location;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -82,14 +83,23 @@ impl TcpListener {
     ///
     /// # Panics
     /// Outside a run.
-    pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
+    #[track_caller]
+    pub fn bind<A: ToSocketAddrs>(addr: A) -> impl Future<Output = io::Result<TcpListener>> {
+        let at = Location::caller();
+        async move { Self::bind_at(addr, at).await }
+    }
+
+    async fn bind_at<A: ToSocketAddrs>(
+        addr: A,
+        at: &'static Location<'static>,
+    ) -> io::Result<TcpListener> {
         let what = "sim::net::TcpListener::bind";
         let requested = resolve(&addr, what)?[0];
         crate::task::scheduling_point().await;
         let run = net(what);
         let host = context::network(what, |n| n.current_host());
         let addr = run.world.state.lock().bind_addr(host, requested, false)?;
-        let res = Res::new("tcp-listener");
+        let res = Res::new_at("tcp-listener", at);
         let id = register(&res, what, addr.to_string());
         {
             let mut st = run.world.state.lock();
@@ -310,11 +320,20 @@ impl TcpStream {
     ///
     /// # Panics
     /// Outside a run.
-    pub async fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
+    #[track_caller]
+    pub fn connect<A: ToSocketAddrs>(addr: A) -> impl Future<Output = io::Result<TcpStream>> {
+        let at = Location::caller();
+        async move { Self::connect_at(addr, at).await }
+    }
+
+    async fn connect_at<A: ToSocketAddrs>(
+        addr: A,
+        at: &'static Location<'static>,
+    ) -> io::Result<TcpStream> {
         let what = "sim::net::TcpStream::connect";
         let mut last = None;
         for addr in resolve(&addr, what)? {
-            match connect_one(addr).await {
+            match connect_one(addr, at).await {
                 Ok(s) => return Ok(s),
                 Err(e) => last = Some(e),
             }
@@ -449,7 +468,7 @@ impl TcpStream {
 }
 
 /// Connects to one address.
-async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
+async fn connect_one(addr: SocketAddr, at: &'static Location<'static>) -> io::Result<TcpStream> {
     let what = "sim::net::TcpStream::connect";
     let run = net(what);
     let (host, now) = context::network(what, |n| (n.current_host(), n.now()));
@@ -472,7 +491,7 @@ async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
         let port = st.ephemeral_port(host, false);
         (dst, SocketAddr::new(ip, port), st.connect_timeout)
     };
-    let res = Arc::new(Res::new("tcp"));
+    let res = Arc::new(Res::new_at("tcp", at));
     let resource = register(&res, what, format!("{local}->{addr}"));
     let id = {
         let mut st = run.world.state.lock();

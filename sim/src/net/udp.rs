@@ -10,6 +10,7 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::panic::Location;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -65,14 +66,23 @@ impl UdpSocket {
     ///
     /// # Panics
     /// Outside a run.
-    pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
+    #[track_caller]
+    pub fn bind<A: ToSocketAddrs>(addr: A) -> impl Future<Output = io::Result<UdpSocket>> {
+        let at = Location::caller();
+        async move { Self::bind_at(addr, at).await }
+    }
+
+    async fn bind_at<A: ToSocketAddrs>(
+        addr: A,
+        at: &'static Location<'static>,
+    ) -> io::Result<UdpSocket> {
         let what = "sim::net::UdpSocket::bind";
         let requested = resolve(&addr, what)?[0];
         crate::task::scheduling_point().await;
         let run = net(what);
         let host = context::network(what, |n| n.current_host());
         let addr = run.world.state.lock().bind_addr(host, requested, true)?;
-        let res = Res::new("udp");
+        let res = Res::new_at("udp", at);
         let resource = res.with(what, |_, id| id);
         context::network(what, |n| {
             n.name_resource(resource, Arc::from(addr.to_string()))

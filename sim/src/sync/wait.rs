@@ -107,6 +107,15 @@ impl Res {
         Self::with_owned(kind, false)
     }
 
+    /// A resource made on behalf of user code at `created_at` (a socket, made inside
+    /// an async function that cannot take its caller's location itself).
+    pub(crate) fn new_at(kind: &'static str, created_at: &'static Location<'static>) -> Self {
+        Res {
+            created_at,
+            ..Self::new(kind)
+        }
+    }
+
     /// A resource that tasks hold (a lock, a semaphore).
     #[track_caller]
     pub(crate) const fn owned(kind: &'static str) -> Self {
