@@ -590,6 +590,13 @@ fn a_full_send_buffer_makes_the_writer_wait_for_the_reader() {
     .unwrap();
 }
 
+/// A connected pair of streams on loopback: (client, server).
+async fn loopback_pair() -> (TcpStream, TcpStream) {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (c, a) = sim::join!(TcpStream::connect(l.local_addr().unwrap()), l.accept());
+    (c.unwrap(), a.unwrap().0)
+}
+
 /// A write that found the send buffer full and was abandoned (a `select!` took
 /// another branch) leaves nothing a shutdown waits for: as on tokio, `shutdown` sends
 /// the FIN behind the queued bytes at once, and the reader still gets every byte. (It
@@ -600,9 +607,7 @@ fn shutdown_does_not_wait_for_an_abandoned_write() {
     for seed in 0..20 {
         let mut rt = Builder::new().seed(seed).build();
         rt.block_on(async {
-            let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let (c, a) = sim::join!(TcpStream::connect(l.local_addr().unwrap()), l.accept());
-            let (mut client, (mut server, _)) = (c.unwrap(), a.unwrap());
+            let (mut client, mut server) = loopback_pair().await;
             let chunk = [1u8; 2048];
             let mut written = 0;
             loop {
@@ -627,9 +632,7 @@ fn peek_leaves_the_bytes_to_be_read() {
     for seed in 0..20 {
         let mut rt = Builder::new().seed(seed).build();
         rt.block_on(async {
-            let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let (c, a) = sim::join!(TcpStream::connect(l.local_addr().unwrap()), l.accept());
-            let (mut client, (mut server, _)) = (c.unwrap(), a.unwrap());
+            let (mut client, mut server) = loopback_pair().await;
             client.write_all(b"hello").await.unwrap();
             let mut buf = [0u8; 16];
             let n = server.peek(&mut buf).await.unwrap();
@@ -663,9 +666,7 @@ fn zero_linger_resets_the_peer_on_drop() {
         let mut rt = Builder::new().seed(seed).build();
         let read = rt
             .block_on(async move {
-                let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-                let (c, a) = sim::join!(TcpStream::connect(l.local_addr().unwrap()), l.accept());
-                let (mut client, (server, _)) = (c.unwrap(), a.unwrap());
+                let (mut client, server) = loopback_pair().await;
                 if zero {
                     server.set_zero_linger().unwrap();
                     assert_eq!(server.linger().unwrap(), Some(Duration::ZERO));
