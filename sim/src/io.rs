@@ -39,6 +39,8 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::runtime::context::point_once;
+
 pub use tokio::io::{
     AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncSeek, AsyncSeekExt, AsyncWrite,
     AsyncWriteExt, BufReader, BufStream, BufWriter, Chain, Empty, Error, ErrorKind, Join, Lines,
@@ -212,12 +214,6 @@ impl<T: Unpin> Points<T> {
     }
 }
 
-/// The point of an operation whose `passed` flag this is: whether it must yield first
-/// (then its task was woken).
-fn yields(passed: &mut bool, cx: &Context<'_>) -> bool {
-    crate::runtime::context::point_once(passed, cx.waker())
-}
-
 /// The operation `polled` ended (or not): the next one asks again.
 fn ended<O>(passed: &mut bool, polled: Poll<O>) -> Poll<O> {
     if polled.is_ready() {
@@ -233,7 +229,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for Points<T> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<Result<()>> {
         let this = self.get_mut();
-        if yields(&mut this.read, cx) {
+        if point_once(&mut this.read, cx.waker()) {
             return Poll::Pending;
         }
         let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
@@ -244,7 +240,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for Points<T> {
 impl<T: AsyncBufRead + Unpin> AsyncBufRead for Points<T> {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<&[u8]>> {
         let this = self.get_mut();
-        if yields(&mut this.read, cx) {
+        if point_once(&mut this.read, cx.waker()) {
             return Poll::Pending;
         }
         let polled = Pin::new(&mut this.inner).poll_fill_buf(cx);
@@ -262,7 +258,7 @@ impl<T: AsyncBufRead + Unpin> AsyncBufRead for Points<T> {
 impl<T: AsyncWrite + Unpin> AsyncWrite for Points<T> {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<Result<usize>> {
         let this = self.get_mut();
-        if yields(&mut this.write, cx) {
+        if point_once(&mut this.write, cx.waker()) {
             return Poll::Pending;
         }
         let polled = Pin::new(&mut this.inner).poll_write(cx, buf);
@@ -275,7 +271,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Points<T> {
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<Result<usize>> {
         let this = self.get_mut();
-        if yields(&mut this.write, cx) {
+        if point_once(&mut this.write, cx.waker()) {
             return Poll::Pending;
         }
         let polled = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);

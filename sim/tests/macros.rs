@@ -558,20 +558,17 @@ fn runtimes_are_unnamed_unless_named() {
 
 #[test]
 fn a_blank_runtime_name_is_refused_with_the_method_and_value() {
-    let panic = std::panic::catch_unwind(|| Builder::new().name("  ")).unwrap_err();
-    let message = panic.downcast_ref::<String>().unwrap();
     assert_eq!(
-        message,
+        common::panic_message(|| {
+            Builder::new().name("  ");
+        }),
         "invalid Builder::name=\"  \": expected a runtime name that is not empty or blank"
     );
-    let panic = std::panic::catch_unwind(|| {
+    let message = common::panic_message(|| {
         sim::runtime::Builder::new_current_thread().name("");
-    })
-    .unwrap_err();
+    });
     assert!(
-        panic
-            .downcast_ref::<String>()
-            .unwrap()
-            .starts_with("invalid runtime::Builder::name=\"\""),
+        message.starts_with("invalid runtime::Builder::name=\"\""),
+        "{message}"
     );
 }

@@ -3,6 +3,8 @@
 //! over many seeds, host clocks, pauses, the deadlock report, BUGGIFY, swarm faults;
 //! each with a deterministic trace, and a failing network schedule replayed.
 
+mod common;
+
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::io::ErrorKind;
@@ -604,57 +606,49 @@ async fn loopback_pair() -> (TcpStream, TcpStream) {
 /// `copy_bidirectional` test `blocking_one_side_does_not_block_other`.)
 #[test]
 fn shutdown_does_not_wait_for_an_abandoned_write() {
-    for seed in 0..20 {
-        let mut rt = Builder::new().seed(seed).build();
-        rt.block_on(async {
-            let (mut client, mut server) = loopback_pair().await;
-            let chunk = [1u8; 2048];
-            let mut written = 0;
-            loop {
-                sim::select! {
-                    n = client.write(&chunk) => written += n.unwrap(),
-                    _ = sleep(ms(10)) => break,
-                }
+    common::sweep(20, || async {
+        let (mut client, mut server) = loopback_pair().await;
+        let chunk = [1u8; 2048];
+        let mut written = 0;
+        loop {
+            sim::select! {
+                n = client.write(&chunk) => written += n.unwrap(),
+                _ = sleep(ms(10)) => break,
             }
-            client.shutdown().await.unwrap();
-            let mut all = Vec::new();
-            server.read_to_end(&mut all).await.unwrap();
-            assert_eq!(all.len(), written);
-        })
-        .unwrap_or_else(|f| panic!("seed {seed}: {f}"));
-    }
+        }
+        client.shutdown().await.unwrap();
+        let mut all = Vec::new();
+        server.read_to_end(&mut all).await.unwrap();
+        assert_eq!(all.len(), written);
+    });
 }
 
 /// `peek` returns what has arrived without taking it, on the stream and on both
 /// kinds of reading half; at the end of the stream it returns 0.
 #[test]
 fn peek_leaves_the_bytes_to_be_read() {
-    for seed in 0..20 {
-        let mut rt = Builder::new().seed(seed).build();
-        rt.block_on(async {
-            let (mut client, mut server) = loopback_pair().await;
-            client.write_all(b"hello").await.unwrap();
-            let mut buf = [0u8; 16];
-            let n = server.peek(&mut buf).await.unwrap();
-            assert!(n >= 1 && buf[..n] == b"hello"[..n], "{n} {buf:?}");
-            let mut all = [0u8; 5];
-            server.read_exact(&mut all).await.unwrap();
-            assert_eq!(&all, b"hello");
-            client.write_all(b"ab").await.unwrap();
-            {
-                let (mut rd, _wr) = server.split();
-                let n = rd.peek(&mut buf).await.unwrap();
-                assert_eq!(buf[0], b'a', "{n}");
-            }
-            let (mut rd, _wr) = server.into_split();
-            let mut two = [0u8; 2];
-            rd.read_exact(&mut two).await.unwrap();
-            assert_eq!(&two, b"ab");
-            drop(client);
-            assert_eq!(rd.peek(&mut buf).await.unwrap(), 0, "the end of the stream");
-        })
-        .unwrap_or_else(|f| panic!("seed {seed}: {f}"));
-    }
+    common::sweep(20, || async {
+        let (mut client, mut server) = loopback_pair().await;
+        client.write_all(b"hello").await.unwrap();
+        let mut buf = [0u8; 16];
+        let n = server.peek(&mut buf).await.unwrap();
+        assert!(n >= 1 && buf[..n] == b"hello"[..n], "{n} {buf:?}");
+        let mut all = [0u8; 5];
+        server.read_exact(&mut all).await.unwrap();
+        assert_eq!(&all, b"hello");
+        client.write_all(b"ab").await.unwrap();
+        {
+            let (mut rd, _wr) = server.split();
+            let n = rd.peek(&mut buf).await.unwrap();
+            assert_eq!(buf[0], b'a', "{n}");
+        }
+        let (mut rd, _wr) = server.into_split();
+        let mut two = [0u8; 2];
+        rd.read_exact(&mut two).await.unwrap();
+        assert_eq!(&two, b"ab");
+        drop(client);
+        assert_eq!(rd.peek(&mut buf).await.unwrap(), 0, "the end of the stream");
+    });
 }
 
 /// `set_zero_linger`: dropping the stream resets the connection, so the peer's read
